@@ -1,0 +1,131 @@
+//! The one-line build.rs helper: tells `include_wasm!` what cargo is building.
+//!
+//! A proc macro runs inside rustc and sees rustc's environment, in which
+//! cargo puts `CARGO_MANIFEST_DIR` but not the target triple, the target
+//! features or the profile: those only reach build scripts. [`configure`]
+//! forwards them with `cargo:rustc-env`, which cargo applies to rustc for the
+//! crate's own compilation, where [`Config::from_build_env`] picks them up.
+//!
+//! [`Config::from_build_env`]: crate::Config::from_build_env
+
+use crate::config::{ENV_OPT_LEVEL, ENV_TARGET, ENV_TARGET_FEATURES};
+
+/// Forward cargo's build settings to `include_wasm!`, so that it compiles
+/// modules for the target being built (and its CPU features and
+/// opt-level) instead of for the host.
+///
+/// Call it from the build script of every crate that uses
+/// `include_wasm!`:
+///
+/// ```toml
+/// # Cargo.toml
+/// [build-dependencies]
+/// kiln-build = "0.1"
+/// ```
+///
+/// ```no_run
+/// // build.rs
+/// fn main() {
+///     kiln_build::configure();
+/// }
+/// ```
+///
+/// Without it, `include_wasm!` compiles for the host with the baseline CPU
+/// features of its triple, and the expansion refuses to build for any other
+/// architecture or OS.
+///
+/// It forwards:
+///
+/// | cargo sets (build script) | rustc gets (macro)     |
+/// |---------------------------|------------------------|
+/// | `TARGET`                  | `KILN_TARGET`          |
+/// | `CARGO_CFG_TARGET_FEATURE`| `KILN_TARGET_FEATURES` |
+/// | `OPT_LEVEL`               | `KILN_OPT_LEVEL`       |
+///
+/// Target features come from `RUSTFLAGS` (`-C target-cpu=…`,
+/// `-C target-feature=…`), and cargo does not rerun build scripts for every
+/// way those can change, so this also prints `cargo:rerun-if-env-changed`
+/// for the variables that carry them. Like any `rerun-if` line, that turns off
+/// cargo's default of rerunning the build script whenever a file of the
+/// package changes: a build script that needs that should print its own
+/// `cargo:rerun-if-changed` lines.
+///
+/// Outside a build script (no `TARGET`), it prints nothing.
+// The example is a build script: its `main` is the point.
+#[allow(clippy::needless_doctest_main)]
+pub fn configure() {
+    print!("{}", directives(|name| std::env::var(name).ok()));
+}
+
+/// The lines [`configure`] prints, given cargo's build-script environment.
+fn directives(env: impl Fn(&str) -> Option<String>) -> String {
+    let Some(target) = env("TARGET") else {
+        return String::new();
+    };
+    let features = env("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    let mut out = format!("cargo:rustc-env={ENV_TARGET}={target}\n");
+    out += &format!("cargo:rustc-env={ENV_TARGET_FEATURES}={features}\n");
+    if let Some(level) = env("OPT_LEVEL") {
+        out += &format!("cargo:rustc-env={ENV_OPT_LEVEL}={level}\n");
+    }
+    // cargo compares these with its own environment, so they catch flags set
+    // by the user in the shell; flags from config files are part of the
+    // build script's fingerprint already.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+    ] {
+        out += &format!("cargo:rerun-if-env-changed={var}\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::directives;
+
+    fn env<'a>(vars: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn forwards_cargo_settings() {
+        let out = directives(env(&[
+            ("TARGET", "aarch64-unknown-linux-gnu"),
+            ("CARGO_CFG_TARGET_FEATURE", "lse,neon"),
+            ("OPT_LEVEL", "3"),
+        ]));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[..3],
+            [
+                "cargo:rustc-env=KILN_TARGET=aarch64-unknown-linux-gnu",
+                "cargo:rustc-env=KILN_TARGET_FEATURES=lse,neon",
+                "cargo:rustc-env=KILN_OPT_LEVEL=3",
+            ]
+        );
+        assert!(lines[3..]
+            .iter()
+            .all(|l| l.starts_with("cargo:rerun-if-env-changed=")));
+        assert!(lines.contains(&"cargo:rerun-if-env-changed=RUSTFLAGS"));
+    }
+
+    #[test]
+    fn no_features_still_overrides_a_stale_value() {
+        let out = directives(env(&[("TARGET", "x86_64-unknown-linux-gnu")]));
+        assert!(
+            out.contains("cargo:rustc-env=KILN_TARGET_FEATURES=\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn silent_outside_a_build_script() {
+        assert_eq!(directives(env(&[])), "");
+    }
+}

@@ -1,0 +1,197 @@
+//! The driver: validate and translate every function, compile it with
+//! Cranelift on all cores, add the trampolines, and hand the machine code
+//! to the emitter.
+
+use crate::config::Config;
+use crate::emit::{self, CompiledBody, FuncReloc};
+use crate::error::{Error, Result};
+use crate::module_env::{self, FunctionInput};
+use crate::trampolines::{self, NS_WASM_FUNC};
+use crate::translate::{traps::from_ir, FuncTranslator, TranslateContext};
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{self, ExternalName};
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_frontend::FunctionBuilderContext;
+use kiln_artifact::engine::EngineInfo;
+use kiln_artifact::index::{DefinedFuncIndex, FuncIndex, TypeIndex};
+use kiln_artifact::info::ImportKind;
+use kiln_artifact::vmctx::{VMCounts, VMOffsets};
+use rayon::prelude::*;
+use wasmparser::FuncValidatorAllocations;
+
+/// Per-thread state reused across functions so compiling thousands of them
+/// does not reallocate.
+struct Worker {
+    translator: FuncTranslator,
+    context: Context,
+    builder: FunctionBuilderContext,
+    validator_allocs: FuncValidatorAllocations,
+}
+
+impl Worker {
+    fn new() -> Self {
+        Worker {
+            translator: FuncTranslator::new(),
+            context: Context::new(),
+            builder: FunctionBuilderContext::new(),
+            validator_allocs: FuncValidatorAllocations::default(),
+        }
+    }
+
+    /// Compile `func` with Cranelift and collect what the emitter needs.
+    fn finish(&mut self, isa: &dyn TargetIsa, func: ir::Function) -> Result<CompiledBody> {
+        self.context.clear();
+        self.context.func = func;
+        let names = self.context.func.params.user_named_funcs().clone();
+        let code = self
+            .context
+            .compile(isa, &mut ControlPlane::default())
+            .map_err(|e| Error::codegen(format!("{:?}", e.inner)))?;
+        let mut relocs = Vec::new();
+        for r in code.buffer.relocs() {
+            let target = match &r.target {
+                FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
+                    let name = &names[*name];
+                    if name.namespace != NS_WASM_FUNC {
+                        return Err(Error::codegen(format!("relocation against unknown namespace {}", name.namespace)));
+                    }
+                    FuncIndex(name.index)
+                }
+                other => {
+                    // Anything else would need the loader to patch code,
+                    // which kiln never does (the text runs in place).
+                    return Err(Error::codegen(format!("unexpected relocation {:?} against {other:?}", r.kind)));
+                }
+            };
+            relocs.push(FuncReloc { offset: r.offset, kind: r.kind, target, addend: r.addend });
+        }
+        let mut traps = Vec::with_capacity(code.buffer.traps().len());
+        for t in code.buffer.traps() {
+            let code = from_ir(t.code).ok_or_else(|| Error::codegen(format!("unknown trap code {}", t.code)))?;
+            traps.push((t.offset, code));
+        }
+        let srclocs = code
+            .buffer
+            .get_srclocs_sorted()
+            .iter()
+            .filter(|s| !s.loc.is_default())
+            .map(|s| (s.start, s.loc.bits()))
+            .collect();
+        Ok(CompiledBody {
+            code: code.code_buffer().to_vec(),
+            // Functions start at the ISA's preferred alignment, capped at what an
+            // embedded artifact guarantees; constants may need more, which
+            // the layout refuses with a clear error.
+            alignment: code
+                .buffer
+                .alignment
+                .max(isa.function_alignment().preferred.min(kiln_artifact::sections::TEXT_ALIGN as u32)),
+            relocs,
+            traps,
+            srclocs,
+        })
+    }
+}
+
+/// Whether the ISA rounds floats natively; otherwise `ceil`/`floor`/
+/// `trunc`/`nearest` become builtin calls, because Cranelift would emit
+/// libcalls that a relocation-free artifact cannot have.
+fn has_native_rounding(isa: &dyn TargetIsa) -> bool {
+    match isa.triple().architecture {
+        target_lexicon::Architecture::X86_64 => {
+            isa.isa_flags().iter().any(|f| f.name == "has_sse41" && f.as_bool() == Some(true))
+        }
+        _ => true,
+    }
+}
+
+/// Run `f` over `items`, in parallel if asked, with one `Worker` per thread.
+fn run<T: Send, R: Send>(
+    parallel: bool,
+    items: Vec<T>,
+    f: impl Fn(&mut Worker, T) -> Result<R> + Sync + Send,
+) -> Result<Vec<R>> {
+    if parallel {
+        items.into_par_iter().map_init(Worker::new, |w, item| f(w, item)).collect()
+    } else {
+        let mut w = Worker::new();
+        items.into_iter().map(|item| f(&mut w, item)).collect()
+    }
+}
+
+pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
+    let (isa, cpu_features) = crate::isa::build(config)?;
+    let isa = &*isa;
+    let env = module_env::parse(wasm)?;
+    let info = &env.info;
+    let offsets = VMOffsets::new(isa.pointer_bytes(), VMCounts::of(info));
+    let cx = TranslateContext {
+        module: info,
+        offsets: &offsets,
+        isa,
+        tunables: &config.tunables,
+        native_rounding: has_native_rounding(isa),
+    };
+
+    let wasm_offsets: Vec<u32> = env.functions.iter().map(|f| f.body.range().start as u32).collect();
+    let inputs: Vec<(DefinedFuncIndex, FunctionInput<'_>)> =
+        env.functions.into_iter().enumerate().map(|(i, f)| (DefinedFuncIndex::new(i), f)).collect();
+    let bodies = run(config.parallel, inputs, |w, (def, input)| {
+        let index = info.func_index(def);
+        let mut validator = input.validator.into_validator(std::mem::take(&mut w.validator_allocs));
+        let func = w
+            .translator
+            .translate(&cx, def, &input.body, &mut validator)
+            .map_err(|e| e.in_func(index.0))?;
+        w.validator_allocs = validator.into_allocations();
+        w.finish(isa, func).map_err(|e| e.in_func(index.0))
+    })?;
+
+    // The host reaches a defined function through its array trampoline:
+    // every escaping function, and the start function.
+    let mut reachable: Vec<FuncIndex> =
+        info.func_refs.iter().copied().chain(info.start).filter(|&f| !info.is_imported_func(f)).collect();
+    reachable.sort();
+    reachable.dedup();
+    let array_trampolines = run(config.parallel, reachable, |w, func| {
+        let ty = info.func_type(func).ok_or_else(|| Error::codegen(format!("function {func} has no type")))?;
+        let f = trampolines::array_to_wasm(isa, &mut w.builder, func, ty);
+        Ok((func, w.finish(isa, f)?))
+    })?;
+
+    let mut import_types: Vec<TypeIndex> = info
+        .imports
+        .iter()
+        .filter_map(|i| match i.kind {
+            ImportKind::Func(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    import_types.sort();
+    import_types.dedup();
+    let host_trampolines = run(config.parallel, import_types, |w, t| {
+        let ty = &info.types[t.index()];
+        let f = trampolines::wasm_to_array(isa, &mut w.builder, &offsets, t, ty);
+        Ok((t, w.finish(isa, f)?))
+    })?;
+
+    let engine = EngineInfo {
+        triple: config.triple.to_string(),
+        cpu_features,
+        codegen_flags: crate::isa::recorded_flags(isa),
+        wasm_features: module_env::feature_names(),
+        tunables: config.tunables.clone(),
+    };
+    emit::emit(emit::Input {
+        isa,
+        engine,
+        info: env.info.clone(),
+        bodies,
+        array_trampolines,
+        host_trampolines,
+        data: env.data,
+        func_names: env.func_names,
+        wasm_offsets,
+    })
+}

@@ -1,0 +1,156 @@
+//! What to compile for and how.
+
+use crate::error::{Error, Result};
+use kiln_artifact::engine::Tunables;
+use std::str::FromStr;
+use target_lexicon::Triple;
+
+/// Cranelift optimisation level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OptLevel {
+    /// No optimisation: fastest compile.
+    None,
+    /// Optimise for speed (the default).
+    Speed,
+    /// Optimise for speed and size.
+    SpeedAndSize,
+}
+
+impl OptLevel {
+    pub(crate) fn cranelift_name(self) -> &'static str {
+        match self {
+            OptLevel::None => "none",
+            OptLevel::Speed => "speed",
+            OptLevel::SpeedAndSize => "speed_and_size",
+        }
+    }
+}
+
+/// Environment variable set by [`crate::configure`] in build scripts: the
+/// target triple of the crate being built.
+pub const ENV_TARGET: &str = "KILN_TARGET";
+/// Environment variable set by [`crate::configure`]: the target features
+/// rustc enables (cargo's `CARGO_CFG_TARGET_FEATURE`, comma-separated).
+pub const ENV_TARGET_FEATURES: &str = "KILN_TARGET_FEATURES";
+/// Environment variable set by [`crate::configure`]: the cargo profile's
+/// opt-level (`0`…`3`, `s`, `z`).
+pub const ENV_OPT_LEVEL: &str = "KILN_OPT_LEVEL";
+
+/// Compilation settings. Everything here is recorded in the artifact's
+/// `.kiln.engine` section and in the cache key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub(crate) triple: Triple,
+    pub(crate) target_features: Vec<String>,
+    pub(crate) opt_level: OptLevel,
+    pub(crate) tunables: Tunables,
+    pub(crate) parallel: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::host()
+    }
+}
+
+impl Config {
+    /// Compile for the machine running the compiler, with the triple's
+    /// baseline CPU features only.
+    pub fn host() -> Config {
+        Config {
+            triple: Triple::host(),
+            target_features: Vec::new(),
+            opt_level: OptLevel::Speed,
+            tunables: Tunables::default(),
+            parallel: true,
+        }
+    }
+
+    /// Compile for `triple` (e.g. `aarch64-unknown-linux-gnu`) with its
+    /// baseline CPU features.
+    pub fn for_target(triple: &str) -> Result<Config> {
+        let triple = Triple::from_str(triple)
+            .map_err(|e| Error::target(format!("unknown target triple `{triple}`: {e}")))?;
+        Ok(Config { triple, ..Config::host() })
+    }
+
+    /// The settings handed over by [`crate::configure`] from a build script
+    /// (target triple, target features, opt-level), or the host's when the
+    /// crate has no such build script.
+    pub fn from_build_env() -> Result<Config> {
+        let mut config = match std::env::var(ENV_TARGET) {
+            Ok(t) if !t.is_empty() => Config::for_target(&t)?,
+            _ => Config::host(),
+        };
+        if let Ok(features) = std::env::var(ENV_TARGET_FEATURES) {
+            config.target_features = features.split(',').filter(|f| !f.is_empty()).map(str::to_owned).collect();
+        }
+        if let Ok(level) = std::env::var(ENV_OPT_LEVEL) {
+            config.opt_level = match level.as_str() {
+                "0" => OptLevel::None,
+                "s" | "z" => OptLevel::SpeedAndSize,
+                _ => OptLevel::Speed,
+            };
+        }
+        Ok(config)
+    }
+
+    /// Target features as rustc names them (`sse4.1`, `avx2`, `lse`…).
+    /// Features Cranelift does not use are ignored; the others are recorded
+    /// and checked against the running CPU by the loader.
+    pub fn target_features<I, S>(&mut self, features: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.target_features = features.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Cranelift optimisation level.
+    pub fn opt_level(&mut self, level: OptLevel) -> &mut Self {
+        self.opt_level = level;
+        self
+    }
+
+    /// Compile in fuel accounting.
+    pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
+        self.tunables.consume_fuel = enable;
+        self
+    }
+
+    /// Compile in epoch-deadline checks.
+    pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
+        self.tunables.epoch_interruption = enable;
+        self
+    }
+
+    /// Compile functions on all cores (the default) or on one.
+    pub fn parallel(&mut self, enable: bool) -> &mut Self {
+        self.parallel = enable;
+        self
+    }
+
+    /// The target triple.
+    pub fn triple(&self) -> &Triple {
+        &self.triple
+    }
+
+    /// The tunables recorded in the artifact.
+    pub fn tunables(&self) -> &Tunables {
+        &self.tunables
+    }
+
+    /// A stable description of every setting, for the cache key.
+    pub(crate) fn cache_key(&self) -> String {
+        let mut features = self.target_features.clone();
+        features.sort();
+        format!(
+            "{}|{}|{:?}|{:?}",
+            self.triple,
+            features.join(","),
+            self.opt_level,
+            self.tunables
+        )
+    }
+}

@@ -1,0 +1,120 @@
+//! Target triple and CPU features → a Cranelift ISA with kiln's settings.
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use cranelift_codegen::isa::{self, OwnedTargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use target_lexicon::Architecture;
+
+/// Rust target-feature names and the Cranelift ISA setting each enables.
+/// Features not listed are not used by Cranelift and are not recorded.
+const FEATURES: &[(&str, &str)] = &[
+    // x86_64
+    ("sse3", "has_sse3"),
+    ("ssse3", "has_ssse3"),
+    ("cmpxchg16b", "has_cmpxchg16b"),
+    ("sse4.1", "has_sse41"),
+    ("sse4.2", "has_sse42"),
+    ("popcnt", "has_popcnt"),
+    ("avx", "has_avx"),
+    ("avx2", "has_avx2"),
+    ("fma", "has_fma"),
+    ("bmi1", "has_bmi1"),
+    ("bmi2", "has_bmi2"),
+    ("lzcnt", "has_lzcnt"),
+    ("avx512bitalg", "has_avx512bitalg"),
+    ("avx512dq", "has_avx512dq"),
+    ("avx512vl", "has_avx512vl"),
+    ("avx512vbmi", "has_avx512vbmi"),
+    ("avx512f", "has_avx512f"),
+    // aarch64
+    ("lse", "has_lse"),
+    ("fp16", "has_fp16"),
+    ("dotprod", "has_dotprod"),
+    ("i8mm", "has_i8mm"),
+    // riscv64
+    ("m", "has_m"),
+    ("a", "has_a"),
+    ("f", "has_f"),
+    ("d", "has_d"),
+    ("c", "has_c"),
+    ("v", "has_v"),
+    ("zba", "has_zba"),
+    ("zbb", "has_zbb"),
+    ("zbc", "has_zbc"),
+    ("zbs", "has_zbs"),
+    ("zicsr", "has_zicsr"),
+    ("zifencei", "has_zifencei"),
+    ("zicond", "has_zicond"),
+    ("zfa", "has_zfa"),
+    // s390x
+    ("miscellaneous-extensions-3", "has_mie3"),
+    ("vector-enhancements-2", "has_vxrs_ext2"),
+];
+
+/// Cranelift shared settings kiln compiles with. The runtime relies on some
+/// of them (see `kiln_artifact::engine::REQUIRED_CODEGEN_FLAGS`).
+fn shared_flags(config: &Config) -> Result<settings::Flags> {
+    let mut b = settings::builder();
+    let mut set = |name: &str, value: &str| {
+        b.set(name, value)
+            .map_err(|e| Error::target(format!("cranelift setting {name}={value}: {e}")))
+    };
+    set("opt_level", config.opt_level.cranelift_name())?;
+    // Backtraces walk the frame-pointer chain.
+    set("preserve_frame_pointers", "true")?;
+    // Stack overflow is caught by the prologue check against the store's
+    // limit, which accounts for the frame size; no probes are needed.
+    set("enable_probestack", "false")?;
+    // Nothing unwinds through wasm frames: traps longjmp out, host panics
+    // are carried across as values.
+    set("unwind_info", "false")?;
+    set("enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+    // No libcalls or external symbols are used; all calls are colocated.
+    set("is_pic", "false")?;
+    set("enable_heap_access_spectre_mitigation", "false")?;
+    set("enable_table_access_spectre_mitigation", "false")?;
+    Ok(settings::Flags::new(b))
+}
+
+/// Build the ISA for `config`, and the list of CPU features it records.
+pub fn build(config: &Config) -> Result<(OwnedTargetIsa, Vec<String>)> {
+    match config.triple.architecture {
+        Architecture::X86_64 | Architecture::Aarch64(_) | Architecture::Riscv64(_) | Architecture::S390x => {}
+        other => {
+            return Err(Error::target(format!(
+                "target `{}`: architecture {other} is not supported (kiln supports x86_64, aarch64, riscv64 and s390x)",
+                config.triple
+            )))
+        }
+    }
+    let mut builder = isa::lookup(config.triple.clone())
+        .map_err(|e| Error::target(format!("target `{}`: {e}", config.triple)))?;
+    let mut recorded = Vec::new();
+    for feature in &config.target_features {
+        let feature = feature.trim_start_matches('+');
+        if let Some((_, setting)) = FEATURES.iter().find(|(rust, _)| *rust == feature) {
+            // A setting of another architecture is simply not there.
+            if builder.enable(setting).is_ok() {
+                recorded.push(feature.to_string());
+            }
+        }
+    }
+    recorded.sort();
+    recorded.dedup();
+    let isa = builder
+        .finish(shared_flags(config)?)
+        .map_err(|e| Error::target(format!("target `{}`: {e}", config.triple)))?;
+    Ok((isa, recorded))
+}
+
+/// The settings to record in `.kiln.engine`, as `name=value`.
+pub fn recorded_flags(isa: &dyn isa::TargetIsa) -> Vec<String> {
+    let mut v: Vec<String> = isa
+        .flags()
+        .iter()
+        .map(|f| format!("{}={}", f.name, f.value_string()))
+        .collect();
+    v.extend(isa.isa_flags().iter().map(|f| format!("{}={}", f.name, f.value_string())));
+    v
+}

@@ -1,0 +1,247 @@
+//! Linear memory: loads, stores, `memory.size`, `memory.grow`, and the bulk
+//! operations (`memory.copy/fill/init`, `data.drop`), which call builtins.
+//!
+//! Addresses and bounds checks come from `bounds.rs` only. Memory indices
+//! passed to builtins are in the module's index space (imports first), and
+//! every address, length and size argument is widened to i64 whatever the
+//! memory's index type.
+
+use super::bounds::{self, HeapAddr};
+use super::env::{index_to_i64, FuncEnv};
+use super::func_translator::FuncState;
+use crate::error::{Error, Result};
+use cranelift_codegen::ir::{types, InstBuilder, Type};
+use cranelift_frontend::FunctionBuilder;
+use kiln_artifact::builtins::BuiltinIndex;
+use kiln_artifact::index::MemoryIndex;
+use wasmparser::{MemArg, MemArgTarget};
+
+/// log2 of the wasm page size.
+const PAGE_SIZE_LOG2: i64 = 16;
+
+/// How a load reads memory and widens the value.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Load {
+    /// A full-width load of the type.
+    Plain(Type),
+    /// 8 bits, sign-extended to the type.
+    S8(Type),
+    /// 8 bits, zero-extended to the type.
+    U8(Type),
+    /// 16 bits, sign-extended to the type.
+    S16(Type),
+    /// 16 bits, zero-extended to the type.
+    U16(Type),
+    /// 32 bits, sign-extended to i64.
+    S32,
+    /// 32 bits, zero-extended to i64.
+    U32,
+}
+
+impl Load {
+    fn size(self) -> u8 {
+        match self {
+            Load::Plain(ty) => ty.bytes() as u8,
+            Load::S8(_) | Load::U8(_) => 1,
+            Load::S16(_) | Load::U16(_) => 2,
+            Load::S32 | Load::U32 => 4,
+        }
+    }
+}
+
+/// How many bytes of the value a store writes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Store {
+    /// All of it.
+    Plain,
+    /// The low 8 bits.
+    Low8,
+    /// The low 16 bits.
+    Low16,
+    /// The low 32 bits.
+    Low32,
+}
+
+fn memory_of(memarg: &MemArg, offset: usize) -> Result<MemoryIndex> {
+    match memarg.target {
+        MemArgTarget::Memory(m) => Ok(MemoryIndex(m)),
+        MemArgTarget::Array(_) => Err(Error::unsupported("memory access to a GC array", offset)),
+    }
+}
+
+fn access(
+    builder: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
+    memarg: &MemArg,
+    index: cranelift_codegen::ir::Value,
+    size: u8,
+    offset: usize,
+) -> Result<HeapAddr> {
+    if memarg.ordering.is_some() {
+        return Err(Error::unsupported("memory access with an ordering", offset));
+    }
+    let mem = memory_of(memarg, offset)?;
+    bounds::heap_addr(builder, env, mem, index, memarg.offset, size, offset)
+}
+
+/// `t.load*`: pops the index, pushes the value.
+pub(crate) fn load(
+    state: &mut FuncState,
+    builder: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
+    memarg: &MemArg,
+    kind: Load,
+    offset: usize,
+) -> Result<()> {
+    let index = state.pop()?;
+    let HeapAddr { addr, offset: imm } = access(builder, env, memarg, index, kind.size(), offset)?;
+    let flags = env.heap_flags();
+    let ins = builder.ins();
+    let value = match kind {
+        Load::Plain(ty) => ins.load(ty, flags, addr, imm),
+        Load::S8(ty) => ins.sload8(ty, flags, addr, imm),
+        Load::U8(ty) => ins.uload8(ty, flags, addr, imm),
+        Load::S16(ty) => ins.sload16(ty, flags, addr, imm),
+        Load::U16(ty) => ins.uload16(ty, flags, addr, imm),
+        Load::S32 => ins.sload32(flags, addr, imm),
+        Load::U32 => ins.uload32(flags, addr, imm),
+    };
+    state.push(value);
+    Ok(())
+}
+
+/// `t.store*`: pops the value and the index.
+pub(crate) fn store(
+    state: &mut FuncState,
+    builder: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
+    memarg: &MemArg,
+    kind: Store,
+    offset: usize,
+) -> Result<()> {
+    let (index, value) = state.pop2()?;
+    let size = match kind {
+        Store::Plain => builder.func.dfg.value_type(value).bytes() as u8,
+        Store::Low8 => 1,
+        Store::Low16 => 2,
+        Store::Low32 => 4,
+    };
+    let HeapAddr { addr, offset: imm } = access(builder, env, memarg, index, size, offset)?;
+    let flags = env.heap_flags();
+    let ins = builder.ins();
+    match kind {
+        Store::Plain => ins.store(flags, value, addr, imm),
+        Store::Low8 => ins.istore8(flags, value, addr, imm),
+        Store::Low16 => ins.istore16(flags, value, addr, imm),
+        Store::Low32 => ins.istore32(flags, value, addr, imm),
+    };
+    Ok(())
+}
+
+/// The memory index as the i32 argument of a builtin.
+fn memory_arg(builder: &mut FunctionBuilder<'_>, mem: MemoryIndex) -> cranelift_codegen::ir::Value {
+    builder.ins().iconst(types::I32, i64::from(mem.0))
+}
+
+/// `memory.size`: the length in pages, i32 or i64 by the index type.
+pub(crate) fn size(
+    state: &mut FuncState,
+    builder: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
+    mem: u32,
+    offset: usize,
+) -> Result<()> {
+    let mem = MemoryIndex(mem);
+    let memory64 = env.memory_type(mem, offset)?.memory64;
+    let length = env.memory_length(builder, mem)?;
+    let pages = builder.ins().ushr_imm_u(length, PAGE_SIZE_LOG2);
+    let pages = if memory64 { pages } else { builder.ins().ireduce(types::I32, pages) };
+    state.push(pages);
+    Ok(())
+}
+
+/// `memory.grow`: the old size in pages, or -1.
+pub(crate) fn grow(
+    state: &mut FuncState,
+    builder: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
+    mem: u32,
+    offset: usize,
+) -> Result<()> {
+    let mem = MemoryIndex(mem);
+    let memory64 = env.memory_type(mem, offset)?.memory64;
+    let delta = state.pop()?;
+    let delta = index_to_i64(builder, delta);
+    let mem_arg = memory_arg(builder, mem);
+    let old = env.call_builtin_value(builder, BuiltinIndex::memory_grow, &[mem_arg, delta])?;
+    // The old size of a 32-bit memory fits 32 bits, and -1 stays -1.
+    let old = if memory64 { old } else { builder.ins().ireduce(types::I32, old) };
+    state.push(old);
+    Ok(())
+}
+
+/// `memory.copy`.
+pub(crate) fn copy(
+    state: &mut FuncState,
+    builder: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
+    dst_mem: u32,
+    src_mem: u32,
+    offset: usize,
+) -> Result<()> {
+    let (dst_mem, src_mem) = (MemoryIndex(dst_mem), MemoryIndex(src_mem));
+    env.memory_type(dst_mem, offset)?;
+    env.memory_type(src_mem, offset)?;
+    let (dst, src, len) = state.pop3()?;
+    let dst = index_to_i64(builder, dst);
+    let src = index_to_i64(builder, src);
+    let len = index_to_i64(builder, len);
+    let dst_arg = memory_arg(builder, dst_mem);
+    let src_arg = memory_arg(builder, src_mem);
+    env.call_builtin(builder, BuiltinIndex::memory_copy, &[dst_arg, dst, src_arg, src, len])?;
+    Ok(())
+}
+
+/// `memory.fill`.
+pub(crate) fn fill(
+    state: &mut FuncState,
+    builder: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
+    mem: u32,
+    offset: usize,
+) -> Result<()> {
+    let mem = MemoryIndex(mem);
+    env.memory_type(mem, offset)?;
+    let (dst, value, len) = state.pop3()?;
+    let dst = index_to_i64(builder, dst);
+    let len = index_to_i64(builder, len);
+    let mem_arg = memory_arg(builder, mem);
+    env.call_builtin(builder, BuiltinIndex::memory_fill, &[mem_arg, dst, value, len])?;
+    Ok(())
+}
+
+/// `memory.init`.
+pub(crate) fn init(
+    state: &mut FuncState,
+    builder: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
+    data: u32,
+    mem: u32,
+    offset: usize,
+) -> Result<()> {
+    let mem = MemoryIndex(mem);
+    env.memory_type(mem, offset)?;
+    let (dst, src, len) = state.pop3()?;
+    let dst = index_to_i64(builder, dst);
+    let mem_arg = memory_arg(builder, mem);
+    let data = builder.ins().iconst(types::I32, i64::from(data));
+    env.call_builtin(builder, BuiltinIndex::memory_init, &[mem_arg, data, dst, src, len])?;
+    Ok(())
+}
+
+/// `data.drop`.
+pub(crate) fn data_drop(builder: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>, data: u32) -> Result<()> {
+    let data = builder.ins().iconst(types::I32, i64::from(data));
+    env.call_builtin(builder, BuiltinIndex::data_drop, &[data])?;
+    Ok(())
+}
