@@ -1,0 +1,270 @@
+//! [`Instance`]: a module instantiated in a store, and [`Extern`], anything
+//! an instance can import or export.
+
+use crate::error::{Error, Result};
+use crate::func::{Func, TypedFunc, WasmParams, WasmResults};
+use crate::global::Global;
+use crate::memory::Memory;
+use crate::module::{ExternType, Module};
+use crate::store::AsContextMut;
+use crate::table::Table;
+use crate::vm::instance::{self as vm_instance, ResolvedImports, StoreOpaque};
+use kiln_artifact::info::{ExportKind, ImportKind};
+use kiln_artifact::types::Limits;
+
+/// Anything an instance imports or exports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Extern {
+    /// A function.
+    Func(Func),
+    /// A table.
+    Table(Table),
+    /// A memory.
+    Memory(Memory),
+    /// A global.
+    Global(Global),
+}
+
+impl Extern {
+    /// The function, if it is one.
+    pub fn into_func(self) -> Option<Func> {
+        if let Extern::Func(f) = self { Some(f) } else { None }
+    }
+    /// The table, if it is one.
+    pub fn into_table(self) -> Option<Table> {
+        if let Extern::Table(t) = self { Some(t) } else { None }
+    }
+    /// The memory, if it is one.
+    pub fn into_memory(self) -> Option<Memory> {
+        if let Extern::Memory(m) = self { Some(m) } else { None }
+    }
+    /// The global, if it is one.
+    pub fn into_global(self) -> Option<Global> {
+        if let Extern::Global(g) = self { Some(g) } else { None }
+    }
+
+    /// Its type.
+    pub fn ty(&self, store: impl AsContextMut) -> ExternType {
+        match self {
+            Extern::Func(f) => ExternType::Func(f.ty(store)),
+            Extern::Table(t) => ExternType::Table(t.ty(store)),
+            Extern::Memory(m) => ExternType::Memory(m.ty(store)),
+            Extern::Global(g) => ExternType::Global(g.ty(store)),
+        }
+    }
+
+    fn kind_name(&self) -> &'static str {
+        match self {
+            Extern::Func(_) => "function",
+            Extern::Table(_) => "table",
+            Extern::Memory(_) => "memory",
+            Extern::Global(_) => "global",
+        }
+    }
+}
+
+impl From<Func> for Extern {
+    fn from(f: Func) -> Self {
+        Extern::Func(f)
+    }
+}
+impl From<Table> for Extern {
+    fn from(t: Table) -> Self {
+        Extern::Table(t)
+    }
+}
+impl From<Memory> for Extern {
+    fn from(m: Memory) -> Self {
+        Extern::Memory(m)
+    }
+}
+impl From<Global> for Extern {
+    fn from(g: Global) -> Self {
+        Extern::Global(g)
+    }
+}
+
+/// An instance of a module in a store. A handle (`Copy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Instance {
+    store: u64,
+    index: usize,
+}
+
+/// Whether `actual` limits fit where `expected` are required.
+fn limits_match(actual: &Limits, expected: &Limits) -> bool {
+    actual.min >= expected.min
+        && match expected.max {
+            None => true,
+            Some(emax) => actual.max.is_some_and(|amax| amax <= emax),
+        }
+}
+
+fn kind_name(k: &ImportKind) -> &'static str {
+    match k {
+        ImportKind::Func(_) => "function",
+        ImportKind::Table(_) => "table",
+        ImportKind::Memory(_) => "memory",
+        ImportKind::Global(_) => "global",
+    }
+}
+
+impl Instance {
+    pub(crate) fn from_index(store: &StoreOpaque, index: usize) -> Instance {
+        Instance { store: store.id, index }
+    }
+
+    /// Instantiate `module` with `imports` given in the module's import
+    /// order. Prefer [`Linker`](crate::Linker), which resolves by name.
+    pub fn new(mut store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        let s = store.opaque_mut();
+        let info = module.info();
+        if imports.len() != info.imports.len() {
+            return Err(Error::new(
+                crate::ErrorKind::Link,
+                format!("module has {} imports, {} given", info.imports.len(), imports.len()),
+            ));
+        }
+        let mut resolved = ResolvedImports { funcs: Vec::new(), tables: Vec::new(), memories: Vec::new(), globals: Vec::new() };
+        for (import, ext) in info.imports.iter().zip(imports) {
+            let mismatch = |found: String| Error::link(&import.module, &import.name, found);
+            match (import.kind, ext) {
+                (ImportKind::Func(t), Extern::Func(f)) => {
+                    let raw = f.to_raw(s)?;
+                    let expected = &info.types[t.index()];
+                    let actual = f.ty(s_ctx(s));
+                    if *expected != actual {
+                        return Err(mismatch(format!("expected function {expected}, found function {actual}")));
+                    }
+                    resolved.funcs.push(raw);
+                }
+                (ImportKind::Table(expected), Extern::Table(t)) => {
+                    let idx = t.index_in(s)?;
+                    let actual = s.tables[idx].ty;
+                    let current = Limits { min: s.tables[idx].elements.len() as u64, max: actual.limits.max };
+                    if actual.element != expected.element || !limits_match(&current, &expected.limits) {
+                        return Err(mismatch(format!("expected {expected}, found {actual} with {} elements", current.min)));
+                    }
+                    resolved.tables.push(idx);
+                }
+                (ImportKind::Memory(expected), Extern::Memory(m)) => {
+                    let idx = m.index_in(s)?;
+                    let actual = s.memories[idx].ty;
+                    let current = Limits { min: s.memories[idx].memory.pages(), max: actual.limits.max };
+                    if actual.memory64 != expected.memory64 || !limits_match(&current, &expected.limits) {
+                        return Err(mismatch(format!("expected {expected}, found {actual} with {} pages", current.min)));
+                    }
+                    resolved.memories.push(idx);
+                }
+                (ImportKind::Global(expected), Extern::Global(g)) => {
+                    let idx = g.index_in(s)?;
+                    let actual = s.globals[idx].ty;
+                    if actual != expected {
+                        return Err(mismatch(format!("expected {expected}, found {actual}")));
+                    }
+                    resolved.globals.push(idx);
+                }
+                (k, other) => {
+                    return Err(mismatch(format!("expected a {}, found a {}", kind_name(&k), other.kind_name())));
+                }
+            }
+        }
+        let import_funcs = resolved.funcs.clone();
+        let index = vm_instance::instantiate(s, module, resolved)?;
+        if let Some(fr) = vm_instance::start_func_ref(s, index, &import_funcs) {
+            let mut values = [crate::vm::vmctx::ValRaw::default()];
+            // SAFETY: the start function takes and returns nothing (checked
+            // at load), so one slot is more than enough; `fr` is a function
+            // of this store.
+            #[allow(unsafe_code)]
+            unsafe {
+                crate::vm::entry::call_ref(s, fr, &mut values)?
+            };
+        }
+        Ok(Instance { store: s.id, index })
+    }
+
+    fn check(&self, store: &StoreOpaque) -> Result<()> {
+        if store.id != self.store {
+            return Err(Error::wrong_store("instance"));
+        }
+        Ok(())
+    }
+
+    /// The module this is an instance of.
+    pub fn module(&self, store: impl AsContextMut) -> Result<Module> {
+        let s = store.opaque();
+        self.check(s)?;
+        Ok(s.instance(self.index).module.clone())
+    }
+
+    /// The export called `name`.
+    pub fn get_export(&self, store: impl AsContextMut, name: &str) -> Option<Extern> {
+        let s = store.opaque();
+        self.check(s).ok()?;
+        let inst = s.instance(self.index);
+        let export = inst.module.info().export(name)?;
+        Some(match export.kind {
+            ExportKind::Func(f) => Extern::Func(Func::from_raw(s, inst.func_ref(f)?)?),
+            ExportKind::Table(t) => Extern::Table(Table::from_index(s, *inst.tables.get(t.index())?)),
+            ExportKind::Memory(m) => Extern::Memory(Memory::from_index(s, *inst.memories.get(m.index())?)),
+            ExportKind::Global(g) => Extern::Global(Global::from_index(s, *inst.globals.get(g.index())?)),
+        })
+    }
+
+    /// All exports, in name order.
+    pub fn exports(&self, mut store: impl AsContextMut) -> Vec<(String, Extern)> {
+        let names: Vec<String> = match self.module(&mut store) {
+            Ok(m) => m.exports().map(|e| e.name.to_string()).collect(),
+            Err(_) => return Vec::new(),
+        };
+        names.into_iter().filter_map(|n| Some((n.clone(), self.get_export(&mut store, &n)?))).collect()
+    }
+
+    /// The exported function `name`.
+    pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
+        self.get_export(store, name)?.into_func()
+    }
+
+    /// The exported function `name` with static types; fails if it does not
+    /// exist or has another type.
+    pub fn get_typed_func<P: WasmParams, R: WasmResults>(&self, mut store: impl AsContextMut, name: &str) -> Result<TypedFunc<P, R>> {
+        let f = self
+            .get_func(&mut store, name)
+            .ok_or_else(|| Error::not_found(format!("no exported function `{name}`")))?;
+        f.typed(store).map_err(|e| Error::ty(format!("exported function `{name}`: {e}")))
+    }
+
+    /// The exported memory `name`.
+    pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
+        self.get_export(store, name)?.into_memory()
+    }
+
+    /// The exported table `name`.
+    pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
+        self.get_export(store, name)?.into_table()
+    }
+
+    /// The exported global `name`.
+    pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
+        self.get_export(store, name)?.into_global()
+    }
+}
+
+/// A store context over a bare `StoreOpaque`, for APIs taking
+/// `impl AsContextMut` from inside the runtime.
+fn s_ctx(s: &mut StoreOpaque) -> OpaqueCtx<'_> {
+    OpaqueCtx(s)
+}
+
+struct OpaqueCtx<'a>(&'a mut StoreOpaque);
+
+impl AsContextMut for OpaqueCtx<'_> {
+    type Data = ();
+    fn opaque(&self) -> &StoreOpaque {
+        self.0
+    }
+    fn opaque_mut(&mut self) -> &mut StoreOpaque {
+        self.0
+    }
+}

@@ -1,0 +1,133 @@
+//! [`Linker`]: definitions by `module::name`, resolved against a module's
+//! imports at instantiation with typed mismatch errors.
+
+use crate::error::{Error, Result};
+use crate::func::{Func, IntoFunc};
+use crate::instance::{Extern, Instance};
+use crate::module::Module;
+use crate::store::{AsContextMut, Caller};
+use crate::values::{FuncType, Val};
+use crate::vm::instance::HostFn;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+enum Definition {
+    /// An item of a particular store.
+    Extern(Extern),
+    /// A host function, created in each store that instantiates with it.
+    HostFunc(FuncType, Arc<HostFn>),
+}
+
+impl Clone for Definition {
+    fn clone(&self) -> Self {
+        match self {
+            Definition::Extern(e) => Definition::Extern(*e),
+            Definition::HostFunc(t, f) => Definition::HostFunc(t.clone(), f.clone()),
+        }
+    }
+}
+
+/// Named definitions (host functions, and items of instances or of the
+/// host) that satisfy the imports of modules. One linker can instantiate
+/// many modules in many stores of data type `T`.
+pub struct Linker<T: 'static> {
+    defs: HashMap<(String, String), Definition>,
+    allow_shadowing: bool,
+    _data: std::marker::PhantomData<fn(T)>,
+}
+
+impl<T: 'static> Default for Linker<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: 'static> Clone for Linker<T> {
+    fn clone(&self) -> Self {
+        Linker { defs: self.defs.clone(), allow_shadowing: self.allow_shadowing, _data: std::marker::PhantomData }
+    }
+}
+
+impl<T: 'static> Linker<T> {
+    /// An empty linker.
+    pub fn new() -> Linker<T> {
+        Linker { defs: HashMap::new(), allow_shadowing: false, _data: std::marker::PhantomData }
+    }
+
+    /// Allow a later definition to replace an earlier one of the same name
+    /// (refused by default).
+    pub fn allow_shadowing(&mut self, allow: bool) -> &mut Self {
+        self.allow_shadowing = allow;
+        self
+    }
+
+    fn insert(&mut self, module: &str, name: &str, def: Definition) -> Result<&mut Self> {
+        let key = (module.to_string(), name.to_string());
+        if !self.allow_shadowing && self.defs.contains_key(&key) {
+            return Err(Error::new(crate::ErrorKind::Link, format!("`{module}`::`{name}` is already defined")));
+        }
+        self.defs.insert(key, def);
+        Ok(self)
+    }
+
+    /// Define a host function from a closure with wasm-typed parameters,
+    /// optionally taking a [`Caller`] first.
+    pub fn func_wrap<Params, Results>(
+        &mut self,
+        module: &str,
+        name: &str,
+        f: impl IntoFunc<T, Params, Results>,
+    ) -> Result<&mut Self> {
+        let (ty, host) = f.into_host_fn();
+        self.insert(module, name, Definition::HostFunc(ty, host))
+    }
+
+    /// Define a host function of type `ty` from a closure over [`Val`]s.
+    pub fn func_new(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<&mut Self> {
+        let host = crate::func::dynamic_host_fn::<T>(ty.clone(), f);
+        self.insert(module, name, Definition::HostFunc(ty, host))
+    }
+
+    /// Define `item` (an item of `store`) as `module::name`.
+    pub fn define(&mut self, module: &str, name: &str, item: impl Into<Extern>) -> Result<&mut Self> {
+        self.insert(module, name, Definition::Extern(item.into()))
+    }
+
+    /// Define every export of `instance` under module name `module`.
+    pub fn instance(&mut self, mut store: impl AsContextMut, module: &str, instance: Instance) -> Result<&mut Self> {
+        for (name, ext) in instance.exports(&mut store) {
+            self.insert(module, &name, Definition::Extern(ext))?;
+        }
+        Ok(self)
+    }
+
+    /// The definition of `module::name` as an item of `store`.
+    pub fn get(&self, mut store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Extern> {
+        Some(match self.defs.get(&(module.to_string(), name.to_string()))? {
+            Definition::Extern(e) => *e,
+            Definition::HostFunc(ty, f) => {
+                let s = store.opaque_mut();
+                let raw = s.new_host_func(ty.clone(), f.clone());
+                Extern::Func(Func::from_raw(s, raw)?)
+            }
+        })
+    }
+
+    /// Resolve `module`'s imports by name and instantiate it in `store`.
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance> {
+        let mut imports = Vec::with_capacity(module.imports().len());
+        for import in module.imports() {
+            let ext = self.get(&mut store, import.module, import.name).ok_or_else(|| {
+                Error::link(import.module, import.name, format!("unknown import: nothing of type {} is defined with this name", import.ty))
+            })?;
+            imports.push(ext);
+        }
+        Instance::new(store, module, &imports)
+    }
+}

@@ -1,0 +1,100 @@
+//! [`Memory`]: a linear memory, read and written from the host with
+//! checked guest ranges.
+
+use crate::error::{Error, Result};
+use crate::store::AsContextMut;
+use crate::values::MemoryType;
+use crate::vm::instance::StoreOpaque;
+
+/// A linear memory of a store. A handle (`Copy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Memory {
+    store: u64,
+    index: usize,
+}
+
+impl Memory {
+    pub(crate) fn from_index(store: &StoreOpaque, index: usize) -> Memory {
+        Memory { store: store.id, index }
+    }
+
+    pub(crate) fn index_in(&self, store: &StoreOpaque) -> Result<usize> {
+        if store.id != self.store {
+            return Err(Error::wrong_store("memory"));
+        }
+        Ok(self.index)
+    }
+
+    /// A new memory owned by the host (e.g. to import into modules).
+    pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        let s = store.opaque_mut();
+        let index = s.new_memory(ty, &kiln_artifact::engine::Tunables::default())?;
+        Ok(Memory { store: s.id, index })
+    }
+
+    /// Its type (with the declared limits).
+    pub fn ty(&self, store: impl AsContextMut) -> MemoryType {
+        store.opaque().memories[self.index].ty
+    }
+
+    /// Current size in wasm pages.
+    pub fn size(&self, store: impl AsContextMut) -> u64 {
+        store.opaque().memories[self.index].memory.pages()
+    }
+
+    /// Current size in bytes.
+    pub fn data_size(&self, store: impl AsContextMut) -> usize {
+        store.opaque().memories[self.index].memory.byte_len()
+    }
+
+    /// The memory's bytes.
+    pub fn data<'a, S: AsContextMut>(&self, store: &'a S) -> &'a [u8] {
+        store.opaque().memories[self.index].memory.data()
+    }
+
+    /// The memory's bytes, mutably.
+    pub fn data_mut<'a, S: AsContextMut>(&self, store: &'a mut S) -> &'a mut [u8] {
+        store.opaque_mut().memories[self.index].memory.data_mut()
+    }
+
+    /// Copy `buf.len()` bytes at guest address `offset` into `buf`.
+    pub fn read(&self, store: impl AsContextMut, offset: usize, buf: &mut [u8]) -> Result<()> {
+        let s = store.opaque();
+        self.index_in(s)?;
+        let data = s.memories[self.index].memory.data();
+        let src = offset
+            .checked_add(buf.len())
+            .and_then(|end| data.get(offset..end))
+            .ok_or_else(|| oob(offset, buf.len(), data.len()))?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+
+    /// Copy `bytes` to guest address `offset`.
+    pub fn write(&self, mut store: impl AsContextMut, offset: usize, bytes: &[u8]) -> Result<()> {
+        let s = store.opaque_mut();
+        self.index_in(s)?;
+        let data = s.memories[self.index].memory.data_mut();
+        let len = data.len();
+        let dst = offset
+            .checked_add(bytes.len())
+            .and_then(|end| data.get_mut(offset..end))
+            .ok_or_else(|| oob(offset, bytes.len(), len))?;
+        dst.copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Grow by `delta` pages; returns the old size in pages.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
+        let s = store.opaque_mut();
+        self.index_in(s)?;
+        s.memories[self.index]
+            .grow(delta)
+            .ok_or_else(|| Error::out_of_bounds(format!("cannot grow memory by {delta} pages")))
+    }
+}
+
+#[cold]
+fn oob(offset: usize, len: usize, size: usize) -> Error {
+    Error::out_of_bounds(format!("guest range {offset:#x}+{len:#x} is outside the {size:#x}-byte memory"))
+}

@@ -1,0 +1,348 @@
+//! [`Module`]: a loaded artifact, ready to instantiate. Loading checks the
+//! artifact (ELF header and sections, `.kiln.engine` against this runtime,
+//! the consistency of `.kiln.info`), registers its code for the trap
+//! handler, and — for embedded artifacts — runs the code where it lies.
+
+use crate::artifact::Artifact;
+use crate::error::{Error, Result};
+use crate::vm::elf;
+use crate::vm::loaded_code::{ArtifactBytes, LoadedCode};
+use kiln_artifact::engine::EngineInfo;
+use kiln_artifact::index::TypeIndex;
+use kiln_artifact::info::{ExportKind, ImportKind, ModuleInfo, Range};
+use kiln_artifact::sections as names;
+use kiln_artifact::types::{FuncType, GlobalType, MemoryType, TableType};
+use std::sync::Arc;
+
+/// A compiled module, loaded. Cheap to clone (one reference count);
+/// `Send + Sync`, so many threads and stores can instantiate it at once.
+#[derive(Clone)]
+pub struct Module(Arc<ModuleInner>);
+
+struct ModuleInner {
+    code: LoadedCode,
+    data: std::ops::Range<usize>,
+    names: std::ops::Range<usize>,
+    addrmap: std::ops::Range<usize>,
+    info: ModuleInfo,
+    engine: EngineInfo,
+    type_ids: Box<[u32]>,
+}
+
+/// The type of an import or export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExternType {
+    /// A function.
+    Func(FuncType),
+    /// A table.
+    Table(TableType),
+    /// A memory.
+    Memory(MemoryType),
+    /// A global.
+    Global(GlobalType),
+}
+
+impl std::fmt::Display for ExternType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExternType::Func(t) => t.fmt(f),
+            ExternType::Table(t) => t.fmt(f),
+            ExternType::Memory(t) => t.fmt(f),
+            ExternType::Global(t) => t.fmt(f),
+        }
+    }
+}
+
+/// An import of a module.
+#[derive(Debug, Clone)]
+pub struct ImportType<'a> {
+    /// Module name.
+    pub module: &'a str,
+    /// Field name.
+    pub name: &'a str,
+    /// Expected type.
+    pub ty: ExternType,
+}
+
+/// An export of a module.
+#[derive(Debug, Clone)]
+pub struct ExportType<'a> {
+    /// Export name.
+    pub name: &'a str,
+    /// Its type.
+    pub ty: ExternType,
+}
+
+fn sub(bytes: &[u8], part: &[u8]) -> std::ops::Range<usize> {
+    let start = part.as_ptr() as usize - bytes.as_ptr() as usize;
+    start..start + part.len()
+}
+
+impl Module {
+    /// Load an artifact embedded by [`include_wasm!`](crate::include_wasm).
+    /// No compiler runs, nothing is copied: the code runs in place from the
+    /// binary's executable section.
+    pub fn new(artifact: &'static Artifact) -> Result<Module> {
+        Self::load(ArtifactBytes::Static(artifact.bytes), artifact.in_place)
+    }
+
+    /// Load artifact bytes obtained at run time (e.g. written by
+    /// `kiln compile`). The code is copied into fresh executable memory.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Module> {
+        Self::load(ArtifactBytes::Owned(bytes.into()), false)
+    }
+
+    fn load(bytes: ArtifactBytes, in_place: bool) -> Result<Module> {
+        let b = bytes.get();
+        let s = elf::parse(b)?;
+        let engine = crate::engine_check::check(s.engine)?;
+        let info: ModuleInfo = kiln_artifact::decode_postcard(names::INFO, s.info).map_err(|e| Error::load(names::INFO, e.reason))?;
+        let traps = kiln_artifact::traps::TrapTable::parse(s.traps).map_err(|e| Error::load(names::TRAPS, e.reason))?;
+        validate(&info, &s, &traps)?;
+        let type_ids = crate::type_registry::canonicalize(&info.types);
+        let (text, traps, data, names_r, addrmap) = (sub(b, s.text), sub(b, s.traps), sub(b, s.data), sub(b, s.names), sub(b, s.addrmap));
+        let code = LoadedCode::new(bytes, in_place, text, traps).map_err(|e| Error::load(names::TEXT, format!("cannot map code: {e}")))?;
+        Ok(Module(Arc::new(ModuleInner {
+            code,
+            data,
+            names: names_r,
+            addrmap,
+            info,
+            engine,
+            type_ids,
+        })))
+    }
+
+    /// The module's name from its name section.
+    pub fn name(&self) -> Option<&str> {
+        self.0.info.name.as_deref()
+    }
+
+    /// The imports, in order.
+    pub fn imports(&self) -> impl ExactSizeIterator<Item = ImportType<'_>> + '_ {
+        let info = &self.0.info;
+        info.imports.iter().map(move |i| ImportType {
+            module: &i.module,
+            name: &i.name,
+            ty: match i.kind {
+                ImportKind::Func(t) => ExternType::Func(info.types[t.index()].clone()),
+                ImportKind::Table(t) => ExternType::Table(t),
+                ImportKind::Memory(m) => ExternType::Memory(m),
+                ImportKind::Global(g) => ExternType::Global(g),
+            },
+        })
+    }
+
+    /// The exports, sorted by name.
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType<'_>> + '_ {
+        self.0.info.exports.iter().map(move |e| ExportType { name: &e.name, ty: self.export_type(e.kind) })
+    }
+
+    fn export_type(&self, kind: ExportKind) -> ExternType {
+        let info = &self.0.info;
+        match kind {
+            ExportKind::Func(f) => ExternType::Func(info.func_type(f).cloned().unwrap_or_else(|| FuncType { params: Box::new([]), results: Box::new([]) })),
+            ExportKind::Table(t) => ExternType::Table(info.tables[t.index()]),
+            ExportKind::Memory(m) => ExternType::Memory(info.memories[m.index()]),
+            ExportKind::Global(g) => ExternType::Global(info.globals[g.index()]),
+        }
+    }
+
+    /// Whether the code runs in place from the binary's own executable
+    /// section (embedded artifacts) rather than from a copy.
+    pub fn is_in_place(&self) -> bool {
+        self.0.code.code().is_in_place()
+    }
+
+    /// Address range of the module's compiled code.
+    pub fn code_range(&self) -> std::ops::Range<usize> {
+        let start = self.0.code.code().text_ptr() as usize;
+        start..start + self.0.code.code().text_len()
+    }
+
+    /// The target triple the module was compiled for.
+    pub fn target(&self) -> &str {
+        &self.0.engine.triple
+    }
+
+    pub(crate) fn info(&self) -> &ModuleInfo {
+        &self.0.info
+    }
+
+    pub(crate) fn engine(&self) -> &EngineInfo {
+        &self.0.engine
+    }
+
+    pub(crate) fn type_ids(&self) -> &[u32] {
+        &self.0.type_ids
+    }
+
+    pub(crate) fn text_ptr(&self) -> *const u8 {
+        self.0.code.code().text_ptr()
+    }
+
+    pub(crate) fn data_section(&self) -> &[u8] {
+        &self.0.code.bytes()[self.0.data.clone()]
+    }
+
+    pub(crate) fn names_section(&self) -> &[u8] {
+        &self.0.code.bytes()[self.0.names.clone()]
+    }
+
+    pub(crate) fn addrmap_section(&self) -> &[u8] {
+        &self.0.code.bytes()[self.0.addrmap.clone()]
+    }
+
+    /// Address of the wasm-to-host trampoline for functions of type `ty`.
+    pub(crate) fn wasm_to_array_trampoline(&self, ty: TypeIndex) -> Option<*const u8> {
+        let r = self.0.info.wasm_to_array_trampoline(ty)?;
+        Some(self.0.code.code().text_ptr().wrapping_add(r.start as usize))
+    }
+
+    /// A wasm-to-host trampoline for canonical type id `id`, if this module
+    /// has one.
+    pub(crate) fn wasm_to_array_trampoline_for(&self, id: u32) -> Option<*const u8> {
+        let info = &self.0.info;
+        info.wasm_to_array_trampolines
+            .iter()
+            .find(|(t, _)| self.0.type_ids.get(t.index()) == Some(&id))
+            .map(|(_, r)| self.0.code.code().text_ptr().wrapping_add(r.start as usize))
+    }
+
+    /// The defined function whose code contains text offset `off`.
+    pub(crate) fn func_at(&self, off: u32) -> Option<(u32, Option<String>)> {
+        let info = &self.0.info;
+        let i = info.defined_funcs.partition_point(|f| f.body.start <= off).checked_sub(1)?;
+        let f = &info.defined_funcs[i];
+        if off as u64 >= f.body.end() {
+            return None;
+        }
+        let name = self
+            .names_section()
+            .get(f.name.start as usize..f.name.end() as usize)
+            .filter(|n| !n.is_empty())
+            .map(|n| String::from_utf8_lossy(n).into_owned());
+        Some((info.num_imported_funcs + i as u32, name))
+    }
+
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("name", &self.name())
+            .field("target", &self.target())
+            .field("in_place", &self.is_in_place())
+            .finish()
+    }
+}
+
+/// Check that `.kiln.info` is consistent with itself and with the other
+/// sections, so instantiation can index without further checks.
+fn validate(info: &ModuleInfo, s: &elf::Sections<'_>, traps: &kiln_artifact::traps::TrapTable<'_>) -> Result<()> {
+    let bad = |what: String| Err(Error::load(names::INFO, what));
+    let text_len = s.text.len() as u64;
+    let in_text = |r: &Range| r.end() <= text_len;
+    let n_types = info.types.len();
+    let count = |k: fn(&ImportKind) -> bool| info.imports.iter().filter(|i| k(&i.kind)).count() as u32;
+    if count(|k| matches!(k, ImportKind::Func(_))) != info.num_imported_funcs
+        || count(|k| matches!(k, ImportKind::Table(_))) != info.num_imported_tables
+        || count(|k| matches!(k, ImportKind::Memory(_))) != info.num_imported_memories
+        || count(|k| matches!(k, ImportKind::Global(_))) != info.num_imported_globals
+    {
+        return bad("import counts do not match the imports".into());
+    }
+    if info.functions.len() != info.num_imported_funcs as usize + info.defined_funcs.len()
+        || info.tables.len() < info.num_imported_tables as usize
+        || info.memories.len() < info.num_imported_memories as usize
+        || info.globals.len() < info.num_imported_globals as usize
+        || info.global_inits.len() != info.globals.len() - info.num_imported_globals as usize
+        || info.table_inits.len() != info.tables.len() - info.num_imported_tables as usize
+    {
+        return bad("index spaces do not match their definitions".into());
+    }
+    if info.functions.iter().any(|t| t.index() >= n_types) {
+        return bad("a function has an unknown type".into());
+    }
+    for (i, f) in info.defined_funcs.iter().enumerate() {
+        if !in_text(&f.body) || f.array_trampoline.is_some_and(|r| !in_text(&r)) {
+            return bad(format!("code of defined function {i} lies outside .text"));
+        }
+        if f.name.end() > s.names.len() as u64 {
+            return bad(format!("name of defined function {i} lies outside .name.wasm"));
+        }
+    }
+    if info.wasm_to_array_trampolines.iter().any(|(t, r)| t.index() >= n_types || !in_text(r)) {
+        return bad("a wasm-to-host trampoline is out of range".into());
+    }
+    if !info.func_refs.windows(2).all(|w| w[0] < w[1]) || info.func_refs.iter().any(|f| f.index() >= info.functions.len()) {
+        return bad("function reference slots are not sorted or out of range".into());
+    }
+    for &f in &info.func_refs {
+        if let Some(d) = info.defined_func_index(f) {
+            if info.defined_funcs[d.index()].array_trampoline.is_none() {
+                return bad(format!("escaping function {f} has no array trampoline"));
+            }
+        }
+    }
+    for e in &info.exports {
+        let ok = match e.kind {
+            ExportKind::Func(f) => info.func_ref_index(f).is_some(),
+            ExportKind::Table(t) => t.index() < info.tables.len(),
+            ExportKind::Memory(m) => m.index() < info.memories.len(),
+            ExportKind::Global(g) => g.index() < info.globals.len(),
+        };
+        if !ok {
+            return bad(format!("export `{}` refers to nothing", e.name));
+        }
+    }
+    if !info.exports.windows(2).all(|w| w[0].name < w[1].name) {
+        return bad("exports are not sorted by name".into());
+    }
+    if let Some(f) = info.start {
+        let ok = info.func_type(f).is_some_and(|t| t.params.is_empty() && t.results.is_empty())
+            && info.defined_func_index(f).is_none_or(|d| info.defined_funcs[d.index()].array_trampoline.is_some());
+        if !ok {
+            return bad(format!("start function {f} is invalid"));
+        }
+    }
+    let check_expr = |e: &kiln_artifact::info::ConstExpr| {
+        e.0.iter().all(|op| match op {
+            kiln_artifact::info::ConstOp::GlobalGet(g) => g.index() < info.globals.len(),
+            kiln_artifact::info::ConstOp::RefFunc(f) => info.func_ref_index(*f).is_some(),
+            _ => true,
+        })
+    };
+    if !info.global_inits.iter().chain(&info.table_inits).all(check_expr) {
+        return bad("a constant expression refers to nothing".into());
+    }
+    for seg in &info.elements {
+        if let kiln_artifact::info::ElementMode::Active { table, offset } = &seg.mode {
+            if table.index() >= info.tables.len() || !check_expr(offset) {
+                return bad("an element segment refers to nothing".into());
+            }
+        }
+        let items_ok = match &seg.items {
+            kiln_artifact::info::ElementItems::Functions(fs) => fs.iter().all(|&f| info.func_ref_index(f).is_some()),
+            kiln_artifact::info::ElementItems::Expressions(es) => es.iter().all(check_expr),
+        };
+        if !items_ok {
+            return bad("an element segment item refers to nothing".into());
+        }
+    }
+    for seg in &info.data {
+        if seg.bytes.end() > s.data.len() as u64 {
+            return bad("a data segment lies outside .rodata.wasm".into());
+        }
+        if let kiln_artifact::info::DataMode::Active { memory, offset } = &seg.mode {
+            if memory.index() >= info.memories.len() || !check_expr(offset) {
+                return bad("a data segment refers to nothing".into());
+            }
+        }
+    }
+    if traps.iter().last().is_some_and(|(o, _)| o as u64 >= text_len) {
+        return Err(Error::load(names::TRAPS, "a trap site lies outside .text"));
+    }
+    kiln_artifact::addrmap::AddrMap::parse(s.addrmap).map_err(|e| Error::load(names::ADDRMAP, e.reason))?;
+    Ok(())
+}

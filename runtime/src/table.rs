@@ -1,0 +1,90 @@
+//! [`Table`]: a table of references, accessed from the host.
+
+use crate::error::{Error, Result};
+use crate::store::AsContextMut;
+use crate::values::{RefType, TableType, Val};
+use crate::vm::instance::StoreOpaque;
+
+/// A table of a store. A handle (`Copy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Table {
+    store: u64,
+    index: usize,
+}
+
+fn ref_to_raw(s: &mut StoreOpaque, ty: RefType, v: Val) -> Result<usize> {
+    match (ty, v) {
+        (RefType::Func, Val::FuncRef(None)) | (RefType::Extern, Val::ExternRef(None)) => Ok(0),
+        (RefType::Func, Val::FuncRef(Some(f))) => f.to_wasm(s),
+        (RefType::Extern, Val::ExternRef(Some(r))) => r.to_raw(s),
+        (ty, v) => Err(Error::ty(format!("a {ty} table cannot hold a {}", v.ty()))),
+    }
+}
+
+impl Table {
+    pub(crate) fn from_index(store: &StoreOpaque, index: usize) -> Table {
+        Table { store: store.id, index }
+    }
+
+    pub(crate) fn index_in(&self, store: &StoreOpaque) -> Result<usize> {
+        if store.id != self.store {
+            return Err(Error::wrong_store("table"));
+        }
+        Ok(self.index)
+    }
+
+    /// A new table owned by the host, every element set to `init`.
+    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
+        let s = store.opaque_mut();
+        let raw = ref_to_raw(s, ty.element, init)?;
+        let index = s.new_table(ty, raw)?;
+        Ok(Table { store: s.id, index })
+    }
+
+    /// Its type.
+    pub fn ty(&self, store: impl AsContextMut) -> TableType {
+        store.opaque().tables[self.index].ty
+    }
+
+    /// Current number of elements.
+    pub fn size(&self, store: impl AsContextMut) -> u64 {
+        store.opaque().tables[self.index].elements.len() as u64
+    }
+
+    /// Element `i`, if in bounds.
+    pub fn get(&self, store: impl AsContextMut, i: u64) -> Option<Val> {
+        let s = store.opaque();
+        self.index_in(s).ok()?;
+        let t = &s.tables[self.index];
+        let raw = *t.elements.get(usize::try_from(i).ok()?)?;
+        Some(match t.ty.element {
+            RefType::Func => Val::FuncRef(crate::Func::from_raw(s, raw)),
+            RefType::Extern => Val::ExternRef(crate::ExternRef::from_raw(s, raw)),
+        })
+    }
+
+    /// Set element `i`.
+    pub fn set(&self, mut store: impl AsContextMut, i: u64, v: Val) -> Result<()> {
+        let s = store.opaque_mut();
+        self.index_in(s)?;
+        let raw = ref_to_raw(s, s.tables[self.index].ty.element, v)?;
+        let t = &mut s.tables[self.index];
+        let len = t.elements.len();
+        let slot = usize::try_from(i)
+            .ok()
+            .and_then(|i| t.elements.get_mut(i))
+            .ok_or_else(|| Error::out_of_bounds(format!("table index {i} is outside the {len}-element table")))?;
+        *slot = raw;
+        Ok(())
+    }
+
+    /// Grow by `delta` elements set to `init`; returns the old size.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
+        let s = store.opaque_mut();
+        self.index_in(s)?;
+        let raw = ref_to_raw(s, s.tables[self.index].ty.element, init)?;
+        s.tables[self.index]
+            .grow(delta, raw)
+            .ok_or_else(|| Error::out_of_bounds(format!("cannot grow table by {delta} elements")))
+    }
+}

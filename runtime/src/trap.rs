@@ -1,0 +1,98 @@
+//! [`Trap`]: why wasm stopped, where, and the host error if a host
+//! function failed.
+
+pub use kiln_artifact::traps::TrapCode;
+use std::fmt;
+
+/// A frame of a trap's backtrace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Index of the function in the module's function index space.
+    pub func_index: u32,
+    /// The function's name from the name section, if any.
+    pub func_name: Option<String>,
+    /// Byte offset in the wasm binary of the instruction, if known.
+    pub wasm_offset: Option<u32>,
+}
+
+/// WebAssembly stopped: a trap instruction, an out-of-bounds access, stack
+/// exhaustion, or a failing host function.
+pub struct Trap {
+    code: TrapCode,
+    frames: Vec<FrameInfo>,
+    host: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Trap {
+    pub(crate) fn new(code: TrapCode, frames: Vec<FrameInfo>) -> Trap {
+        Trap { code, frames, host: None }
+    }
+
+    pub(crate) fn host(error: Box<dyn std::error::Error + Send + Sync + 'static>) -> Trap {
+        Trap { code: TrapCode::HostError, frames: Vec::new(), host: Some(error) }
+    }
+
+    /// The trap code.
+    pub fn code(&self) -> TrapCode {
+        self.code
+    }
+
+    /// Wasm frames at the trap, innermost first.
+    pub fn frames(&self) -> &[FrameInfo] {
+        &self.frames
+    }
+
+    /// The host function's error, for [`TrapCode::HostError`].
+    pub fn host_error(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        self.host.as_deref()
+    }
+
+    /// Take the host function's error out of the trap.
+    pub fn into_host_error(self) -> Option<Box<dyn std::error::Error + Send + Sync + 'static>> {
+        self.host
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.host {
+            Some(e) => write!(f, "host function error: {e}")?,
+            None => write!(f, "wasm trap: {}", self.code.message())?,
+        }
+        if let Some(top) = self.frames.first() {
+            write!(f, " in function {}", top.func_index)?;
+            if let Some(n) = &top.func_name {
+                write!(f, " `{n}`")?;
+            }
+            if let Some(o) = top.wasm_offset {
+                write!(f, " at wasm offset {o:#x}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Trap({:?}: {self}", self.code)?;
+        for fr in &self.frames {
+            write!(f, "\n  at function {}", fr.func_index)?;
+            if let Some(n) = &fr.func_name {
+                write!(f, " `{n}`")?;
+            }
+            if let Some(o) = fr.wasm_offset {
+                write!(f, " @ {o:#x}")?;
+            }
+        }
+        f.write_str(")")
+    }
+}
+
+impl std::error::Error for Trap {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.host {
+            Some(e) => Some(&**e),
+            None => None,
+        }
+    }
+}

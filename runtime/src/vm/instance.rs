@@ -1,0 +1,736 @@
+//! Store-owned runtime state and the instantiation of a module: allocating
+//! a VMContext, filling it from `VMOffsets`, creating memories, tables and
+//! globals, applying segments.
+//!
+//! Ownership: a store owns every instance, memory, table, global and host
+//! function created in it, and frees them together when it is dropped. A
+//! definition (`VMMemoryDefinition`, `VMTableDefinition`,
+//! `VMGlobalDefinition`) has exactly one location — inline in the defining
+//! instance's VMContext, or boxed for host-created ones — and importers hold
+//! pointers to it, so growth is visible to all of them at once. Nothing moves
+//! until the store drops: instances, VMContexts and boxed definitions are
+//! heap-allocated and never reallocated.
+
+use crate::error::{Error, Result};
+use crate::module::Module;
+use crate::trap::{Trap, TrapCode};
+use crate::vm::linear_memory::LinearMemory;
+use crate::vm::vmctx::*;
+use kiln_artifact::index::*;
+use kiln_artifact::info::{ConstExpr, ConstOp, DataMode, ElementItems, ElementMode};
+use kiln_artifact::types::{FuncType, GlobalType, TableType};
+use kiln_artifact::vmctx::{HostPtr, VMCounts, VMOffsets, VMCTX_MAGIC};
+use std::alloc::Layout;
+use std::any::{Any, TypeId};
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+/// An owned, zeroed, 16-aligned VMContext block.
+pub struct VMContextBox {
+    ptr: NonNull<u8>,
+    layout: Layout,
+}
+
+impl VMContextBox {
+    fn new(size: u32) -> VMContextBox {
+        let layout = Layout::from_size_align(size.max(16) as usize, 16).unwrap_or_else(|_| Layout::new::<[u128; 1]>());
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        let ptr = NonNull::new(ptr).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        VMContextBox { ptr, layout }
+    }
+
+    /// The VMContext pointer compiled code receives.
+    pub fn as_ptr(&self) -> *mut VMContext {
+        self.ptr.as_ptr().cast()
+    }
+
+    /// Pointer to the field at `offset`, checked to lie inside the block
+    /// with room for a `T`.
+    fn field<T>(&self, offset: u32) -> *mut T {
+        let end = offset as usize + std::mem::size_of::<T>();
+        assert!(end <= self.layout.size(), "VMContext field {offset:#x} out of bounds");
+        assert!(offset as usize % std::mem::align_of::<T>() == 0, "VMContext field {offset:#x} misaligned");
+        // SAFETY: in bounds of the allocation (checked above).
+        unsafe { self.ptr.as_ptr().add(offset as usize).cast() }
+    }
+
+    fn write<T>(&self, offset: u32, value: T) {
+        let p = self.field::<T>(offset);
+        // SAFETY: `field` checked bounds and alignment; the block is owned by
+        // self and only written during instantiation, before any code runs.
+        unsafe { p.write(value) }
+    }
+}
+
+impl Drop for VMContextBox {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) }
+    }
+}
+
+/// A linear memory owned by a store.
+pub struct StoredMemory {
+    pub(crate) memory: LinearMemory,
+    pub(crate) ty: kiln_artifact::types::MemoryType,
+    /// The one definition compiled code reads.
+    def: NonNull<VMMemoryDefinition>,
+    _owned: Option<Box<VMMemoryDefinition>>,
+}
+
+impl StoredMemory {
+    fn sync(&mut self) {
+        // SAFETY: `def` points into a VMContext or box owned by the same
+        // store, alive as long as self; no reference to it is held elsewhere
+        // while the host runs.
+        unsafe {
+            self.def.as_ptr().write(VMMemoryDefinition {
+                base: self.memory.base(),
+                current_length: self.memory.byte_len(),
+            })
+        }
+    }
+
+    /// Grow by `delta` pages; the old size in pages, or None.
+    pub(crate) fn grow(&mut self, delta: u64) -> Option<u64> {
+        let old = self.memory.grow(delta)?;
+        self.sync();
+        Some(old)
+    }
+
+    pub(crate) fn def_ptr(&self) -> *mut VMMemoryDefinition {
+        self.def.as_ptr()
+    }
+}
+
+/// A table owned by a store. Elements are pointer-sized: `*const VMFuncRef`
+/// or an externref handle; 0 is null.
+pub struct StoredTable {
+    pub(crate) elements: Vec<usize>,
+    pub(crate) ty: TableType,
+    def: NonNull<VMTableDefinition>,
+    _owned: Option<Box<VMTableDefinition>>,
+}
+
+impl StoredTable {
+    fn sync(&mut self) {
+        // SAFETY: as for `StoredMemory::sync`.
+        unsafe {
+            self.def.as_ptr().write(VMTableDefinition {
+                base: self.elements.as_mut_ptr(),
+                current_elements: self.elements.len(),
+            })
+        }
+    }
+
+    /// Grow by `delta` elements set to `init`; the old size, or None.
+    pub(crate) fn grow(&mut self, delta: u64, init: usize) -> Option<u64> {
+        let old = self.elements.len() as u64;
+        let new = old.checked_add(delta)?;
+        let max = self.ty.limits.max.unwrap_or(u32::MAX as u64).min(u32::MAX as u64);
+        // A cap on what one table may take from the host: 10 M elements.
+        if new > max || new > 10_000_000 {
+            return None;
+        }
+        self.elements.try_reserve(delta as usize).ok()?;
+        self.elements.resize(new as usize, init);
+        self.sync();
+        Some(old)
+    }
+
+    pub(crate) fn def_ptr(&self) -> *mut VMTableDefinition {
+        self.def.as_ptr()
+    }
+}
+
+/// A global owned by a store.
+pub struct StoredGlobal {
+    pub(crate) ty: GlobalType,
+    def: NonNull<VMGlobalDefinition>,
+    _owned: Option<Box<VMGlobalDefinition>>,
+}
+
+impl StoredGlobal {
+    /// The raw value.
+    pub(crate) fn get(&self) -> ValRaw {
+        // SAFETY: `def` is live for the store's lifetime and 16-aligned.
+        ValRaw { bytes: unsafe { self.def.as_ptr().read().bytes } }
+    }
+
+    /// Set the raw value.
+    pub(crate) fn set(&mut self, v: ValRaw) {
+        // SAFETY: as in `get`.
+        unsafe { self.def.as_ptr().write(VMGlobalDefinition { bytes: v.bytes }) }
+    }
+
+    pub(crate) fn def_ptr(&self) -> *mut VMGlobalDefinition {
+        self.def.as_ptr()
+    }
+}
+
+/// The erased body of a host function: store, caller instance, value slots.
+pub type HostFn = dyn Fn(&mut StoreOpaque, Option<usize>, &mut [ValRaw]) -> Result<()> + Send + Sync;
+
+/// A host function as wasm sees it. `array_call` must sit at
+/// `VMOffsets::host_func_context_array_call` (tested below).
+#[repr(C)]
+pub struct VMHostFuncContext {
+    magic: u32,
+    array_call: VMArrayCallFunction,
+    pub(crate) func_ref: VMFuncRef,
+    pub(crate) ty: FuncType,
+    store: *mut StoreOpaque,
+    func: Arc<HostFn>,
+}
+
+/// Magic of a host function context.
+const HOST_MAGIC: u32 = u32::from_le_bytes(*b"host");
+
+/// What a failed host call left behind for the entry point.
+pub enum Pending {
+    /// The host function returned an error.
+    Error(Error),
+    /// The host function panicked; resumed once wasm has been left.
+    Panic(Box<dyn Any + Send>),
+}
+
+/// Everything a store owns, independent of its data type.
+pub struct StoreOpaque {
+    pub(crate) id: u64,
+    pub(crate) data_type: TypeId,
+    pub(crate) limits: Box<VMRuntimeLimits>,
+    pub(crate) instances: Vec<Box<InstanceData>>,
+    pub(crate) memories: Vec<StoredMemory>,
+    pub(crate) tables: Vec<StoredTable>,
+    pub(crate) globals: Vec<StoredGlobal>,
+    pub(crate) host_funcs: Vec<Box<VMHostFuncContext>>,
+    pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
+    pub(crate) pending: Option<Pending>,
+    pub(crate) max_wasm_stack: usize,
+}
+
+// SAFETY: the raw pointers a store holds point into memory the store itself
+// owns (VMContexts, definitions, host contexts), so moving the store to
+// another thread moves all of it; the store is not `Sync`, and host closures
+// are `Send + Sync`.
+unsafe impl Send for StoreOpaque {}
+
+/// A store with its user data; `repr(C)` so that a pointer to the opaque
+/// part is a pointer to the whole.
+#[repr(C)]
+pub struct StoreInner<T> {
+    pub(crate) opaque: StoreOpaque,
+    pub(crate) data: T,
+}
+
+impl StoreOpaque {
+    pub(crate) fn new(id: u64, data_type: TypeId) -> StoreOpaque {
+        StoreOpaque {
+            id,
+            data_type,
+            limits: Box::default(),
+            instances: Vec::new(),
+            memories: Vec::new(),
+            tables: Vec::new(),
+            globals: Vec::new(),
+            host_funcs: Vec::new(),
+            externrefs: Vec::new(),
+            pending: None,
+            max_wasm_stack: 512 * 1024,
+        }
+    }
+
+    /// The whole store, if its data type is `T`.
+    pub(crate) fn downcast_mut<T: 'static>(&mut self) -> Option<&mut StoreInner<T>> {
+        if self.data_type != TypeId::of::<T>() {
+            return None;
+        }
+        // SAFETY: every StoreOpaque with `data_type == T` is the first field
+        // of a `repr(C)` StoreInner<T> (only `Store::new` creates them), so
+        // the pointer to it is a pointer to the StoreInner<T>, and `&mut
+        // self` gives exclusive access to the whole.
+        Some(unsafe { &mut *(self as *mut StoreOpaque).cast::<StoreInner<T>>() })
+    }
+
+    /// Create a memory outside any instance.
+    pub(crate) fn new_memory(&mut self, ty: kiln_artifact::types::MemoryType, tunables: &kiln_artifact::engine::Tunables) -> Result<usize> {
+        let memory = LinearMemory::new(&ty, tunables).map_err(|e| Error::new(crate::ErrorKind::Instantiation, e))?;
+        let mut owned = Box::new(VMMemoryDefinition { base: std::ptr::null_mut(), current_length: 0 });
+        let def = NonNull::from(&mut *owned);
+        let mut m = StoredMemory { memory, ty, def, _owned: Some(owned) };
+        m.sync();
+        self.memories.push(m);
+        Ok(self.memories.len() - 1)
+    }
+
+    /// Create a table outside any instance.
+    pub(crate) fn new_table(&mut self, ty: TableType, init: usize) -> Result<usize> {
+        let mut owned = Box::new(VMTableDefinition { base: std::ptr::null_mut(), current_elements: 0 });
+        let def = NonNull::from(&mut *owned);
+        let mut t = StoredTable { elements: Vec::new(), ty, def, _owned: Some(owned) };
+        if t.grow(ty.limits.min, init).is_none() {
+            return Err(Error::new(crate::ErrorKind::Instantiation, format!("table of {} elements is too large", ty.limits.min)));
+        }
+        t.sync();
+        self.tables.push(t);
+        Ok(self.tables.len() - 1)
+    }
+
+    /// Create a global outside any instance.
+    pub(crate) fn new_global(&mut self, ty: GlobalType, value: ValRaw) -> usize {
+        let mut owned = Box::new(VMGlobalDefinition { bytes: value.bytes });
+        let def = NonNull::from(&mut *owned);
+        self.globals.push(StoredGlobal { ty, def, _owned: Some(owned) });
+        self.globals.len() - 1
+    }
+
+    /// Create a host function; returns its `VMFuncRef` address.
+    pub(crate) fn new_host_func(&mut self, ty: FuncType, func: Arc<HostFn>) -> usize {
+        let type_id = crate::type_registry::id_of(&ty);
+        let mut ctx = Box::new(VMHostFuncContext {
+            magic: HOST_MAGIC,
+            array_call: host_array_call,
+            func_ref: VMFuncRef {
+                wasm_call: std::ptr::null(),
+                array_call: Some(host_array_call),
+                vmctx: std::ptr::null_mut(),
+                type_id,
+            },
+            ty,
+            store: self as *mut StoreOpaque,
+            func,
+        });
+        let vmctx: *mut VMContext = (&mut *ctx as *mut VMHostFuncContext).cast();
+        ctx.func_ref.vmctx = vmctx;
+        let raw = &ctx.func_ref as *const VMFuncRef as usize;
+        self.host_funcs.push(ctx);
+        raw
+    }
+
+    /// Point host functions' contexts at this store again (the store's
+    /// opaque part lives in a box, so this only matters if it was rebuilt).
+    pub(crate) fn instance(&self, index: usize) -> &InstanceData {
+        &self.instances[index]
+    }
+}
+
+/// Read the `VMFuncRef` at `raw` (a funcref value of this store).
+///
+/// # Safety
+/// `raw` must be a non-null funcref produced by this store: the address of
+/// a `VMFuncRef` in one of its VMContexts or host function contexts.
+pub unsafe fn read_func_ref(raw: usize) -> VMFuncRef {
+    // SAFETY: guaranteed by the caller.
+    unsafe { (raw as *const VMFuncRef).read() }
+}
+
+/// Make sure a host function's `VMFuncRef` can be called from wasm: its
+/// wasm entry is a wasm-to-array trampoline of a module of this store with
+/// the same signature. Returns false when no module provides one.
+///
+/// # Safety
+/// `raw` must be a non-null funcref produced by `store`.
+pub unsafe fn ensure_wasm_callable(store: &mut StoreOpaque, raw: usize) -> bool {
+    // SAFETY: guaranteed by the caller.
+    let fr = unsafe { read_func_ref(raw) };
+    if !fr.wasm_call.is_null() {
+        return true;
+    }
+    for inst in &store.instances {
+        if let Some(t) = inst.module.wasm_to_array_trampoline_for(fr.type_id) {
+            // SAFETY: the VMFuncRef is inside a host context owned by the
+            // store; nothing else references it now.
+            unsafe { (*(raw as *mut VMFuncRef)).wasm_call = t };
+            return true;
+        }
+    }
+    false
+}
+
+/// The wasm→host entry point of every host function.
+///
+/// # Safety
+/// Called by compiled code or the entry path only, with `callee_vmctx` a
+/// `VMHostFuncContext` and `values` valid for `len` slots.
+unsafe extern "C" fn host_array_call(
+    callee_vmctx: *mut VMContext,
+    caller_vmctx: *mut VMContext,
+    values: *mut ValRaw,
+    len: usize,
+) -> u8 {
+    // SAFETY: the callee vmctx of a host function is its context (set in
+    // `new_host_func`), owned by the store for as long as the function can
+    // be called.
+    let ctx = unsafe { &*callee_vmctx.cast::<VMHostFuncContext>() };
+    debug_assert_eq!(ctx.magic, HOST_MAGIC);
+    // SAFETY: the store outlives its host functions, and while wasm runs the
+    // host holds no other reference into it: the entry point handed its
+    // exclusive borrow down to this call.
+    let store = unsafe { &mut *ctx.store };
+    let caller = if caller_vmctx.is_null() {
+        None
+    } else {
+        // SAFETY: a non-null caller vmctx is a VMContext of this store
+        // whose instance field points at its InstanceData.
+        Some(unsafe { instance_of(caller_vmctx) }.index)
+    };
+    // SAFETY: the caller passes `len` valid slots.
+    let values = unsafe { std::slice::from_raw_parts_mut(values, len) };
+    let func = ctx.func.clone();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| func(store, caller, values)));
+    match result {
+        Ok(Ok(())) => 1,
+        Ok(Err(e)) => {
+            store.pending = Some(Pending::Error(e));
+            0
+        }
+        Err(panic) => {
+            store.pending = Some(Pending::Panic(panic));
+            0
+        }
+    }
+}
+
+/// The InstanceData of a VMContext.
+///
+/// # Safety
+/// `vmctx` must be the VMContext of a live instance.
+pub unsafe fn instance_of<'a>(vmctx: *mut VMContext) -> &'a mut InstanceData {
+    let offsets = VMOffsets::new(HostPtr, VMCounts::default());
+    // SAFETY: the instance field is written at instantiation and the
+    // InstanceData is boxed in the store, so it outlives the VMContext.
+    unsafe {
+        let p = vmctx.cast::<u8>().add(offsets.instance() as usize).cast::<*mut InstanceData>().read();
+        &mut *p
+    }
+}
+
+/// A module instance's runtime state.
+pub struct InstanceData {
+    pub(crate) index: usize,
+    pub(crate) module: Module,
+    pub(crate) vmctx: VMContextBox,
+    pub(crate) offsets: VMOffsets<HostPtr>,
+    pub(crate) store: *mut StoreOpaque,
+    /// Store index of each memory, table and global in the module's index spaces.
+    pub(crate) memories: Vec<usize>,
+    pub(crate) tables: Vec<usize>,
+    pub(crate) globals: Vec<usize>,
+    /// Evaluated passive element segments; None once dropped.
+    pub(crate) elements: Vec<Option<Vec<usize>>>,
+    /// Whether each data segment was dropped.
+    pub(crate) dropped_data: Vec<bool>,
+}
+
+impl InstanceData {
+    /// The funcref value (address of the `VMFuncRef`) of function `f`, if
+    /// it has a slot.
+    pub(crate) fn func_ref(&self, f: FuncIndex) -> Option<usize> {
+        let slot = self.module.info().func_ref_index(f)?;
+        Some(self.vmctx.field::<VMFuncRef>(self.offsets.func_ref(slot.0)) as usize)
+    }
+
+    /// The store this instance belongs to.
+    ///
+    /// # Safety
+    /// No other reference to the store may be live.
+    pub(crate) unsafe fn store<'a>(&self) -> &'a mut StoreOpaque {
+        // SAFETY: the store owns this instance and outlives it.
+        unsafe { &mut *self.store }
+    }
+}
+
+/// How imports are satisfied, resolved and type-checked by the caller.
+pub struct ResolvedImports {
+    /// For each imported function, its funcref (address of a `VMFuncRef`).
+    pub funcs: Vec<usize>,
+    /// Store index of each imported table.
+    pub tables: Vec<usize>,
+    /// Store index of each imported memory.
+    pub memories: Vec<usize>,
+    /// Store index of each imported global.
+    pub globals: Vec<usize>,
+}
+
+/// Evaluate a constant expression in an instance under construction.
+fn eval(store: &StoreOpaque, inst: &InstanceData, expr: &ConstExpr) -> Result<ValRaw> {
+    let bad = || Error::load(kiln_artifact::sections::INFO, "malformed constant expression");
+    let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
+    for op in &expr.0 {
+        let v = match *op {
+            ConstOp::I32Const(v) => ValRaw::i32(v),
+            ConstOp::I64Const(v) => ValRaw::i64(v),
+            ConstOp::F32Const(v) => ValRaw::f32(v),
+            ConstOp::F64Const(v) => ValRaw::f64(v),
+            ConstOp::V128Const(v) => ValRaw::u128(v),
+            ConstOp::GlobalGet(g) => {
+                let idx = *inst.globals.get(g.index()).ok_or_else(bad)?;
+                store.globals[idx].get()
+            }
+            ConstOp::RefNull(_) => ValRaw::ref_(0),
+            ConstOp::RefFunc(f) => ValRaw::ref_(inst.func_ref(f).ok_or_else(bad)?),
+            ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                let (b, a) = (stack.pop().ok_or_else(bad)?, stack.pop().ok_or_else(bad)?);
+                let (a, b) = (a.get_i32(), b.get_i32());
+                ValRaw::i32(match *op {
+                    ConstOp::I32Add => a.wrapping_add(b),
+                    ConstOp::I32Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                })
+            }
+            ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                let (b, a) = (stack.pop().ok_or_else(bad)?, stack.pop().ok_or_else(bad)?);
+                let (a, b) = (a.get_i64(), b.get_i64());
+                ValRaw::i64(match *op {
+                    ConstOp::I64Add => a.wrapping_add(b),
+                    ConstOp::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                })
+            }
+        };
+        stack.push(v);
+    }
+    match stack.as_slice() {
+        [v] => Ok(*v),
+        _ => Err(bad()),
+    }
+}
+
+/// Instantiate `module` in `store`. On a trap during segment
+/// initialisation or the start function, the instance stays in the store
+/// (its effects on imported tables and memories are observable, as the
+/// specification requires) and the trap is returned.
+pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedImports) -> Result<usize> {
+    let info = module.info();
+    let offsets = VMOffsets::new(HostPtr, VMCounts::of(info));
+    let vmctx = VMContextBox::new(offsets.size());
+    let index = store.instances.len();
+    let store_ptr: *mut StoreOpaque = store;
+    let mut inst = Box::new(InstanceData {
+        index,
+        module: module.clone(),
+        vmctx,
+        offsets,
+        store: store_ptr,
+        memories: imports.memories.clone(),
+        tables: imports.tables.clone(),
+        globals: imports.globals.clone(),
+        elements: vec![None; info.elements.len()],
+        dropped_data: vec![false; info.data.len()],
+    });
+    let inst_ptr: *mut InstanceData = &mut *inst;
+    let v = &inst.vmctx;
+
+    // Header.
+    v.write::<u32>(offsets.magic(), VMCTX_MAGIC);
+    v.write::<*const VMRuntimeLimits>(offsets.runtime_limits(), &*store.limits);
+    v.write::<*const u8>(offsets.builtins(), crate::vm::libcalls::builtins_table());
+    v.write::<*const u32>(offsets.type_ids(), module.type_ids().as_ptr());
+    v.write::<*mut StoreOpaque>(offsets.store(), store_ptr);
+    v.write::<*mut InstanceData>(offsets.instance(), inst_ptr);
+
+    // Imported functions.
+    let type_ids = module.type_ids();
+    let mut import_func_refs = Vec::with_capacity(imports.funcs.len());
+    for (i, &raw) in imports.funcs.iter().enumerate() {
+        let ty = info.functions[i];
+        // SAFETY: the caller resolved `raw` from this store's funcrefs.
+        let mut fr = unsafe { read_func_ref(raw) };
+        if fr.wasm_call.is_null() {
+            // A host function: wasm reaches it through this module's
+            // trampoline for the import's type.
+            let t = module
+                .wasm_to_array_trampoline(TypeIndex(ty.0))
+                .ok_or_else(|| Error::load(kiln_artifact::sections::INFO, "missing wasm-to-host trampoline"))?;
+            // SAFETY: host contexts are owned by the store and not
+            // otherwise borrowed now.
+            unsafe { (*(raw as *mut VMFuncRef)).wasm_call = t };
+            fr.wasm_call = t;
+        }
+        v.write(
+            offsets.imported_func(i as u32),
+            VMFunctionImport { wasm_call: fr.wasm_call, array_call: fr.array_call, vmctx: fr.vmctx },
+        );
+        import_func_refs.push(VMFuncRef { type_id: type_ids[ty.index()], ..fr });
+    }
+    for (i, &t) in imports.tables.iter().enumerate() {
+        v.write(offsets.imported_table(i as u32), store.tables[t].def_ptr());
+    }
+    for (i, &m) in imports.memories.iter().enumerate() {
+        v.write(offsets.imported_memory(i as u32), store.memories[m].def_ptr());
+    }
+    for (i, &g) in imports.globals.iter().enumerate() {
+        v.write(offsets.imported_global(i as u32), store.globals[g].def_ptr());
+    }
+
+    // Function references: everything that can escape.
+    let text = module.text_ptr();
+    for (slot, &f) in info.func_refs.iter().enumerate() {
+        let fr = match info.defined_func_index(f) {
+            None => import_func_refs[f.index()],
+            Some(def) => {
+                let c = &info.defined_funcs[def.index()];
+                let tramp = c
+                    .array_trampoline
+                    .ok_or_else(|| Error::load(kiln_artifact::sections::INFO, format!("function {f} escapes but has no array trampoline")))?;
+                // SAFETY: ranges were validated to lie inside the text at load.
+                let (wasm_call, array_call) = unsafe {
+                    (text.add(c.body.start as usize), std::mem::transmute::<*const u8, VMArrayCallFunction>(text.add(tramp.start as usize)))
+                };
+                VMFuncRef {
+                    wasm_call,
+                    array_call: Some(array_call),
+                    vmctx: v.as_ptr(),
+                    type_id: type_ids[info.functions[f.index()].index()],
+                }
+            }
+        };
+        v.write(offsets.func_ref(slot as u32), fr);
+    }
+
+    // Defined memories.
+    let tunables = &module.engine().tunables;
+    for (i, ty) in info.memories[info.num_imported_memories as usize..].iter().enumerate() {
+        let memory = LinearMemory::new(ty, tunables).map_err(|e| Error::new(crate::ErrorKind::Instantiation, format!("memory {i}: {e}")))?;
+        let def = NonNull::new(v.field::<VMMemoryDefinition>(offsets.defined_memory(i as u32))).unwrap_or(NonNull::dangling());
+        let mut m = StoredMemory { memory, ty: *ty, def, _owned: None };
+        m.sync();
+        store.memories.push(m);
+        inst.memories.push(store.memories.len() - 1);
+    }
+
+    // Defined globals, in order (an initialiser may read earlier ones).
+    for (i, ty) in info.globals[info.num_imported_globals as usize..].iter().enumerate() {
+        let def = NonNull::new(v.field::<VMGlobalDefinition>(offsets.defined_global(i as u32))).unwrap_or(NonNull::dangling());
+        store.globals.push(StoredGlobal { ty: *ty, def, _owned: None });
+        inst.globals.push(store.globals.len() - 1);
+        let value = eval(store, &inst, &info.global_inits[i])?;
+        let last = store.globals.len() - 1;
+        store.globals[last].set(value);
+    }
+
+    // Defined tables.
+    for (i, ty) in info.tables[info.num_imported_tables as usize..].iter().enumerate() {
+        let init = eval(store, &inst, &info.table_inits[i])?.get_ref();
+        let def = NonNull::new(v.field::<VMTableDefinition>(offsets.defined_table(i as u32))).unwrap_or(NonNull::dangling());
+        let mut t = StoredTable { elements: Vec::new(), ty: *ty, def, _owned: None };
+        if t.grow(ty.limits.min, init).is_none() {
+            return Err(Error::new(crate::ErrorKind::Instantiation, format!("table {i} of {} elements is too large", ty.limits.min)));
+        }
+        store.tables.push(t);
+        inst.tables.push(store.tables.len() - 1);
+    }
+
+    // Element segments: evaluate every item now, as the spec does.
+    let mut segments = Vec::with_capacity(info.elements.len());
+    for seg in &info.elements {
+        let items: Vec<usize> = match &seg.items {
+            ElementItems::Functions(fs) => fs
+                .iter()
+                .map(|&f| inst.func_ref(f).ok_or_else(|| Error::load(kiln_artifact::sections::INFO, format!("element function {f} has no funcref slot"))))
+                .collect::<Result<_>>()?,
+            ElementItems::Expressions(es) => es.iter().map(|e| eval(store, &inst, e).map(|v| v.get_ref())).collect::<Result<_>>()?,
+        };
+        segments.push(items);
+    }
+    for (i, items) in segments.into_iter().enumerate() {
+        if let ElementMode::Passive = info.elements[i].mode {
+            inst.elements[i] = Some(items);
+        }
+    }
+
+    store.instances.push(inst);
+
+    // From here on, effects are observable even if a later step traps.
+    let inst = &store.instances[index];
+    let info = inst.module.info();
+    let mut active_elems = Vec::new();
+    for (i, seg) in info.elements.iter().enumerate() {
+        if let ElementMode::Active { table, offset } = &seg.mode {
+            let off = eval(store, inst, offset)?.get_i32() as u32 as u64;
+            active_elems.push((i, inst.tables[table.index()], off));
+        }
+    }
+    let mut active_data = Vec::new();
+    for seg in info.data.iter() {
+        if let DataMode::Active { memory, offset } = &seg.mode {
+            let ty = &info.memories[memory.index()];
+            let v = eval(store, inst, offset)?;
+            let off = if ty.memory64 { v.get_i64() as u64 } else { v.get_i32() as u32 as u64 };
+            active_data.push((inst.memories[memory.index()], off, seg.bytes));
+        }
+    }
+    let module = inst.module.clone();
+    for (seg, table, off) in active_elems {
+        let items = element_items(store, index, seg)?;
+        let t = &mut store.tables[table];
+        let end = off.checked_add(items.len() as u64);
+        match end {
+            Some(end) if end <= t.elements.len() as u64 => {
+                t.elements[off as usize..end as usize].copy_from_slice(&items);
+            }
+            _ => return Err(Trap::new(TrapCode::ElementOutOfBounds, Vec::new()).into()),
+        }
+    }
+    let data = module.data_section();
+    for (mem, off, range) in active_data {
+        let bytes = data.get(range.start as usize..range.end() as usize).ok_or_else(|| Error::load(kiln_artifact::sections::DATA, "segment out of range"))?;
+        let m = &mut store.memories[mem];
+        let mem_bytes = m.memory.data_mut();
+        match off.checked_add(bytes.len() as u64) {
+            Some(end) if end <= mem_bytes.len() as u64 => mem_bytes[off as usize..end as usize].copy_from_slice(bytes),
+            _ => return Err(Trap::new(TrapCode::MemoryOutOfBounds, Vec::new()).into()),
+        }
+    }
+    Ok(index)
+}
+
+/// Items of element segment `seg` of an instance being initialised, as
+/// evaluated at instantiation (re-evaluated for active segments, which are
+/// not kept).
+fn element_items(store: &StoreOpaque, instance: usize, seg: usize) -> Result<Vec<usize>> {
+    let inst = &store.instances[instance];
+    let info = inst.module.info();
+    match &info.elements[seg].items {
+        ElementItems::Functions(fs) => fs
+            .iter()
+            .map(|&f| inst.func_ref(f).ok_or_else(|| Error::load(kiln_artifact::sections::INFO, "element function without slot")))
+            .collect(),
+        ElementItems::Expressions(es) => es.iter().map(|e| eval(store, inst, e).map(|v| v.get_ref())).collect(),
+    }
+}
+
+/// The `VMFuncRef` of an instance's start function, if it has one.
+pub fn start_func_ref(store: &StoreOpaque, instance: usize, imported: &[usize]) -> Option<VMFuncRef> {
+    let inst = &store.instances[instance];
+    let info = inst.module.info();
+    let f = info.start?;
+    match info.defined_func_index(f) {
+        // SAFETY: import funcrefs were resolved from this store.
+        None => Some(unsafe { read_func_ref(*imported.get(f.index())?) }),
+        Some(def) => {
+            let c = &info.defined_funcs[def.index()];
+            let text = inst.module.text_ptr();
+            let tramp = c.array_trampoline?;
+            // SAFETY: ranges were validated against the text at load; the
+            // trampoline has the array-call signature by construction.
+            let (wasm_call, array_call) = unsafe {
+                (text.add(c.body.start as usize), std::mem::transmute::<*const u8, VMArrayCallFunction>(text.add(tramp.start as usize)))
+            };
+            Some(VMFuncRef { wasm_call, array_call: Some(array_call), vmctx: inst.vmctx.as_ptr(), type_id: 0 })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::offset_of;
+
+    #[test]
+    fn host_func_context_layout() {
+        let o = VMOffsets::new(HostPtr, VMCounts::default());
+        assert_eq!(offset_of!(VMHostFuncContext, array_call) as u32, o.host_func_context_array_call());
+    }
+}

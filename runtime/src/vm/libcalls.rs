@@ -1,0 +1,253 @@
+//! The builtins compiled code calls through the `VMBuiltins` table (the list
+//! is `kiln_artifact::for_each_builtin!`).
+//!
+//! Rules for every builtin: it never unwinds (a panic would cross an
+//! `extern "C"` boundary and abort, so bodies are written not to panic and
+//! wrapped in `catch_unwind` as a last resort) and never longjmps. One that
+//! can fail returns 0 and the compiled code traps at a recorded trap site
+//! with the code listed for it, so every trap leaves wasm the same way.
+
+use crate::vm::instance::{instance_of, InstanceData, StoreOpaque};
+use crate::vm::vmctx::VMContext;
+
+/// Run a builtin body on the caller's instance and store.
+///
+/// # Safety
+/// `vmctx` must be the VMContext of a live instance, called from its
+/// compiled code (so the host holds no other reference to the store).
+unsafe fn with_instance<R>(vmctx: *mut VMContext, fail: R, f: impl FnOnce(&mut InstanceData, &mut StoreOpaque) -> R) -> R {
+    // SAFETY: guaranteed by the caller.
+    let inst = unsafe { instance_of(vmctx) };
+    // SAFETY: wasm is running, so the entry point lent its exclusive borrow
+    // of the store to this call; the instance lives in the store's own
+    // boxes, disjoint from what the body mutates (memories, tables).
+    let store = unsafe { inst.store() };
+    // SAFETY: as above; `inst` and `store` alias only in the instance list,
+    // which no builtin modifies.
+    let inst = unsafe { &mut *(inst as *mut InstanceData) };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(inst, store))).unwrap_or(fail)
+}
+
+fn range(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
+    let end = start.checked_add(len)?;
+    if end > size as u64 {
+        return None;
+    }
+    Some(start as usize..end as usize)
+}
+
+unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    unsafe {
+        with_instance(vmctx, u64::MAX, |inst, store| {
+            let Some(&m) = inst.memories.get(memory as usize) else { return u64::MAX };
+            store.memories[m].grow(delta).unwrap_or(u64::MAX)
+        })
+    }
+}
+
+unsafe extern "C" fn memory_copy(vmctx: *mut VMContext, dst_mem: u32, dst: u64, src_mem: u32, src: u64, len: u64) -> u8 {
+    // SAFETY: called by compiled code with its own vmctx.
+    unsafe {
+        with_instance(vmctx, 0, |inst, store| {
+            let (Some(&d), Some(&s)) = (inst.memories.get(dst_mem as usize), inst.memories.get(src_mem as usize)) else {
+                return 0;
+            };
+            if d == s {
+                let bytes = store.memories[d].memory.data_mut();
+                let (Some(sr), Some(dr)) = (range(src, len, bytes.len()), range(dst, len, bytes.len())) else { return 0 };
+                bytes.copy_within(sr, dr.start);
+            } else {
+                let src_len = store.memories[s].memory.data_mut().len();
+                let dst_len = store.memories[d].memory.data_mut().len();
+                let (Some(sr), Some(dr)) = (range(src, len, src_len), range(dst, len, dst_len)) else { return 0 };
+                let tmp = store.memories[s].memory.data_mut()[sr].to_vec();
+                store.memories[d].memory.data_mut()[dr].copy_from_slice(&tmp);
+            }
+            1
+        })
+    }
+}
+
+unsafe extern "C" fn memory_fill(vmctx: *mut VMContext, memory: u32, dst: u64, value: u32, len: u64) -> u8 {
+    // SAFETY: called by compiled code with its own vmctx.
+    unsafe {
+        with_instance(vmctx, 0, |inst, store| {
+            let Some(&m) = inst.memories.get(memory as usize) else { return 0 };
+            let bytes = store.memories[m].memory.data_mut();
+            let Some(r) = range(dst, len, bytes.len()) else { return 0 };
+            bytes[r].fill(value as u8);
+            1
+        })
+    }
+}
+
+unsafe extern "C" fn memory_init(vmctx: *mut VMContext, memory: u32, data: u32, dst: u64, src: u32, len: u32) -> u8 {
+    // SAFETY: called by compiled code with its own vmctx.
+    unsafe {
+        with_instance(vmctx, 0, |inst, store| {
+            let Some(&m) = inst.memories.get(memory as usize) else { return 0 };
+            let Some(seg) = inst.module.info().data.get(data as usize) else { return 0 };
+            let seg_bytes: &[u8] = if inst.dropped_data[data as usize] {
+                &[]
+            } else {
+                inst.module.data_section().get(seg.bytes.start as usize..seg.bytes.end() as usize).unwrap_or(&[])
+            };
+            let Some(sr) = range(src as u64, len as u64, seg_bytes.len()) else { return 0 };
+            let bytes = store.memories[m].memory.data_mut();
+            let Some(dr) = range(dst, len as u64, bytes.len()) else { return 0 };
+            bytes[dr].copy_from_slice(&seg_bytes[sr]);
+            1
+        })
+    }
+}
+
+unsafe extern "C" fn data_drop(vmctx: *mut VMContext, data: u32) {
+    // SAFETY: called by compiled code with its own vmctx.
+    unsafe {
+        with_instance(vmctx, (), |inst, _| {
+            if let Some(d) = inst.dropped_data.get_mut(data as usize) {
+                *d = true;
+            }
+        })
+    }
+}
+
+unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, delta: u64, init: *mut u8) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    unsafe {
+        with_instance(vmctx, u64::MAX, |inst, store| {
+            let Some(&t) = inst.tables.get(table as usize) else { return u64::MAX };
+            store.tables[t].grow(delta, init as usize).unwrap_or(u64::MAX)
+        })
+    }
+}
+
+unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u64, value: *mut u8, len: u64) -> u8 {
+    // SAFETY: called by compiled code with its own vmctx.
+    unsafe {
+        with_instance(vmctx, 0, |inst, store| {
+            let Some(&t) = inst.tables.get(table as usize) else { return 0 };
+            let elems = &mut store.tables[t].elements;
+            let Some(r) = range(dst, len, elems.len()) else { return 0 };
+            elems[r].fill(value as usize);
+            1
+        })
+    }
+}
+
+unsafe extern "C" fn table_copy(vmctx: *mut VMContext, dst_table: u32, src_table: u32, dst: u64, src: u64, len: u64) -> u8 {
+    // SAFETY: called by compiled code with its own vmctx.
+    unsafe {
+        with_instance(vmctx, 0, |inst, store| {
+            let (Some(&d), Some(&s)) = (inst.tables.get(dst_table as usize), inst.tables.get(src_table as usize)) else {
+                return 0;
+            };
+            let src_len = store.tables[s].elements.len();
+            let dst_len = store.tables[d].elements.len();
+            let (Some(sr), Some(dr)) = (range(src, len, src_len), range(dst, len, dst_len)) else { return 0 };
+            if d == s {
+                store.tables[d].elements.copy_within(sr, dr.start);
+            } else {
+                let tmp = store.tables[s].elements[sr].to_vec();
+                store.tables[d].elements[dr].copy_from_slice(&tmp);
+            }
+            1
+        })
+    }
+}
+
+unsafe extern "C" fn table_init(vmctx: *mut VMContext, table: u32, elem: u32, dst: u64, src: u32, len: u32) -> u8 {
+    // SAFETY: called by compiled code with its own vmctx.
+    unsafe {
+        with_instance(vmctx, 0, |inst, store| {
+            let Some(&t) = inst.tables.get(table as usize) else { return 0 };
+            let items: &[usize] = match inst.elements.get(elem as usize) {
+                Some(Some(items)) => items,
+                Some(None) => &[],
+                None => return 0,
+            };
+            let Some(sr) = range(src as u64, len as u64, items.len()) else { return 0 };
+            let elems = &mut store.tables[t].elements;
+            let Some(dr) = range(dst, len as u64, elems.len()) else { return 0 };
+            elems[dr].copy_from_slice(&items[sr]);
+            1
+        })
+    }
+}
+
+unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
+    // SAFETY: called by compiled code with its own vmctx.
+    unsafe {
+        with_instance(vmctx, (), |inst, _| {
+            if let Some(e) = inst.elements.get_mut(elem as usize) {
+                *e = None;
+            }
+        })
+    }
+}
+
+extern "C" fn ceil_f32(_: *mut VMContext, x: f32) -> f32 {
+    x.ceil()
+}
+extern "C" fn ceil_f64(_: *mut VMContext, x: f64) -> f64 {
+    x.ceil()
+}
+extern "C" fn floor_f32(_: *mut VMContext, x: f32) -> f32 {
+    x.floor()
+}
+extern "C" fn floor_f64(_: *mut VMContext, x: f64) -> f64 {
+    x.floor()
+}
+extern "C" fn trunc_f32(_: *mut VMContext, x: f32) -> f32 {
+    x.trunc()
+}
+extern "C" fn trunc_f64(_: *mut VMContext, x: f64) -> f64 {
+    x.trunc()
+}
+extern "C" fn nearest_f32(_: *mut VMContext, x: f32) -> f32 {
+    x.round_ties_even()
+}
+extern "C" fn nearest_f64(_: *mut VMContext, x: f64) -> f64 {
+    x.round_ties_even()
+}
+
+macro_rules! builtins_table {
+    ($( $(#[$doc:meta])* $name:ident ( $($p:ident : $t:ident),* ) $(-> $ret:ident)? $(=> $trap:ident)? ; )*) => {
+        /// The table compiled code indexes by `BuiltinIndex`.
+        #[repr(C)]
+        struct VMBuiltins {
+            $($name: *const u8,)*
+        }
+
+        // SAFETY: the table holds only function addresses, immutable.
+        unsafe impl Sync for VMBuiltins {}
+
+        static BUILTINS: VMBuiltins = VMBuiltins {
+            $($name: $name as *const u8,)*
+        };
+    };
+}
+
+kiln_artifact::for_each_builtin!(builtins_table);
+
+/// Address of the builtins table every VMContext points to.
+pub fn builtins_table() -> *const u8 {
+    (&BUILTINS as *const VMBuiltins).cast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_artifact::builtins::BuiltinIndex;
+
+    #[test]
+    fn table_order_matches_the_list() {
+        assert_eq!(std::mem::size_of::<VMBuiltins>(), BuiltinIndex::ALL.len() * std::mem::size_of::<usize>());
+        let base = builtins_table() as usize;
+        let memory_grow_slot = base + BuiltinIndex::memory_grow.offset(std::mem::size_of::<usize>() as u8) as usize;
+        // SAFETY: the slot lies inside the static table.
+        let p = unsafe { (memory_grow_slot as *const *const u8).read() };
+        assert_eq!(p, memory_grow as *const u8);
+    }
+}

@@ -1,0 +1,34 @@
+//! The unsafe core of the runtime. Every `unsafe` block in kiln lives in
+//! this directory and carries a `// SAFETY:` comment that proves it from the
+//! surrounding function; everything outside `vm/` is safe Rust.
+//!
+//! | file | holds |
+//! |---|---|
+//! | `sys/` | the platform seam — porting starts here: mmap/mprotect, sigaction, PC/FP from a signal context, icache flush, CPU feature detection |
+//! | `mmap.rs` | safe owner of a mapping: reserve, make accessible, make executable |
+//! | `code_memory.rs` | where the text runs: in place (embedded) or copied to a fresh R-X mapping |
+//! | `code_registry.rs` | lock-free PC → loaded code lookup for the signal handler |
+//! | `signals.rs` | the process-wide handler: install once, chain, classify a fault |
+//! | `traphandlers.rs` | `catch_traps`: per-thread activations, the resume point, trap reasons |
+//! | `linear_memory.rs` | 4 GiB + guard reservations, growth by protection change |
+//! | `vmctx.rs` | the `repr(C)` structures compiled code sees, tested against `VMOffsets` |
+//! | `elf.rs` | the bounds-checked section-table walk of artifact bytes |
+//! | `instance.rs` | allocate and initialise a VMContext; table and memory storage of an instance |
+//! | `libcalls.rs` | the builtins compiled code calls |
+//! | `entry.rs` | raw calls host → wasm through array trampolines, and wasm → host shims |
+
+#![allow(unsafe_code)]
+
+pub mod code_memory;
+pub mod code_registry;
+pub mod elf;
+pub mod entry;
+pub mod instance;
+pub mod libcalls;
+pub mod linear_memory;
+pub mod loaded_code;
+pub mod mmap;
+pub mod signals;
+pub mod sys;
+pub mod traphandlers;
+pub mod vmctx;

@@ -1,0 +1,710 @@
+//! Wasm activations: the resume point a trap jumps back to, and the
+//! per-thread state the signal handler needs to claim a fault.
+//!
+//! ```text
+//!  host  ── catch_traps(limits, max_wasm_stack, f) ─────────────────────┐
+//!            │ install signal handlers (once per process)                │
+//!            │ ensure a signal stack (once per thread)                   │
+//!            │ push Activation ──► CURRENT (thread-local list, innermost │
+//!            │                     first, so host→wasm→host→wasm nests)  │
+//!            │ outermost for this store? set limits.stack_limit          │
+//!            ▼                                                           │
+//!  helpers.c kiln_setjmp ── body ──► f() ──► wasm frames … trap!         │
+//!                ▲                                │ SIGILL/SEGV/BUS/FPE  │
+//!                │                                ▼                      │
+//!                └──── siglongjmp ◄── signals.rs: activation? kiln code? │
+//!                                      trap site? → record code, pc, fp, │
+//!                                      backtrace (frames still intact)   │
+//!            pop Activation, restore stack_limit                         │
+//!            Ok(()) or Err(TrapInfo { code, pc, fp, backtrace }) ◄───────┘
+//! ```
+//!
+//! Leaving by `longjmp` skips every frame between the resume point and the
+//! trap without running anything in them. That is only sound for "plain
+//! old frames" — frames with no pending destructors or other cleanup — which
+//! is what [`catch_traps`] requires of its closure (see there).
+
+use super::mmap::Mmap;
+use super::sys;
+use super::vmctx::VMRuntimeLimits;
+use core::cell::{Cell, OnceCell};
+use core::ffi::c_void;
+use core::ptr;
+use kiln_artifact::traps::TrapCode;
+
+/// Why and where wasm code stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrapInfo {
+    /// The trap code recorded for the trap site (or given to [`raise_trap`]).
+    pub code: TrapCode,
+    /// Address of the trapping instruction (the trap site).
+    pub pc: usize,
+    /// The frame-pointer register at the trap: the trapping wasm function's
+    /// frame (compiled code keeps frame pointers and sets them up before
+    /// its stack check).
+    pub fp: usize,
+    /// The wasm frames at the trap, captured before leaving them.
+    pub backtrace: WasmBacktrace,
+}
+
+/// How many frames a [`WasmBacktrace`] keeps (the innermost ones).
+pub const MAX_BACKTRACE_FRAMES: usize = 64;
+
+/// The innermost wasm frames of a trap, captured by the signal handler
+/// while they were still on the stack (afterwards their memory is reused).
+///
+/// `pcs()[0]` is the trap PC; each following entry is the return address
+/// into a wasm caller (the instruction *after* the call: subtract one to map
+/// it to a wasm offset). The walk follows frame pointers and stops at the
+/// first address outside registered kiln code — the host that entered wasm
+/// through a trampoline.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WasmBacktrace {
+    pcs: Box<[usize]>,
+    truncated: bool,
+}
+
+impl WasmBacktrace {
+    /// Trap PC, then return addresses, innermost first.
+    pub fn pcs(&self) -> &[usize] {
+        &self.pcs
+    }
+
+    /// Whether older frames were left out (more than
+    /// [`MAX_BACKTRACE_FRAMES`] wasm frames, e.g. a stack overflow).
+    pub fn is_truncated(&self) -> bool {
+        self.truncated
+    }
+}
+
+/// A trap as the signal handler records it: fixed size, no allocation.
+/// Turned into a [`TrapInfo`] by `catch_traps` once back in host code.
+#[derive(Clone, Copy)]
+struct RawTrap {
+    code: TrapCode,
+    pc: usize,
+    fp: usize,
+    pcs: [usize; MAX_BACKTRACE_FRAMES],
+    len: usize,
+    truncated: bool,
+}
+
+impl RawTrap {
+    /// Record a trap at (`pc`, `fp`) and walk the frame-pointer chain from
+    /// there. Only reads inside `[sp, top)`, which must be readable (the
+    /// live part of this thread's stack), and only at strictly increasing
+    /// frame addresses, so a bad frame pointer ends the walk instead of
+    /// faulting or looping. Async-signal-safe.
+    fn capture(code: TrapCode, regs: sys::Registers, top: usize) -> RawTrap {
+        let mut raw = RawTrap { code, pc: regs.pc, fp: regs.fp, pcs: [0; MAX_BACKTRACE_FRAMES], len: 0, truncated: false };
+        let (mut pc, mut fp, mut low) = (regs.pc, regs.fp, regs.sp);
+        while super::code_registry::is_kiln_code(pc) {
+            if raw.len == MAX_BACKTRACE_FRAMES {
+                raw.truncated = true;
+                break;
+            }
+            raw.pcs[raw.len] = pc;
+            raw.len += 1;
+            let in_bounds = fp >= low
+                && fp.is_multiple_of(core::mem::align_of::<usize>())
+                && fp.checked_add(sys::FRAME_RECORD_SIZE).is_some_and(|end| end <= top);
+            if !in_bounds {
+                break;
+            }
+            // SAFETY: the frame record lies inside `[sp, top)`, which the
+            // caller guarantees is readable.
+            let Some((ret, older_fp)) = (unsafe { sys::next_older_frame(fp) }) else { break };
+            low = fp + sys::FRAME_RECORD_SIZE;
+            (pc, fp) = (ret, older_fp);
+        }
+        raw
+    }
+
+    fn into_info(self) -> TrapInfo {
+        TrapInfo {
+            code: self.code,
+            pc: self.pc,
+            fp: self.fp,
+            backtrace: WasmBacktrace { pcs: self.pcs[..self.len].into(), truncated: self.truncated },
+        }
+    }
+}
+
+/// One entry of the per-thread activation list. Lives in the frame of the
+/// [`catch_traps`] call that pushed it.
+pub(crate) struct Activation {
+    /// The jump buffer of the running `kiln_setjmp`, written by C.
+    resume_point: Cell<*const c_void>,
+    /// Set just before jumping to `resume_point`.
+    trap: Cell<Option<RawTrap>>,
+    /// The store whose code runs in this activation (identity only).
+    limits: *const VMRuntimeLimits,
+    /// The next older activation on this thread, or null.
+    prev: *const Activation,
+}
+
+thread_local! {
+    /// The innermost activation of this thread. `const`-initialised and
+    /// without a destructor, so reading it from a signal handler neither
+    /// allocates nor registers anything.
+    static CURRENT: Cell<*const Activation> = const { Cell::new(ptr::null()) };
+}
+
+/// The innermost activation of the calling thread, or null.
+/// Async-signal-safe.
+pub(crate) fn current_activation() -> *const Activation {
+    CURRENT.try_with(|c| c.get()).unwrap_or(ptr::null())
+}
+
+/// Whether wasm code is running (perhaps below host frames) on this thread.
+pub fn in_wasm_activation() -> bool {
+    !current_activation().is_null()
+}
+
+/// Record a trap in `activation`, with the backtrace of the frames about to
+/// be abandoned, and jump to its resume point. Async-signal-safe.
+///
+/// # Safety
+///
+/// `activation` must be the innermost activation of the calling thread;
+/// `regs` the registers at the trap, on this thread's stack below the
+/// activation (`regs.sp` at or below every frame of the trap); and every
+/// frame above the resume point must be a plain old frame (see
+/// [`catch_traps`]).
+pub(crate) unsafe fn resume_with_trap(activation: *const Activation, code: TrapCode, regs: sys::Registers) -> ! {
+    // SAFETY: the caller passes the live innermost activation of this
+    // thread; it lives in an older `catch_traps` frame of this stack.
+    let act = unsafe { &*activation };
+    // The activation lives in the `catch_traps` frame, above every frame
+    // of the trap, and everything from the trap's stack pointer up to it is
+    // the live, mapped stack of this thread.
+    act.trap.set(Some(RawTrap::capture(code, regs, activation as usize)));
+    // SAFETY: `resume_point` was written by `kiln_setjmp`, whose body is
+    // still running (the activation is live), and the caller guarantees
+    // every frame in between is plain old.
+    unsafe { sys::resume(act.resume_point.get()) }
+}
+
+/// Stop the running wasm code with `code`, as if it had trapped: jump back
+/// to the innermost [`catch_traps`] of this thread, which returns
+/// `Err(TrapInfo)`. For builtins (libcalls) called from compiled code.
+///
+/// `pc` and `fp` locate the wasm code that called the builtin — the
+/// builtin's return address and the caller's frame pointer — for the
+/// backtrace; pass 0 for both when they are not known.
+///
+/// Aborts the process if no activation is running on this thread.
+///
+/// # Safety
+///
+/// Every frame between the innermost `catch_traps` and this call — the
+/// caller's included — must be a plain old frame: nothing in it may own a
+/// value with a destructor (a `Box`, a `Vec`, a lock guard, …) or otherwise
+/// need to run code on exit. Drop everything before calling. A non-zero
+/// `fp` must be a frame pointer of a wasm frame of this activation.
+pub unsafe fn raise_trap(code: TrapCode, pc: usize, fp: usize) -> ! {
+    let act = current_activation();
+    if act.is_null() {
+        std::process::abort();
+    }
+    let regs = sys::Registers { pc, fp, sp: approximate_stack_pointer() };
+    // SAFETY: `act` is this thread's innermost activation; frames of the
+    // wasm caller lie between this frame and it; the caller guarantees the
+    // frames above its resume point are plain old.
+    unsafe { resume_with_trap(act, code, regs) }
+}
+
+/// Run `f`, which calls compiled wasm code, so that a trap in that code
+/// comes back as `Err(TrapInfo)` instead of a signal that kills the
+/// process.
+///
+/// * Installs the process-wide signal handlers on first use and gives the
+///   thread a signal stack (64 KiB plus a guard page) unless it already has
+///   one at least that large.
+/// * Pushes an activation; nested calls (wasm → host → `catch_traps` →
+///   wasm) each get their own, and a trap returns to the innermost.
+/// * If no activation of the same store (same `limits`) is running on this
+///   thread, sets `limits.stack_limit` to the current stack pointer minus
+///   `max_wasm_stack` — raised if needed to leave at least 128 KiB of the
+///   thread's stack for host code — and restores the previous value when
+///   `f` finishes. Nested activations of the store share the outer budget.
+///
+/// # Safety
+///
+/// * `f` must not unwind. (An unwinding panic reaching the `extern "C"`
+///   shim that calls `f` aborts the process.) Host functions called from
+///   wasm must catch their own panics and report them as errors.
+/// * Plain old frames: a trap `longjmp`s from the trapping instruction back
+///   here, skipping `f`'s frame and everything it called without running
+///   any of their code. So at every point where wasm code (or
+///   [`raise_trap`]) may run, `f` must not own any value with a destructor
+///   — read arguments and write results through raw pointers or plain
+///   references captured by the closure, and keep guards, `Box`es and
+///   `Vec`s outside `f`. The same holds for every host frame between a
+///   nested `catch_traps` and wasm code it calls.
+/// * The compiled code `f` calls must have been registered with
+///   `code_registry::register` (or it will not trap cleanly), and must
+///   check the stack against `limits` (the `VMRuntimeLimits` its vmctx
+///   points to) so that deep recursion traps before the stack ends.
+pub unsafe fn catch_traps<F: FnMut()>(
+    limits: &VMRuntimeLimits,
+    max_wasm_stack: usize,
+    mut f: F,
+) -> Result<(), TrapInfo> {
+    super::signals::install();
+    ensure_alt_stack();
+
+    let prev = current_activation();
+    // SAFETY: `prev` is null or the live innermost activation of this
+    // thread, whose list links only live activations.
+    let outermost_for_store = !unsafe { store_is_active(prev, limits) };
+    let saved_limit = limits.stack_limit.get();
+    if outermost_for_store {
+        limits.stack_limit.set(stack_limit(max_wasm_stack));
+    }
+
+    let activation = Activation {
+        resume_point: Cell::new(ptr::null()),
+        trap: Cell::new(None),
+        limits,
+        prev,
+    };
+    CURRENT.with(|c| c.set(&activation));
+    // SAFETY: `resume_point` is writable for the whole call; `call_closure`
+    // is instantiated for `F` and `payload` is a live `F`; it cannot unwind
+    // (`extern "C"` aborts instead); the caller guarantees plain old frames
+    // between here and any trap.
+    let returned = unsafe {
+        sys::call_with_resume_point(
+            activation.resume_point.as_ptr(),
+            call_closure::<F>,
+            (&mut f as *mut F).cast::<c_void>(),
+        )
+    };
+    CURRENT.with(|c| c.set(prev));
+    if outermost_for_store {
+        limits.stack_limit.set(saved_limit);
+    }
+
+    if returned {
+        Ok(())
+    } else {
+        // Only `resume_with_trap` jumps to the resume point, and it records
+        // the trap first.
+        Err(activation.trap.get().expect("resumed without a recorded trap").into_info())
+    }
+}
+
+/// The body `kiln_setjmp` calls: runs the closure.
+///
+/// # Safety
+///
+/// `payload` must point to a live `F`, used by nothing else during the call.
+unsafe extern "C" fn call_closure<F: FnMut()>(payload: *mut c_void) {
+    // SAFETY: `catch_traps` passes its own `f`, exclusively borrowed for the
+    // duration of the call.
+    let f = unsafe { &mut *payload.cast::<F>() };
+    f();
+}
+
+/// Whether an activation of the store owning `limits` is in the list
+/// starting at `act`.
+///
+/// # Safety
+///
+/// `act` must be null or a live activation of this thread.
+unsafe fn store_is_active(mut act: *const Activation, limits: *const VMRuntimeLimits) -> bool {
+    while !act.is_null() {
+        // SAFETY: activations are linked innermost to outermost and each
+        // lives in a `catch_traps` frame still on this thread's stack.
+        let a = unsafe { &*act };
+        if ptr::eq(a.limits, limits) {
+            return true;
+        }
+        act = a.prev;
+    }
+    false
+}
+
+/// How much of the thread's stack, at least, stays for host code below the
+/// deepest wasm frame (host functions and builtins called from wasm run
+/// there).
+const HOST_STACK_RESERVE: usize = 128 * 1024;
+
+/// The lowest stack address wasm code may use, for a budget of
+/// `max_wasm_stack` bytes from here.
+fn stack_limit(max_wasm_stack: usize) -> usize {
+    thread_local! {
+        static STACK_LOW: OnceCell<Option<usize>> = const { OnceCell::new() };
+    }
+    let sp = approximate_stack_pointer();
+    let limit = sp.saturating_sub(max_wasm_stack);
+    let low = STACK_LOW.try_with(|l| *l.get_or_init(|| sys::thread_stack_bounds().map(|b| b.0))).ok().flatten();
+    match low {
+        // Never beyond the end of the thread's stack: deep recursion must
+        // trap, not run into the guard page and crash. If even that is
+        // above `sp`, wasm gets no stack at all and traps at once.
+        Some(low) => limit.max(low.saturating_add(HOST_STACK_RESERVE)),
+        None => limit,
+    }
+}
+
+/// An address in the current stack frame's callee, i.e. just below the
+/// caller's stack pointer.
+#[inline(never)]
+fn approximate_stack_pointer() -> usize {
+    let marker = 0u8;
+    core::hint::black_box(&marker) as *const u8 as usize
+}
+
+// ---------------------------------------------------------------------------
+// The signal stack
+
+/// Size of the signal stack kiln gives a thread: room for the kernel's
+/// signal frame (several KiB with AVX-512) plus the handler and whatever
+/// previous handler it chains to.
+const ALT_STACK_SIZE: usize = 64 * 1024;
+
+/// The thread's signal stack, when kiln had to provide it.
+struct AltStack {
+    /// Guard page, then `ALT_STACK_SIZE` bytes of stack; `None` when the
+    /// thread already had a large enough signal stack.
+    mmap: Option<Mmap>,
+}
+
+impl AltStack {
+    fn install() -> AltStack {
+        match sys::current_alt_stack() {
+            // Keep an existing large enough stack (or one we are running on).
+            Ok(Some((_, size))) if size >= ALT_STACK_SIZE => return AltStack { mmap: None },
+            Ok(_) => {}
+            // Without a signal stack, handlers run on the thread's stack,
+            // which still has room: wasm is kept away from its end.
+            Err(_) => return AltStack { mmap: None },
+        }
+        let page = sys::page_size();
+        let Ok(mut mmap) = Mmap::reserve(page + ALT_STACK_SIZE) else {
+            return AltStack { mmap: None };
+        };
+        // The first page stays inaccessible: a handler overflowing the
+        // signal stack faults instead of corrupting memory below it.
+        if mmap.make_accessible(page, ALT_STACK_SIZE).is_err() {
+            return AltStack { mmap: None };
+        }
+        // SAFETY: `[page, page + ALT_STACK_SIZE)` of the mapping is
+        // read-write, and the mapping lives in this thread's `ALT_STACK`
+        // until its drop disables the signal stack first.
+        match unsafe { sys::set_alt_stack(mmap.as_mut_ptr().add(page), ALT_STACK_SIZE) } {
+            Ok(()) => AltStack { mmap: Some(mmap) },
+            Err(_) => AltStack { mmap: None },
+        }
+    }
+}
+
+impl Drop for AltStack {
+    fn drop(&mut self) {
+        let Some(mmap) = &self.mmap else { return };
+        let ours = mmap.as_ptr().wrapping_add(sys::page_size());
+        // Someone (std's thread exit) may already have disabled or replaced
+        // it; only disable it if it is still ours, before it is unmapped.
+        if let Ok(Some((sp, _))) = sys::current_alt_stack() {
+            if ptr::eq(sp, ours) {
+                // SAFETY: a null stack disables the signal stack; nothing to
+                // keep alive.
+                let _ = unsafe { sys::set_alt_stack(ptr::null_mut(), 0) };
+            }
+        }
+    }
+}
+
+thread_local! {
+    static ALT_STACK: AltStack = AltStack::install();
+}
+
+fn ensure_alt_stack() {
+    let _ = ALT_STACK.try_with(|_| ());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn returns_ok_and_restores_state() {
+        let limits = VMRuntimeLimits::default();
+        let mut ran = false;
+        // SAFETY: the closure owns nothing with a destructor and runs no wasm.
+        let r = unsafe {
+            catch_traps(&limits, 1 << 20, || {
+                ran = true;
+                assert!(in_wasm_activation());
+            })
+        };
+        assert_eq!(r, Ok(()));
+        assert!(ran);
+        assert!(!in_wasm_activation());
+        assert_eq!(limits.stack_limit.get(), usize::MAX);
+    }
+
+    #[test]
+    fn stack_limit_is_set_once_per_store() {
+        let (a, b) = (VMRuntimeLimits::default(), VMRuntimeLimits::default());
+        let max = 256 * 1024;
+        let mut seen = [0usize; 3];
+        let here = approximate_stack_pointer();
+        // SAFETY: no closure owns anything with a destructor or runs wasm.
+        let r = unsafe {
+            catch_traps(&a, max, || {
+                seen[0] = a.stack_limit.get();
+                let _ = catch_traps(&a, max, || seen[1] = a.stack_limit.get());
+                let _ = catch_traps(&b, max, || seen[2] = b.stack_limit.get());
+                assert_eq!(b.stack_limit.get(), usize::MAX, "restored after the inner call");
+            })
+        };
+        assert_eq!(r, Ok(()));
+        assert!(seen[0] < here && seen[0] + max + 64 * 1024 > here, "{:#x} vs sp {here:#x}", seen[0]);
+        assert_eq!(seen[1], seen[0], "a nested activation of the same store keeps the budget");
+        assert!(seen[2] < seen[0] + max && seen[2] != usize::MAX);
+        assert_eq!(a.stack_limit.get(), usize::MAX);
+    }
+
+    #[test]
+    fn stack_limit_stays_inside_the_thread_stack() {
+        let limits = VMRuntimeLimits::default();
+        let mut limit = 0;
+        // SAFETY: the closure owns nothing with a destructor and runs no wasm.
+        let _ = unsafe { catch_traps(&limits, usize::MAX, || limit = limits.stack_limit.get()) };
+        if let Some((low, _)) = sys::thread_stack_bounds() {
+            assert!(limit >= low + HOST_STACK_RESERVE);
+        }
+    }
+
+    #[test]
+    fn raise_trap_returns_an_error() {
+        let limits = VMRuntimeLimits::default();
+        for _ in 0..1000 {
+            // SAFETY: the closure owns nothing with a destructor; nothing
+            // between `catch_traps` and `raise_trap` needs cleanup.
+            let r = unsafe { catch_traps(&limits, 1 << 20, || raise_trap(TrapCode::HostError, 0, 0)) };
+            let trap = r.unwrap_err();
+            assert_eq!((trap.code, trap.pc, trap.fp), (TrapCode::HostError, 0, 0));
+            assert!(trap.backtrace.pcs().is_empty());
+        }
+        assert!(!in_wasm_activation());
+    }
+
+    #[test]
+    fn alt_stack_is_installed() {
+        let limits = VMRuntimeLimits::default();
+        // SAFETY: the closure owns nothing with a destructor and runs no wasm.
+        let _ = unsafe { catch_traps(&limits, 1 << 20, || {}) };
+        let (_, size) = sys::current_alt_stack().unwrap().expect("a signal stack");
+        assert!(size >= ALT_STACK_SIZE);
+    }
+
+    /// Hand-written x86_64 code with hand-built trap tables, run through the
+    /// real signal path (the compiler is not needed).
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    mod x86_64 {
+        use super::*;
+        use crate::vm::code_memory::CodeMemory;
+        use crate::vm::code_registry::{self, Registration};
+        use kiln_artifact::traps::TrapTableBuilder;
+
+        struct Loaded {
+            // Dropped first: unregister before the code and table go away.
+            _reg: Registration,
+            code: CodeMemory,
+            _traps: Vec<u8>,
+        }
+
+        fn load(text: &[u8], sites: &[(u32, TrapCode)]) -> Loaded {
+            let mut b = TrapTableBuilder::default();
+            for &(o, c) in sites {
+                b.push(o, c);
+            }
+            let traps = b.finish();
+            let code = CodeMemory::copied(text).unwrap();
+            // SAFETY: `code` holds exactly this text and `traps` its table;
+            // both outlive the registration (field order of `Loaded`).
+            let reg = unsafe { code_registry::register(code.text_ptr() as usize, code.text_len(), &traps) };
+            Loaded { _reg: reg, code, _traps: traps }
+        }
+
+        #[test]
+        fn ud2_traps_ten_thousand_times() {
+            // ud2
+            let l = load(&[0x0f, 0x0b], &[(0, TrapCode::UnreachableCodeReached)]);
+            // SAFETY: the text is a complete function in the C ABI (it traps
+            // before needing to return).
+            let func: extern "C" fn() = unsafe { core::mem::transmute(l.code.text_ptr()) };
+            let limits = VMRuntimeLimits::default();
+            for _ in 0..10_000 {
+                // SAFETY: the closure owns nothing with a destructor; the code
+                // is registered.
+                let r = unsafe { catch_traps(&limits, 1 << 20, || func()) };
+                let trap = r.unwrap_err();
+                assert_eq!(trap.code, TrapCode::UnreachableCodeReached);
+                assert_eq!(trap.pc, l.code.text_ptr() as usize);
+            }
+            assert!(!in_wasm_activation());
+        }
+
+        #[test]
+        fn division_by_zero_is_sigfpe_at_a_trap_site() {
+            // mov eax, edi; cdq; idiv esi; ret
+            let l = load(&[0x89, 0xf8, 0x99, 0xf7, 0xfe, 0xc3], &[(3, TrapCode::IntegerDivisionByZero)]);
+            // SAFETY: the text is a complete `i32 (i32, i32)` C-ABI function.
+            let div: extern "C" fn(i32, i32) -> i32 = unsafe { core::mem::transmute(l.code.text_ptr()) };
+            let limits = VMRuntimeLimits::default();
+            let mut q = 0;
+            // SAFETY: the closure owns nothing with a destructor.
+            let r = unsafe { catch_traps(&limits, 1 << 20, || q = div(7, 2)) };
+            assert_eq!((r, q), (Ok(()), 3));
+            // SAFETY: as above.
+            let r = unsafe { catch_traps(&limits, 1 << 20, || q = div(7, 0)) };
+            let trap = r.unwrap_err();
+            assert_eq!(trap.code, TrapCode::IntegerDivisionByZero);
+            assert_eq!(trap.pc, l.code.text_ptr() as usize + 3);
+        }
+
+        #[test]
+        fn guard_page_access_is_sigsegv_at_a_trap_site() {
+            // mov eax, [rdi]; ret
+            let l = load(&[0x8b, 0x07, 0xc3], &[(0, TrapCode::MemoryOutOfBounds)]);
+            // SAFETY: the text is a complete `u32 (*const u32)` C-ABI function.
+            let load32: extern "C" fn(*const u32) -> u32 = unsafe { core::mem::transmute(l.code.text_ptr()) };
+            let page = sys::page_size();
+            let mut mem = Mmap::reserve(2 * page).unwrap();
+            mem.make_accessible(0, page).unwrap();
+            // SAFETY: page 0 is read-write.
+            unsafe { mem.as_mut_ptr().cast::<u32>().write(0xfeed) };
+            let limits = VMRuntimeLimits::default();
+            let (ok, guard) = (mem.as_ptr().cast::<u32>(), mem.as_ptr().wrapping_add(page).cast::<u32>());
+            let mut v = 0;
+            for _ in 0..100 {
+                // SAFETY: the closure owns nothing with a destructor.
+                let r = unsafe { catch_traps(&limits, 1 << 20, || v = load32(ok)) };
+                assert_eq!((r, v), (Ok(()), 0xfeed));
+                // SAFETY: as above.
+                let r = unsafe { catch_traps(&limits, 1 << 20, || v = load32(guard)) };
+                assert_eq!(r.unwrap_err().code, TrapCode::MemoryOutOfBounds);
+            }
+        }
+
+        #[test]
+        fn nested_activations_trap_to_the_innermost() {
+            let l = load(&[0x0f, 0x0b], &[(0, TrapCode::UnreachableCodeReached)]);
+            // SAFETY: as in `ud2_traps_ten_thousand_times`.
+            let func: extern "C" fn() = unsafe { core::mem::transmute(l.code.text_ptr()) };
+            let limits = VMRuntimeLimits::default();
+            let mut inner = None;
+            // SAFETY: neither closure owns anything with a destructor.
+            let outer = unsafe {
+                catch_traps(&limits, 1 << 20, || {
+                    inner = Some(catch_traps(&limits, 1 << 20, || func()));
+                    assert!(in_wasm_activation(), "the outer activation is still there");
+                    func();
+                })
+            };
+            assert_eq!(inner.unwrap().unwrap_err().code, TrapCode::UnreachableCodeReached);
+            assert_eq!(outer.unwrap_err().code, TrapCode::UnreachableCodeReached);
+            assert!(!in_wasm_activation());
+        }
+
+        #[test]
+        fn traps_on_many_threads() {
+            let l = load(&[0x0f, 0x0b], &[(0, TrapCode::UnreachableCodeReached)]);
+            let addr = l.code.text_ptr() as usize;
+            std::thread::scope(|s| {
+                for _ in 0..4 {
+                    s.spawn(move || {
+                        // SAFETY: as in `ud2_traps_ten_thousand_times`.
+                        let func: extern "C" fn() = unsafe { core::mem::transmute(addr) };
+                        let limits = VMRuntimeLimits::default();
+                        for _ in 0..1000 {
+                            // SAFETY: the closure owns nothing with a destructor.
+                            let r = unsafe { catch_traps(&limits, 1 << 20, || func()) };
+                            assert_eq!(r.unwrap_err().pc, addr);
+                        }
+                    });
+                }
+            });
+        }
+
+        /// In-place mode for real: the bytes sit in the test binary's own
+        /// executable section, as `include_wasm!` places artifacts.
+        #[test]
+        fn in_place_code_traps() {
+            #[link_section = ".text.kiln_test_in_place"]
+            #[used]
+            static TEXT: [u8; 2] = [0x0f, 0x0b];
+            let mut b = TrapTableBuilder::default();
+            b.push(0, TrapCode::UnreachableCodeReached);
+            let traps = b.finish();
+            let code = CodeMemory::in_place(&TEXT);
+            // SAFETY: `code` holds exactly this text, executable in the test
+            // binary; `traps` outlives the registration (dropped below).
+            let reg = unsafe { code_registry::register(code.text_ptr() as usize, code.text_len(), &traps) };
+            // SAFETY: the static is in an executable section and traps first.
+            let func: extern "C" fn() = unsafe { core::mem::transmute(code.text_ptr()) };
+            let limits = VMRuntimeLimits::default();
+            // SAFETY: the closure owns nothing with a destructor.
+            let r = unsafe { catch_traps(&limits, 1 << 20, || func()) };
+            assert_eq!(r.unwrap_err().pc, TEXT.as_ptr() as usize);
+            drop(reg);
+        }
+
+        #[test]
+        fn backtrace_follows_wasm_frames_and_stops_at_the_host() {
+            // f:  push rbp; mov rbp, rsp; call g; pop rbp; ret
+            // g:  push rbp; mov rbp, rsp; ud2
+            let text = [
+                0x55, 0x48, 0x89, 0xe5, // 0: f
+                0xe8, 0x02, 0x00, 0x00, 0x00, // 4: call 11 (rel32 = 2)
+                0x5d, 0xc3, // 9: pop rbp; ret
+                0x55, 0x48, 0x89, 0xe5, // 11: g
+                0x0f, 0x0b, // 15: ud2
+            ];
+            let l = load(&text, &[(15, TrapCode::UnreachableCodeReached)]);
+            // SAFETY: a C-ABI function that calls a trapping one.
+            let func: extern "C" fn() = unsafe { core::mem::transmute(l.code.text_ptr()) };
+            let limits = VMRuntimeLimits::default();
+            // SAFETY: the closure owns nothing with a destructor.
+            let trap = unsafe { catch_traps(&limits, 1 << 20, || func()) }.unwrap_err();
+            let base = l.code.text_ptr() as usize;
+            assert_eq!(trap.pc, base + 15);
+            assert_eq!(trap.backtrace.pcs(), [base + 15, base + 9]);
+            assert!(!trap.backtrace.is_truncated());
+        }
+
+        #[test]
+        fn deep_backtraces_are_truncated() {
+            // Recurse `edi` times, then trap:
+            // f: push rbp; mov rbp, rsp; dec edi; jz done; call f; pop rbp; ret
+            // done: ud2
+            let text = [
+                0x55, 0x48, 0x89, 0xe5, // 0: push rbp; mov rbp, rsp
+                0xff, 0xcf, // 4: dec edi
+                0x74, 0x07, // 6: jz 15
+                0xe8, 0xf3, 0xff, 0xff, 0xff, // 8: call 0 (rel32 = -13)
+                0x5d, 0xc3, // 13: pop rbp; ret
+                0x0f, 0x0b, // 15: ud2
+            ];
+            let l = load(&text, &[(15, TrapCode::StackOverflow)]);
+            // SAFETY: a C-ABI function of one i32 that recurses and traps.
+            let func: extern "C" fn(i32) = unsafe { core::mem::transmute(l.code.text_ptr()) };
+            let limits = VMRuntimeLimits::default();
+            let base = l.code.text_ptr() as usize;
+            for depth in [1, 5, MAX_BACKTRACE_FRAMES as i32, 1000] {
+                // SAFETY: the closure owns nothing with a destructor.
+                let trap = unsafe { catch_traps(&limits, 1 << 20, || func(depth)) }.unwrap_err();
+                let pcs = trap.backtrace.pcs();
+                assert_eq!(pcs[0], base + 15);
+                assert!(pcs[1..].iter().all(|&pc| pc == base + 13));
+                assert_eq!(pcs.len(), (depth as usize).min(MAX_BACKTRACE_FRAMES));
+                assert_eq!(trap.backtrace.is_truncated(), depth as usize > MAX_BACKTRACE_FRAMES);
+            }
+        }
+    }
+}
