@@ -1,0 +1,9 @@
+//! kiln's integration tests, one binary with a module per area.
+
+mod artifact;
+mod compile_fail;
+mod embed;
+mod host_funcs;
+mod instances;
+mod numerics;
+mod traps;

@@ -1,0 +1,42 @@
+//! Helpers shared by kiln's integration tests: compile text wasm through
+//! the real pipeline (kiln-build → artifact bytes → kiln runtime), and build
+//! broken artifacts on purpose.
+
+use object::read::elf::{ElfFile64, SectionHeader};
+use object::Endianness;
+
+/// Compile WAT with the library compiler for the host and return the
+/// artifact bytes.
+pub fn artifact(wat: &str) -> Vec<u8> {
+    let wasm = wat::parse_str(wat).expect("test WAT parses");
+    kiln_build::compile(&wasm, &kiln_build::Config::host()).unwrap_or_else(|e| panic!("compile failed: {e}"))
+}
+
+/// Compile WAT and load it, as an application loading artifact bytes at
+/// run time would.
+pub fn module(wat: &str) -> kiln::Module {
+    kiln::Module::from_bytes(&artifact(wat)).unwrap_or_else(|e| panic!("load failed: {e}"))
+}
+
+/// Instantiate a module without imports in a fresh store.
+pub fn instantiate(wat: &str) -> (kiln::Store<()>, kiln::Instance) {
+    let module = module(wat);
+    let mut store = kiln::Store::new(());
+    let instance = kiln::Instance::new(&mut store, &module, &[]).unwrap_or_else(|e| panic!("instantiate failed: {e}"));
+    (store, instance)
+}
+
+/// The file range of section `name` in artifact bytes.
+pub fn section_range(bytes: &[u8], name: &str) -> std::ops::Range<usize> {
+    let file = ElfFile64::<Endianness>::parse(bytes).expect("artifact is ELF");
+    let endian = file.endian();
+    let table = file.elf_section_table();
+    for section in table.iter() {
+        let n = table.section_name(endian, section).unwrap();
+        if n == name.as_bytes() {
+            let (off, size) = section.file_range(endian).unwrap();
+            return off as usize..(off + size) as usize;
+        }
+    }
+    panic!("no section {name}");
+}
