@@ -143,10 +143,8 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleEnv<'_>> {
             ValidPayload::Ok | ValidPayload::End(_) => {}
         }
         match payload {
-            Payload::Version { encoding, range, .. } => {
-                if encoding != wasmparser::Encoding::Module {
-                    return Err(Error::unsupported("components (only core modules are supported)", range.start));
-                }
+            Payload::Version { encoding, range, .. } if encoding != wasmparser::Encoding::Module => {
+                return Err(Error::unsupported("components (only core modules are supported)", range.start));
             }
             Payload::TypeSection(reader) => {
                 for group in reader.into_iter_with_offsets() {

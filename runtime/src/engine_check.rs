@@ -88,7 +88,7 @@ fn check_codegen_flags(flags: &[String]) -> Result<()> {
 
 fn check_tunables(t: &Tunables) -> Result<()> {
     let page = crate::vm::sys::page_size() as u64;
-    if t.memory_reservation % page != 0 || t.memory_guard_size % page != 0 {
+    if !t.memory_reservation.is_multiple_of(page) || !t.memory_guard_size.is_multiple_of(page) {
         return Err(Error::load(ENGINE, "memory reservation and guard size must be multiples of the page size"));
     }
     if t.bounds_checks == BoundsChecks::GuardPages && usize::BITS < 64 {

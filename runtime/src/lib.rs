@@ -5,11 +5,11 @@
 //! binary; this crate loads it at startup and runs it sandboxed. No
 //! compiler, parser or validator is linked into the application.
 //!
-//! ```ignore
+//! ```
 //! // build.rs (optional for native builds, required for cross builds):
 //! // fn main() { kiln_build::configure(); }
 //!
-//! static PLUGIN: kiln::Artifact = kiln::include_wasm!("plugins/greet.wat");
+//! static PLUGIN: kiln::Artifact = kiln::include_wasm!("../examples/hello/plugins/greet.wat");
 //!
 //! fn main() -> Result<(), kiln::Error> {
 //!     let module = kiln::Module::new(&PLUGIN)?;          // no compiler runs here
@@ -23,8 +23,13 @@
 //!         Ok::<(), kiln::Error>(())
 //!     })?;
 //!     let instance = linker.instantiate(&mut store, &module)?;
+//!     let alloc = instance.get_typed_func::<i32, i32>(&mut store, "alloc")?;
 //!     let greet = instance.get_typed_func::<(i32, i32), i32>(&mut store, "greet")?;
-//!     println!("{}", greet.call(&mut store, (1, 2))?);
+//!     let memory = instance.get_memory(&mut store, "memory").unwrap();
+//!     let name = alloc.call(&mut store, 4)?;
+//!     memory.write(&mut store, name as usize, b"kiln")?;
+//!     assert_eq!(greet.call(&mut store, (name, 4))?, 12);
+//!     assert_eq!(store.data(), &["Hello, kiln!".to_string()]);
 //!     Ok(())
 //! }
 //! ```

@@ -98,11 +98,18 @@ enum BlockSig<'a> {
 }
 
 impl<'a> BlockSig<'a> {
-    fn of(env: &FuncEnv<'a>, ty: BlockType) -> Result<Self> {
+    fn of(env: &FuncEnv<'a>, ty: BlockType, offset: usize) -> Result<Self> {
         Ok(match ty {
             BlockType::Empty => BlockSig::Empty,
+            BlockType::Type(wasmparser::ValType::V128) => {
+                return Err(Error::unsupported("v128 values (simd proposal)", offset))
+            }
             BlockType::Type(t) => BlockSig::Result(env.wasm_type(t)),
-            BlockType::FuncType(i) => BlockSig::Func(env.func_type(TypeIndex(i))?),
+            BlockType::FuncType(i) => {
+                let f = env.func_type(TypeIndex(i))?;
+                FuncEnv::check_no_v128(f.params.iter().chain(f.results.iter()).copied(), offset)?;
+                BlockSig::Func(f)
+            }
         })
     }
 
@@ -158,8 +165,9 @@ pub(crate) fn block(
     builder: &mut FunctionBuilder<'_>,
     env: &FuncEnv<'_>,
     ty: BlockType,
+    offset: usize,
 ) -> Result<()> {
-    let sig = BlockSig::of(env, ty)?;
+    let sig = BlockSig::of(env, ty, offset)?;
     let dest = builder.create_block();
     sig.add_results(builder, env, dest);
     push_frame(state, FrameKind::Block, dest, sig)
@@ -171,8 +179,9 @@ pub(crate) fn loop_(
     builder: &mut FunctionBuilder<'_>,
     env: &FuncEnv<'_>,
     ty: BlockType,
+    offset: usize,
 ) -> Result<()> {
-    let sig = BlockSig::of(env, ty)?;
+    let sig = BlockSig::of(env, ty, offset)?;
     let header = builder.create_block();
     sig.add_params(builder, env, header);
     let dest = builder.create_block();
@@ -192,8 +201,9 @@ pub(crate) fn if_(
     builder: &mut FunctionBuilder<'_>,
     env: &FuncEnv<'_>,
     ty: BlockType,
+    offset: usize,
 ) -> Result<()> {
-    let sig = BlockSig::of(env, ty)?;
+    let sig = BlockSig::of(env, ty, offset)?;
     let condition = state.pop()?;
     let then_block = builder.create_block();
     let else_block = builder.create_block();

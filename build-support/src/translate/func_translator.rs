@@ -85,6 +85,9 @@ impl FuncTranslator {
             .func_type(func_index)
             .ok_or_else(|| Error::codegen(format!("function {func_index} has no type")))?;
 
+        let start = usize::try_from(body.range().start).unwrap_or(usize::MAX);
+        FuncEnv::check_no_v128(ty.params.iter().chain(ty.results.iter()).copied(), start)?;
+
         let mut function =
             ir::Function::with_name_signature(UserFuncName::user(0, func_index.0), abi::wasm_signature(cx.isa, ty));
         env::set_stack_limit(&mut function, cx)?;
@@ -162,6 +165,9 @@ fn declare_locals(
         // Validates the type and bounds the total number of locals before
         // anything is allocated for them.
         validator.define_locals(offset, count, ty)?;
+        if ty == wasmparser::ValType::V128 {
+            return Err(Error::unsupported("v128 values (simd proposal)", offset));
+        }
         let ir_ty = env.wasm_type(ty);
         let zero = zero_value(builder, ir_ty);
         for _ in 0..count {
@@ -177,10 +183,6 @@ fn zero_value(builder: &mut FunctionBuilder<'_>, ty: ir::Type) -> Value {
     match ty {
         types::F32 => builder.ins().f32const(0.0),
         types::F64 => builder.ins().f64const(0.0),
-        ty if ty.is_vector() => {
-            let zero = builder.func.dfg.constants.insert(vec![0u8; ty.bytes() as usize].into());
-            builder.ins().vconst(ty, zero)
-        }
         ty => builder.ins().iconst(ty, 0),
     }
 }

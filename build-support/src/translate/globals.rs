@@ -28,9 +28,11 @@ pub(crate) fn get(
     builder: &mut FunctionBuilder<'_>,
     env: &mut FuncEnv<'_>,
     global: u32,
+    offset: usize,
 ) -> Result<()> {
     let global = GlobalIndex(global);
     let ty = global_type(env, global)?;
+    FuncEnv::check_no_v128([ty.content], offset)?;
     let (base, offset) = env.global_location(builder, global)?;
     let flags = env.global_flags(ty.mutable);
     let value = builder.ins().load(env.ir_type(ty.content), flags, base, offset);
@@ -44,9 +46,11 @@ pub(crate) fn set(
     builder: &mut FunctionBuilder<'_>,
     env: &mut FuncEnv<'_>,
     global: u32,
+    offset: usize,
 ) -> Result<()> {
     let global = GlobalIndex(global);
     let ty = global_type(env, global)?;
+    FuncEnv::check_no_v128([ty.content], offset)?;
     let value = state.pop()?;
     let (base, offset) = env.global_location(builder, global)?;
     let flags = env.global_flags(ty.mutable);

@@ -109,9 +109,9 @@ pub(crate) fn translate_operator(
             builder.ins().trap(to_ir(TrapCode::UnreachableCodeReached));
             state.reachable = false;
         }
-        Op::Block { blockty } => control::block(state, builder, env, *blockty)?,
-        Op::Loop { blockty } => control::loop_(state, builder, env, *blockty)?,
-        Op::If { blockty } => control::if_(state, builder, env, *blockty)?,
+        Op::Block { blockty } => control::block(state, builder, env, *blockty, offset)?,
+        Op::Loop { blockty } => control::loop_(state, builder, env, *blockty, offset)?,
+        Op::If { blockty } => control::if_(state, builder, env, *blockty, offset)?,
         Op::Else => control::else_(state, builder)?,
         Op::End => control::end(state, builder, env)?,
         Op::Br { relative_depth } => control::br(state, builder, env, *relative_depth)?,
@@ -122,13 +122,13 @@ pub(crate) fn translate_operator(
         // ================================================================
         // Calls
         // ================================================================
-        Op::Call { function_index } => calls::call(state, builder, env, *function_index, CallKind::Normal)?,
+        Op::Call { function_index } => calls::call(state, builder, env, *function_index, CallKind::Normal, offset)?,
         Op::CallIndirect { type_index, table_index } => {
-            calls::call_indirect(state, builder, env, *type_index, *table_index, CallKind::Normal)?
+            calls::call_indirect(state, builder, env, *type_index, *table_index, CallKind::Normal, offset)?
         }
-        Op::ReturnCall { function_index } => calls::call(state, builder, env, *function_index, CallKind::Tail)?,
+        Op::ReturnCall { function_index } => calls::call(state, builder, env, *function_index, CallKind::Tail, offset)?,
         Op::ReturnCallIndirect { type_index, table_index } => {
-            calls::call_indirect(state, builder, env, *type_index, *table_index, CallKind::Tail)?
+            calls::call_indirect(state, builder, env, *type_index, *table_index, CallKind::Tail, offset)?
         }
 
         // ================================================================
@@ -161,8 +161,8 @@ pub(crate) fn translate_operator(
             let v = state.peek()?;
             set_local(state, builder, *local_index, v)?;
         }
-        Op::GlobalGet { global_index } => globals::get(state, builder, env, *global_index)?,
-        Op::GlobalSet { global_index } => globals::set(state, builder, env, *global_index)?,
+        Op::GlobalGet { global_index } => globals::get(state, builder, env, *global_index, offset)?,
+        Op::GlobalSet { global_index } => globals::set(state, builder, env, *global_index, offset)?,
 
         // ================================================================
         // Constants

@@ -50,7 +50,7 @@ impl VMContextBox {
     fn field<T>(&self, offset: u32) -> *mut T {
         let end = offset as usize + std::mem::size_of::<T>();
         assert!(end <= self.layout.size(), "VMContext field {offset:#x} out of bounds");
-        assert!(offset as usize % std::mem::align_of::<T>() == 0, "VMContext field {offset:#x} misaligned");
+        assert!((offset as usize).is_multiple_of(std::mem::align_of::<T>()), "VMContext field {offset:#x} misaligned");
         // SAFETY: in bounds of the allocation (checked above).
         unsafe { self.ptr.as_ptr().add(offset as usize).cast() }
     }
@@ -200,10 +200,15 @@ pub struct StoreOpaque {
     pub(crate) id: u64,
     pub(crate) data_type: TypeId,
     pub(crate) limits: Box<VMRuntimeLimits>,
+    // Boxed so VMContexts and compiled code can hold pointers to them
+    // while the vector grows.
+    #[allow(clippy::vec_box)]
     pub(crate) instances: Vec<Box<InstanceData>>,
     pub(crate) memories: Vec<StoredMemory>,
     pub(crate) tables: Vec<StoredTable>,
     pub(crate) globals: Vec<StoredGlobal>,
+    // Boxed: compiled code holds pointers to the contexts.
+    #[allow(clippy::vec_box)]
     pub(crate) host_funcs: Vec<Box<VMHostFuncContext>>,
     pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
     pub(crate) pending: Option<Pending>,
