@@ -6,7 +6,7 @@
 //! compile:
 //!
 //! ```text
-//! key  = sha256(wasm bytes, KILN_VERSION, FORMAT_VERSION, config settings)
+//! key  = sha256(wasm bytes, KILN_VERSION, compiler source fingerprint, FORMAT_VERSION, config settings)
 //! file = <cache dir>/<hex key>.kiln        (the artifact bytes, nothing else)
 //! ```
 //!
@@ -137,6 +137,8 @@ fn cache_key(wasm: &[u8], config: &Config) -> String {
     };
     field(wasm);
     field(kiln_artifact::KILN_VERSION.as_bytes());
+    // Sources of this compiler: a rebuilt compiler never reuses old artifacts.
+    field(env!("KILN_BUILD_FINGERPRINT").as_bytes());
     field(&[kiln_artifact::FORMAT_VERSION]);
     field(config.cache_key().as_bytes());
     hasher

@@ -19,7 +19,7 @@ impl Parse for IncludeWasm {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         if !input.peek(LitStr) {
             return Err(input.error(
-                "include_wasm! expects a string literal: the path of a .wasm or .wat file \
+                "kiln: include_wasm! expects a string literal: the path of a .wasm or .wat file \
                  relative to the crate's Cargo.toml, e.g. include_wasm!(\"plugins/foo.wasm\")",
             ));
         }
@@ -29,7 +29,7 @@ impl Parse for IncludeWasm {
             input.parse::<syn::Token![,]>()?;
         }
         if !input.is_empty() {
-            return Err(input.error("include_wasm! takes a single path literal"));
+            return Err(input.error("kiln: include_wasm! takes a single path literal"));
         }
         Ok(IncludeWasm { path })
     }
