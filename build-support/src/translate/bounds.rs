@@ -57,9 +57,7 @@ pub(crate) fn memory_base_is_static(t: &Tunables, ty: &MemoryType) -> bool {
 /// no explicit check (see the invariant above).
 fn check_is_elided(t: &Tunables, ty: &MemoryType, offset: u64, access_size: u8) -> bool {
     memory_base_is_static(t, ty)
-        && offset
-            .checked_add(u64::from(access_size))
-            .is_some_and(|end| end <= t.memory_guard_size)
+        && offset.checked_add(u64::from(access_size)).is_some_and(|end| end <= t.memory_guard_size)
 }
 
 /// An address to access with `load`/`store`: `addr + offset`.

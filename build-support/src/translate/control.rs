@@ -71,7 +71,7 @@ pub(crate) struct ControlFrame {
 
 impl ControlFrame {
     /// The frame of the function body.
-    pub fn function(exit: ir::Block, _num_params: usize, num_results: usize) -> Self {
+    pub fn function(exit: ir::Block, num_results: usize) -> Self {
         // The function's params are locals, not stack values.
         ControlFrame { kind: FrameKind::Function, dest: exit, num_params: 0, num_results, height: 0, dest_used: false }
     }
@@ -222,7 +222,14 @@ pub(crate) fn if_(
 fn push_frame(state: &mut FuncState, kind: FrameKind, dest: ir::Block, sig: BlockSig<'_>) -> Result<()> {
     let num_params = sig.num_params();
     let height = state.stack.len().checked_sub(num_params).ok_or_else(|| Error::codegen("block params missing"))?;
-    state.control.push(ControlFrame { kind, dest, num_params, num_results: sig.num_results(), height, dest_used: false });
+    state.control.push(ControlFrame {
+        kind,
+        dest,
+        num_params,
+        num_results: sig.num_results(),
+        height,
+        dest_used: false,
+    });
     Ok(())
 }
 
@@ -283,7 +290,8 @@ pub(crate) fn end(state: &mut FuncState, builder: &mut FunctionBuilder<'_>, env:
     if !frame.dest_used {
         if end_reachable {
             // Keep the results, drop what the construct left below them.
-            let top = state.stack.len().checked_sub(frame.num_results).ok_or_else(|| Error::codegen("results missing"))?;
+            let top =
+                state.stack.len().checked_sub(frame.num_results).ok_or_else(|| Error::codegen("results missing"))?;
             if top < frame.height {
                 return Err(Error::codegen("results below the frame"));
             }
@@ -314,7 +322,12 @@ pub(crate) fn end(state: &mut FuncState, builder: &mut FunctionBuilder<'_>, env:
 }
 
 /// `br`.
-pub(crate) fn br(state: &mut FuncState, builder: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>, depth: u32) -> Result<()> {
+pub(crate) fn br(
+    state: &mut FuncState,
+    builder: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
+    depth: u32,
+) -> Result<()> {
     if depth as usize + 1 == state.control.len() {
         // To the function's end: return right here.
         return return_(state, builder, env);

@@ -7,7 +7,7 @@
 //!
 //! # Memory flags
 //!
-//! Four kinds of accesses, each with one constructor below:
+//! Each kind of access has one constructor below:
 //!
 //! * [`FuncEnv::readonly_flags`]: fields that never change while an instance
 //!   lives (the builtins table and its entries, the type-id array and its
@@ -21,6 +21,9 @@
 //! * [`FuncEnv::heap_flags`]: linear memory. Little-endian, may trap with
 //!   `HEAP_OUT_OF_BOUNDS` (the guard-page fault is a recorded trap site).
 //! * [`FuncEnv::table_flags`]: table elements, after their bounds check.
+//! * [`FuncEnv::global_flags`]: a global's value, vmctx region,
+//!   little-endian; read-only and movable when the global is immutable.
+//! * [`FuncEnv::return_area_flags`]: return-area slots, little-endian.
 //!
 //! # Caches
 //!
@@ -38,8 +41,8 @@ use crate::abi;
 use crate::error::{Error, Result};
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::{
-    self, types, AliasRegion, AliasRegionData, Endianness, ExtFuncData, ExternalName, GlobalValueData,
-    InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, UserExternalName, Value,
+    self, types, AliasRegion, AliasRegionData, Endianness, ExtFuncData, ExternalName, GlobalValueData, InstBuilder,
+    MemFlagsData, StackSlotData, StackSlotKind, UserExternalName, Value,
 };
 use cranelift_frontend::FunctionBuilder;
 use kiln_artifact::builtins::BuiltinIndex;
@@ -115,15 +118,12 @@ impl EnvCache {
         reset_vec(&mut self.imported_globals, m.globals.len());
         self.return_area = None;
         self.table64.clear();
-        self.table64
-            .extend((0..m.tables.len() as u32).map(|i| resources.table_at(i).is_some_and(|t| t.table64)));
+        self.table64.extend((0..m.tables.len() as u32).map(|i| resources.table_at(i).is_some_and(|t| t.table64)));
         self.custom_page_size.clear();
-        self.custom_page_size.extend((0..m.memories.len() as u32).map(|i| {
-            resources
-                .memory_at(i)
-                .and_then(|t| t.page_size_log2)
-                .is_some_and(|log2| log2 != 16)
-        }));
+        self.custom_page_size.extend(
+            (0..m.memories.len() as u32)
+                .map(|i| resources.memory_at(i).and_then(|t| t.page_size_log2).is_some_and(|log2| log2 != 16)),
+        );
     }
 }
 
@@ -171,27 +171,12 @@ impl<'a> FuncEnv<'a> {
         let vmctx = *params.first().ok_or_else(|| Error::codegen("wasm signature without a vmctx parameter"))?;
         let ret_area = if ty.uses_return_area() { params.last().copied() } else { None };
         let mut region = |user_id, description| {
-            builder
-                .func
-                .dfg
-                .alias_regions
-                .insert(AliasRegionData { user_id, description: Cow::Borrowed(description) })
+            builder.func.dfg.alias_regions.insert(AliasRegionData { user_id, description: Cow::Borrowed(description) })
         };
         let heap = region(HEAP_REGION, "heap");
         let table = region(TABLE_REGION, "table");
         let vmctx_region = region(VMCTX_REGION, "vmctx");
-        Ok(FuncEnv {
-            cx,
-            ptr: cx.isa.pointer_type(),
-            vmctx,
-            ty,
-            ret_area,
-            entry,
-            heap,
-            table,
-            vmctx_region,
-            cache,
-        })
+        Ok(FuncEnv { cx, ptr: cx.isa.pointer_type(), vmctx, ty, ret_area, entry, heap, table, vmctx_region, cache })
     }
 
     // ---------------------------------------------------------------- flags
@@ -336,12 +321,8 @@ impl<'a> FuncEnv<'a> {
             None => *slot.insert(builder.import_signature(abi::builtin_signature(self.cx.isa, b))),
         };
         let table = self.builtins_table(builder);
-        let callee = builder.ins().load(
-            self.ptr,
-            Self::readonly_flags(),
-            table,
-            imm(b.offset(self.cx.offsets.ptr_size())),
-        );
+        let callee =
+            builder.ins().load(self.ptr, Self::readonly_flags(), table, imm(b.offset(self.cx.offsets.ptr_size())));
         let mut all = Vec::with_capacity(args.len() + 1);
         all.push(self.vmctx);
         all.extend_from_slice(args);
@@ -389,9 +370,7 @@ impl<'a> FuncEnv<'a> {
         }
         let (ty, _) = self.func_type_of(func)?;
         let signature = self.wasm_sig(builder, ty)?;
-        let name = builder
-            .func
-            .declare_imported_user_function(UserExternalName { namespace: 0, index: func.0 });
+        let name = builder.func.declare_imported_user_function(UserExternalName { namespace: 0, index: func.0 });
         let f = builder.import_function(ExtFuncData {
             name: ExternalName::User(name),
             signature,
@@ -435,8 +414,7 @@ impl<'a> FuncEnv<'a> {
             }
             None => {
                 // 16-byte aligned: slots hold v128 values.
-                let slot =
-                    builder.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 4));
+                let slot = builder.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 4));
                 self.cache.return_area = Some(slot);
                 slot
             }
@@ -449,10 +427,8 @@ impl<'a> FuncEnv<'a> {
     /// The type of memory `mem`.
     pub fn memory_type(&self, mem: MemoryIndex, offset: usize) -> Result<&'a MemoryType> {
         let module = self.cx.module;
-        let ty = module
-            .memories
-            .get(mem.index())
-            .ok_or_else(|| Error::codegen(format!("memory {mem} out of range")))?;
+        let ty =
+            module.memories.get(mem.index()).ok_or_else(|| Error::codegen(format!("memory {mem} out of range")))?;
         if self.cache.custom_page_size.get(mem.index()).copied().unwrap_or(false) {
             return Err(Error::unsupported("custom page sizes", offset));
         }
@@ -568,9 +544,11 @@ impl<'a> FuncEnv<'a> {
 
     /// The address of the `VMFuncRef` of `func` in this instance's vmctx.
     pub fn func_ref_address(&mut self, builder: &mut FunctionBuilder<'_>, func: FuncIndex) -> Result<Value> {
-        let slot = self.cx.module.func_ref_index(func).ok_or_else(|| {
-            Error::codegen(format!("function {func} is referenced but has no VMFuncRef slot"))
-        })?;
+        let slot = self
+            .cx
+            .module
+            .func_ref_index(func)
+            .ok_or_else(|| Error::codegen(format!("function {func} is referenced but has no VMFuncRef slot")))?;
         let at = self.cx.offsets.func_ref(slot.0);
         Ok(builder.ins().iadd_imm_u(self.vmctx, i64::from(at)))
     }
@@ -591,11 +569,8 @@ pub(crate) fn index_to_i64(builder: &mut FunctionBuilder<'_>, index: Value) -> V
 pub(crate) fn set_stack_limit(func: &mut ir::Function, cx: &TranslateContext<'_>) -> Result<()> {
     let o = cx.offsets;
     let ptr = cx.isa.pointer_type();
-    let flags = func
-        .dfg
-        .mem_flags
-        .insert(MemFlagsData::trusted())
-        .map_err(|_| Error::codegen("too many memory flags"))?;
+    let flags =
+        func.dfg.mem_flags.insert(MemFlagsData::trusted()).map_err(|_| Error::codegen("too many memory flags"))?;
     let vmctx = func.create_global_value(GlobalValueData::VMContext);
     let limits = func.create_global_value(GlobalValueData::Load {
         base: vmctx,

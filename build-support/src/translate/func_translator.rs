@@ -14,7 +14,9 @@ use crate::error::{Error, Result};
 use cranelift_codegen::ir::{self, types, InstBuilder, UserFuncName, Value};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use kiln_artifact::index::DefinedFuncIndex;
-use wasmparser::{BinaryReader, FuncValidator, FunctionBody, OperatorsReader, OperatorsReaderAllocations, ValidatorResources};
+use wasmparser::{
+    BinaryReader, FuncValidator, FunctionBody, OperatorsReader, OperatorsReaderAllocations, ValidatorResources,
+};
 
 /// Translates function bodies one after the other, reusing its allocations.
 pub(crate) struct FuncTranslator {
@@ -123,7 +125,7 @@ impl FuncTranslator {
         for &result in ty.results.iter() {
             builder.append_block_param(exit, env.ir_type(result));
         }
-        state.control.push(ControlFrame::function(exit, ty.params.len(), ty.results.len()));
+        state.control.push(ControlFrame::function(exit, ty.results.len()));
 
         let allocs = self.reader_allocs.take().unwrap_or_default();
         let mut ops = OperatorsReader::new_with_allocs(reader, allocs);
@@ -188,9 +190,7 @@ fn zero_value(builder: &mut FunctionBuilder<'_>, ty: ir::Type) -> Value {
 }
 
 fn def_var(builder: &mut FunctionBuilder<'_>, var: Variable, value: Value) -> Result<()> {
-    builder
-        .try_def_var(var, value)
-        .map_err(|e| Error::codegen(format!("defining a local: {e}")))
+    builder.try_def_var(var, value).map_err(|e| Error::codegen(format!("defining a local: {e}")))
 }
 
 /// The state of the function being translated: the wasm operand stack as
@@ -275,10 +275,7 @@ impl FuncState {
 
     /// The variable of local `index`.
     pub fn local(&self, index: u32) -> Result<Variable> {
-        self.locals
-            .get(index as usize)
-            .copied()
-            .ok_or_else(|| Error::codegen(format!("local {index} out of range")))
+        self.locals.get(index as usize).copied().ok_or_else(|| Error::codegen(format!("local {index} out of range")))
     }
 
     /// The frame `depth` levels out from the innermost.

@@ -1,7 +1,7 @@
 //! Wasm function bodies → Cranelift IR.
 //!
 //! One call of [`FuncTranslator::translate`] validates and translates one
-//! defined function into an [`ir::Function`] that follows the wasm calling
+//! defined function into an [`ir::Function`](cranelift_codegen::ir::Function) that follows the wasm calling
 //! convention of `kiln_artifact::vmctx` (signature from
 //! [`crate::abi::wasm_signature`], named `UserFuncName::user(0, func_index)`).
 //! Validation is interleaved with translation: every operator is validated
@@ -20,6 +20,7 @@
 //! | `calls.rs` | call, call_indirect, return_call, return_call_indirect, return areas |
 //! | `globals.rs` | global.get/global.set |
 //! | `traps.rs` | kiln `TrapCode` ↔ Cranelift `ir::TrapCode`, the single mapping |
+//! | `tests.rs` | modules translated, verified and compiled for every ISA; `corpus` and `dump` (ignored) for whole test suites and reading CLIF |
 //!
 //! What the produced code relies on (the contract with the runtime and the
 //! driver):
@@ -50,8 +51,6 @@ mod unreachable;
 #[cfg(test)]
 mod tests;
 
-#[allow(unused_imports)] // for the links of the module doc
-use cranelift_codegen::ir;
 pub(crate) use func_translator::FuncTranslator;
 use kiln_artifact::vmctx::VMOffsets;
 

@@ -148,9 +148,8 @@ pub(crate) fn translate_operator(
         // ================================================================
         Op::LocalGet { local_index } => {
             let var = state.local(*local_index)?;
-            let v = builder
-                .try_use_var(var)
-                .map_err(|e| Error::codegen(format!("reading local {local_index}: {e}")))?;
+            let v =
+                builder.try_use_var(var).map_err(|e| Error::codegen(format!("reading local {local_index}: {e}")))?;
             state.push(v);
         }
         Op::LocalSet { local_index } => {
@@ -346,9 +345,7 @@ pub(crate) fn translate_operator(
 
 fn set_local(state: &mut FuncState, builder: &mut FunctionBuilder<'_>, index: u32, value: Value) -> Result<()> {
     let var = state.local(index)?;
-    builder
-        .try_def_var(var, value)
-        .map_err(|e| Error::codegen(format!("writing local {index}: {e}")))
+    builder.try_def_var(var, value).map_err(|e| Error::codegen(format!("writing local {index}: {e}")))
 }
 
 #[derive(Clone, Copy)]
@@ -415,21 +412,16 @@ pub(crate) fn operator_name(op: &Op<'_>) -> String {
 /// `i32_atomic_rmw8_add_u` → `i32.atomic.rmw8.add_u`.
 fn text_name(snake: &str) -> String {
     const PREFIXES: &[&str] = &[
-        "i32", "i64", "f32", "f64", "v128", "i8x16", "i16x8", "i32x4", "i64x2", "f32x4", "f64x2", "memory",
-        "table", "elem", "data", "local", "global", "ref", "struct", "array", "any", "extern", "i31", "atomic",
-        "cont",
+        "i32", "i64", "f32", "f64", "v128", "i8x16", "i16x8", "i32x4", "i64x2", "f32x4", "f64x2", "memory", "table",
+        "elem", "data", "local", "global", "ref", "struct", "array", "any", "extern", "i31", "atomic", "cont",
     ];
     let mut name = match snake.split_once('_') {
         Some((head, rest)) if PREFIXES.contains(&head) => format!("{head}.{rest}"),
         _ => snake.to_string(),
     };
-    for (from, to) in [
-        ("atomic_", "atomic."),
-        ("rmw_", "rmw."),
-        ("rmw8_", "rmw8."),
-        ("rmw16_", "rmw16."),
-        ("rmw32_", "rmw32."),
-    ] {
+    for (from, to) in
+        [("atomic_", "atomic."), ("rmw_", "rmw."), ("rmw8_", "rmw8."), ("rmw16_", "rmw16."), ("rmw32_", "rmw32.")]
+    {
         name = name.replace(from, to);
     }
     name

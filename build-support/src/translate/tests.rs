@@ -14,7 +14,9 @@ use kiln_artifact::index::{DefinedFuncIndex, FuncIndex, TypeIndex};
 use kiln_artifact::info::{Import, ImportKind, ModuleInfo};
 use kiln_artifact::types::{FuncType, GlobalType, Limits, MemoryType, RefType, TableType, ValType};
 use kiln_artifact::vmctx::{VMCounts, VMOffsets};
-use wasmparser::{FuncToValidate, FunctionBody, Parser, Payload, ValidPayload, Validator, ValidatorResources, WasmFeatures};
+use wasmparser::{
+    FuncToValidate, FunctionBody, Parser, Payload, ValidPayload, Validator, ValidatorResources, WasmFeatures,
+};
 
 // ------------------------------------------------------------------ helpers
 
@@ -94,7 +96,9 @@ fn module_env(wasm: &[u8]) -> Result<(ModuleInfo, Bodies<'_>)> {
                             info.num_imported_globals += 1;
                             ImportKind::Global(global_type(g))
                         }
-                        other => return Err(crate::Error::unsupported(format!("test helper: import {other:?}"), 0usize)),
+                        other => {
+                            return Err(crate::Error::unsupported(format!("test helper: import {other:?}"), 0usize))
+                        }
                     };
                     info.imports.push(Import { module: import.module.into(), name: import.name.into(), kind });
                 }
@@ -146,7 +150,12 @@ fn all_isas() -> Vec<(OwnedTargetIsa, bool)> {
     ]
 }
 
-fn translate_with(wat: &str, isa: &dyn cranelift_codegen::isa::TargetIsa, native_rounding: bool, tunables: &Tunables) -> Result<Vec<ir::Function>> {
+fn translate_with(
+    wat: &str,
+    isa: &dyn cranelift_codegen::isa::TargetIsa,
+    native_rounding: bool,
+    tunables: &Tunables,
+) -> Result<Vec<ir::Function>> {
     let wasm = wat::parse_str(wat).expect("test wat");
     let (info, bodies) = module_env(&wasm)?;
     let offsets = VMOffsets::new(isa.pointer_bytes(), VMCounts::of(&info));
@@ -240,7 +249,9 @@ fn heap_trap_codes(f: &ir::Function) -> Vec<Option<ir::TrapCode>> {
     let mut codes = Vec::new();
     for block in f.layout.blocks() {
         for inst in f.layout.block_insts(block) {
-            if let ir::InstructionData::Load { flags, .. } | ir::InstructionData::Store { flags, .. } = f.dfg.insts[inst] {
+            if let ir::InstructionData::Load { flags, .. } | ir::InstructionData::Store { flags, .. } =
+                f.dfg.insts[inst]
+            {
                 let flags = f.dfg.mem_flags[flags];
                 if flags.alias_region() == Some(heap) {
                     assert_eq!(flags.explicit_endianness(), Some(ir::Endianness::Little));
@@ -499,7 +510,11 @@ fn bounds_checks_follow_the_tunables() {
     let small_guard = Tunables { memory_guard_size: 0x1_0000, ..Tunables::default() };
     let guarded = translate_with(wat, &*host(), true, &small_guard).unwrap();
     assert!(!clif(&guarded[0]).contains("trapnz"), "{}", clif(&guarded[0]));
-    assert_eq!(heap_trap_codes(&guarded[0]), [Some(ir::TrapCode::HEAP_OUT_OF_BOUNDS)], "the access itself is a trap site");
+    assert_eq!(
+        heap_trap_codes(&guarded[0]),
+        [Some(ir::TrapCode::HEAP_OUT_OF_BOUNDS)],
+        "the access itself is a trap site"
+    );
     assert!(clif(&guarded[1]).contains("trapnz"), "{}", clif(&guarded[1]));
     let checked = translate_with(wat, &*host(), true, &explicit()).unwrap();
     assert!(clif(&checked[0]).contains("trapnz"), "{}", clif(&checked[0]));
@@ -601,7 +616,8 @@ fn operators_carry_their_offset() {
     let (info, bodies) = module_env(&wasm).unwrap();
     let offsets = VMOffsets::new(isa.pointer_bytes(), VMCounts::of(&info));
     let tunables = Tunables::default();
-    let cx = TranslateContext { module: &info, offsets: &offsets, isa: &*isa, tunables: &tunables, native_rounding: true };
+    let cx =
+        TranslateContext { module: &info, offsets: &offsets, isa: &*isa, tunables: &tunables, native_rounding: true };
     let (func, body) = bodies.into_iter().next().unwrap();
     let mut ops = body.get_operators_reader().unwrap();
     let mut expected = Vec::new();
@@ -701,7 +717,13 @@ fn translator_is_reusable_after_an_error() {
     for (wasm, ok) in [(&bad, false), (&good, true), (&good, true)] {
         let (info, bodies) = module_env(wasm).unwrap();
         let offsets = VMOffsets::new(isa.pointer_bytes(), VMCounts::of(&info));
-        let cx = TranslateContext { module: &info, offsets: &offsets, isa: &*isa, tunables: &tunables, native_rounding: true };
+        let cx = TranslateContext {
+            module: &info,
+            offsets: &offsets,
+            isa: &*isa,
+            tunables: &tunables,
+            native_rounding: true,
+        };
         let (func, body) = bodies.into_iter().next().unwrap();
         let r = translator.translate(&cx, DefinedFuncIndex(0), &body, &mut func.into_validator(Default::default()));
         assert_eq!(r.is_ok(), ok);
@@ -716,11 +738,17 @@ fn translate_wasm(wasm: &[u8]) -> Result<Vec<ir::Function>> {
     let (info, bodies) = module_env(wasm)?;
     let offsets = VMOffsets::new(isa.pointer_bytes(), VMCounts::of(&info));
     let tunables = Tunables::default();
-    let cx = TranslateContext { module: &info, offsets: &offsets, isa: &*isa, tunables: &tunables, native_rounding: true };
+    let cx =
+        TranslateContext { module: &info, offsets: &offsets, isa: &*isa, tunables: &tunables, native_rounding: true };
     let mut translator = FuncTranslator::new();
     let mut out = Vec::new();
     for (i, (func, body)) in bodies.into_iter().enumerate() {
-        out.push(translator.translate(&cx, DefinedFuncIndex::new(i), &body, &mut func.into_validator(Default::default()))?);
+        out.push(translator.translate(
+            &cx,
+            DefinedFuncIndex::new(i),
+            &body,
+            &mut func.into_validator(Default::default()),
+        )?);
     }
     Ok(out)
 }
@@ -765,7 +793,13 @@ fn corpus() {
                 for (isa, native) in &isas {
                     let (info, bodies) = module_env(&wasm)?;
                     let offsets = VMOffsets::new(isa.pointer_bytes(), VMCounts::of(&info));
-                    let cx = TranslateContext { module: &info, offsets: &offsets, isa: &**isa, tunables: &t, native_rounding: *native };
+                    let cx = TranslateContext {
+                        module: &info,
+                        offsets: &offsets,
+                        isa: &**isa,
+                        tunables: &t,
+                        native_rounding: *native,
+                    };
                     let mut translator = FuncTranslator::new();
                     for (i, (func, body)) in bodies.into_iter().enumerate() {
                         let mut validator = func.into_validator(Default::default());
