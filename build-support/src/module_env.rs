@@ -130,7 +130,12 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleEnv<'_>> {
     let mut func_names: Vec<Option<&str>> = Vec::new();
     let mut names_section = None;
 
-    for payload in Parser::new(0).parse_all(wasm) {
+    // The parser decodes with the same features the validator checks:
+    // its default (every feature) would read memory limits as memory64's
+    // 64-bit LEBs and accept encodings that are malformed in wasm 2.0.
+    let mut parser = Parser::new(0);
+    parser.set_features(features());
+    for payload in parser.parse_all(wasm) {
         let payload = payload?;
         match validator.payload(&payload)? {
             ValidPayload::Func(validator, body) => {
