@@ -187,29 +187,42 @@ unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
     }
 }
 
+// The rounding builtins (used where the ISA has no rounding instruction).
+// WebAssembly requires a NaN operand to give an arithmetic (quiet) NaN,
+// while the software `floor`/`ceil`/… may return a signalling NaN
+// unchanged, so NaN is handled first: same payload, quiet bit set (a
+// canonical NaN stays canonical).
+
+fn quiet_f32(x: f32) -> f32 {
+    f32::from_bits(x.to_bits() | 0x0040_0000)
+}
+fn quiet_f64(x: f64) -> f64 {
+    f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000)
+}
+
 extern "C" fn ceil_f32(_: *mut VMContext, x: f32) -> f32 {
-    x.ceil()
+    if x.is_nan() { quiet_f32(x) } else { x.ceil() }
 }
 extern "C" fn ceil_f64(_: *mut VMContext, x: f64) -> f64 {
-    x.ceil()
+    if x.is_nan() { quiet_f64(x) } else { x.ceil() }
 }
 extern "C" fn floor_f32(_: *mut VMContext, x: f32) -> f32 {
-    x.floor()
+    if x.is_nan() { quiet_f32(x) } else { x.floor() }
 }
 extern "C" fn floor_f64(_: *mut VMContext, x: f64) -> f64 {
-    x.floor()
+    if x.is_nan() { quiet_f64(x) } else { x.floor() }
 }
 extern "C" fn trunc_f32(_: *mut VMContext, x: f32) -> f32 {
-    x.trunc()
+    if x.is_nan() { quiet_f32(x) } else { x.trunc() }
 }
 extern "C" fn trunc_f64(_: *mut VMContext, x: f64) -> f64 {
-    x.trunc()
+    if x.is_nan() { quiet_f64(x) } else { x.trunc() }
 }
 extern "C" fn nearest_f32(_: *mut VMContext, x: f32) -> f32 {
-    x.round_ties_even()
+    if x.is_nan() { quiet_f32(x) } else { x.round_ties_even() }
 }
 extern "C" fn nearest_f64(_: *mut VMContext, x: f64) -> f64 {
-    x.round_ties_even()
+    if x.is_nan() { quiet_f64(x) } else { x.round_ties_even() }
 }
 
 macro_rules! builtins_table {
@@ -249,5 +262,23 @@ mod tests {
         // SAFETY: the slot lies inside the static table.
         let p = unsafe { (memory_grow_slot as *const *const u8).read() };
         assert_eq!(p, memory_grow as *const u8);
+    }
+
+    #[test]
+    fn rounding_quiets_signalling_nans() {
+        let vm = std::ptr::null_mut();
+        let snan32 = f32::from_bits(0x7fa0_0000);
+        let snan64 = f64::from_bits(0x7ff4_0000_0000_0000);
+        for f in [ceil_f32, floor_f32, trunc_f32, nearest_f32] {
+            assert_eq!(f(vm, snan32).to_bits(), 0x7fe0_0000);
+            assert_eq!(f(vm, -snan32).to_bits(), 0xffe0_0000);
+            assert_eq!(f(vm, f32::NAN).to_bits(), f32::NAN.to_bits());
+        }
+        for f in [ceil_f64, floor_f64, trunc_f64, nearest_f64] {
+            assert_eq!(f(vm, snan64).to_bits(), 0x7ffc_0000_0000_0000);
+            assert_eq!(f(vm, f64::NAN).to_bits(), f64::NAN.to_bits());
+        }
+        assert_eq!(floor_f32(vm, -1.5), -2.0);
+        assert_eq!(nearest_f64(vm, 2.5), 2.0);
     }
 }
