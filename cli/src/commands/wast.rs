@@ -1,0 +1,61 @@
+//! `kiln wast FILE...`: run `.wast` scripts (or every `.wast` file of a
+//! directory) through compile → artifact → load → run, in parallel.
+
+use crate::wast::{file_line, run_all, spec_line, Counts, Script};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Run the scripts at `paths` (files, or directories of `.wast` files) and
+/// print one line per script, each failure as `file:line:col: …`, and the
+/// final `spec: N passed, M failed, K skipped` line. Fails if any test
+/// failed or a file could not be read.
+pub fn wast(paths: &[String]) -> ExitCode {
+    let mut files = Vec::new();
+    for p in paths {
+        if let Err(e) = collect(Path::new(p), &mut files) {
+            eprintln!("kiln wast: {p}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let mut scripts = Vec::new();
+    for f in files {
+        match std::fs::read_to_string(&f) {
+            Ok(text) => scripts.push(Script { name: f.display().to_string(), contents: text.into() }),
+            Err(e) => {
+                eprintln!("kiln wast: {}: {e}", f.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let reports = run_all(&scripts, threads, |t| {
+        let mut out = file_line(t);
+        for (_, failure) in t.report.failures() {
+            out.push_str("\n  ");
+            out.push_str(&failure);
+        }
+        println!("{out}");
+    });
+    let mut total = Counts::default();
+    for t in &reports {
+        total += t.report.counts();
+    }
+    println!("{}", spec_line(total));
+    if total.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+        entries.sort();
+        for e in entries {
+            if e.is_dir() || e.extension().is_some_and(|x| x == "wast") {
+                collect(&e, out)?;
+            }
+        }
+    } else {
+        std::fs::metadata(path)?;
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
