@@ -40,6 +40,9 @@ macro_rules! for_each_builtin {
             table_init(vmctx: vmctx, table: i32, elem: i32, dst: i64, src: i32, len: i32) => TableOutOfBounds;
             /// `elem.drop`.
             elem_drop(vmctx: vmctx, elem: i32) -> void;
+            /// The epoch deadline passed: run the store's callback; 0 means
+            /// interrupt, 1 means the deadline was extended.
+            epoch_interrupt(vmctx: vmctx) => Interrupted;
             /// `f32.ceil` where the ISA has no rounding instruction.
             ceil_f32(vmctx: vmctx, x: f32) -> f32;
             /// `f64.ceil` where the ISA has no rounding instruction.

@@ -97,12 +97,6 @@ fn check_tunables(t: &Tunables) -> Result<()> {
     if t.memory_reservation.checked_add(t.memory_guard_size).is_none_or(|n| n > 1 << 46) {
         return Err(Error::load(ENGINE, "memory reservation plus guard exceeds the address space"));
     }
-    if t.consume_fuel || t.epoch_interruption {
-        return Err(Error::load(
-            ENGINE,
-            "artifact was compiled with fuel or epoch interruption, which this runtime does not support yet",
-        ));
-    }
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! compiled code checks, and the host's data.
 
 use crate::error::{Error, Result};
+pub use crate::vm::instance::UpdateDeadline;
 use crate::vm::instance::{StoreInner, StoreOpaque};
 use std::any::{Any, TypeId};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,6 +38,54 @@ impl<T: 'static> Store<T> {
         self.inner.data
     }
 
+    /// Give the store a fuel budget of `fuel` units (replacing what is
+    /// left). Every wasm operator costs one unit (`nop`, `drop` and block
+    /// markers cost nothing); a guest that runs out traps with
+    /// [`TrapCode::OutOfFuel`](crate::TrapCode::OutOfFuel), and can run
+    /// again once the host refuels. Modules used with a fuelled store must
+    /// be compiled with fuel metering (`kiln_build::Config::consume_fuel`),
+    /// and fuel-metered modules need a fuelled store.
+    pub fn set_fuel(&mut self, fuel: u64) {
+        let o = &mut self.inner.opaque;
+        o.fuel_enabled = true;
+        o.limits.fuel_consumed.set(-(fuel.min(i64::MAX as u64) as i64));
+    }
+
+    /// Fuel left, if the store uses fuel.
+    pub fn get_fuel(&self) -> Option<u64> {
+        let o = &self.inner.opaque;
+        o.fuel_enabled.then(|| (-o.limits.fuel_consumed.get()).max(0) as u64)
+    }
+
+    /// Interrupt wasm once the store's epoch counter reaches `ticks` beyond
+    /// its current value. Past the deadline a guest traps with
+    /// [`TrapCode::Interrupted`](crate::TrapCode::Interrupted), unless the
+    /// [callback](Store::epoch_deadline_callback) extends it. Modules used
+    /// with such a store must be compiled with epoch interruption
+    /// (`kiln_build::Config::epoch_interruption`), and only those.
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        let o = &mut self.inner.opaque;
+        o.epoch_enabled = true;
+        let now = o.epoch.load(std::sync::atomic::Ordering::Acquire);
+        o.limits.epoch_deadline.set(now.saturating_add(ticks));
+    }
+
+    /// A handle on the store's epoch counter, to bump from any thread
+    /// (a timer, a watchdog).
+    pub fn epoch_counter(&self) -> EpochCounter {
+        EpochCounter(self.inner.opaque.epoch.clone())
+    }
+
+    /// Decide what happens when the deadline passes: the callback gets the
+    /// host data and returns [`UpdateDeadline::Continue`] with new ticks,
+    /// or [`UpdateDeadline::Interrupt`]. Without a callback the guest traps.
+    pub fn epoch_deadline_callback(&mut self, mut f: impl FnMut(&mut T) -> UpdateDeadline + Send + 'static) {
+        self.inner.opaque.epoch_callback = Some(Box::new(move |store: &mut StoreOpaque| match store.downcast_mut::<T>() {
+            Some(inner) => f(&mut inner.data),
+            None => UpdateDeadline::Interrupt,
+        }));
+    }
+
     /// How much native stack wasm may use below the point where the host
     /// first calls into it (default 512 KiB). Deeper recursion traps with
     /// [`TrapCode::StackOverflow`](crate::TrapCode::StackOverflow).
@@ -55,6 +104,23 @@ impl<T: Default + 'static> Default for Store<T> {
 impl<T: std::fmt::Debug + 'static> std::fmt::Debug for Store<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store").field("data", &self.inner.data).finish_non_exhaustive()
+    }
+}
+
+/// A shared handle on a store's epoch counter.
+#[derive(Debug, Clone)]
+pub struct EpochCounter(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl EpochCounter {
+    /// Advance the epoch by one tick. Wasm past its deadline stops at its
+    /// next function entry or loop iteration.
+    pub fn increment(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// The current epoch.
+    pub fn current(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
     }
 }
 

@@ -5,5 +5,6 @@ mod compile_fail;
 mod embed;
 mod host_funcs;
 mod instances;
+mod interrupts;
 mod numerics;
 mod traps;

@@ -177,7 +177,7 @@ pub(crate) fn block(
 pub(crate) fn loop_(
     state: &mut FuncState,
     builder: &mut FunctionBuilder<'_>,
-    env: &FuncEnv<'_>,
+    env: &mut FuncEnv<'_>,
     ty: BlockType,
     offset: usize,
 ) -> Result<()> {
@@ -191,6 +191,9 @@ pub(crate) fn loop_(
     state.popn(n)?;
     // Sealed at `end`, once every back edge is known.
     builder.switch_to_block(header);
+    // Every iteration passes the fuel and epoch checks, so no loop runs
+    // past its budget or deadline.
+    super::interrupts::check(env, builder)?;
     state.stack.extend_from_slice(builder.block_params(header));
     push_frame(state, FrameKind::Loop { header }, dest, sig)
 }

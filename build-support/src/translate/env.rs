@@ -151,6 +151,9 @@ pub(crate) struct FuncEnv<'a> {
     pub ty: &'a FuncType,
     /// The return-area parameter, when the function has several results.
     pub ret_area: Option<Value>,
+    /// Fuel of the straight-line code translated since the last flush
+    /// (see `interrupts.rs`).
+    pub fuel_pending: i64,
     entry: ir::Block,
     heap: AliasRegion,
     table: AliasRegion,
@@ -176,7 +179,7 @@ impl<'a> FuncEnv<'a> {
         let heap = region(HEAP_REGION, "heap");
         let table = region(TABLE_REGION, "table");
         let vmctx_region = region(VMCTX_REGION, "vmctx");
-        Ok(FuncEnv { cx, ptr: cx.isa.pointer_type(), vmctx, ty, ret_area, entry, heap, table, vmctx_region, cache })
+        Ok(FuncEnv { cx, ptr: cx.isa.pointer_type(), vmctx, ty, ret_area, fuel_pending: 0, entry, heap, table, vmctx_region, cache })
     }
 
     // ---------------------------------------------------------------- flags

@@ -6,6 +6,7 @@
 //! operator reader's frame stack keep their allocations from one function
 //! to the next.
 
+use super::interrupts;
 use super::control::ControlFrame;
 use super::env::{self, EnvCache, FuncEnv};
 use super::{operators, unreachable, TranslateContext};
@@ -71,13 +72,6 @@ impl FuncTranslator {
         body: &FunctionBody<'_>,
         validator: &mut FuncValidator<ValidatorResources>,
     ) -> Result<ir::Function> {
-        // Module-wide settings: reported at offset 0, not at this function.
-        if cx.tunables.consume_fuel {
-            return Err(Error::unsupported("fuel metering", 0usize));
-        }
-        if cx.tunables.epoch_interruption {
-            return Err(Error::unsupported("epoch interruption", 0usize));
-        }
         if cx.isa.pointer_type() != types::I64 {
             return Err(Error::unsupported("targets with 32-bit pointers", 0usize));
         }
@@ -126,6 +120,7 @@ impl FuncTranslator {
             builder.append_block_param(exit, env.ir_type(result));
         }
         state.control.push(ControlFrame::function(exit, ty.results.len()));
+        interrupts::check(&mut env, &mut builder)?;
 
         let allocs = self.reader_allocs.take().unwrap_or_default();
         let mut ops = OperatorsReader::new_with_allocs(reader, allocs);
@@ -135,6 +130,12 @@ impl FuncTranslator {
             let offset = usize::try_from(offset).unwrap_or(usize::MAX);
             builder.set_srcloc(ir::SourceLoc::new(u32::try_from(offset).unwrap_or(u32::MAX)));
             if state.reachable {
+                if cx.tunables.consume_fuel {
+                    env.fuel_pending += interrupts::fuel_cost(&op);
+                    if interrupts::ends_straight_line(&op) {
+                        interrupts::flush_fuel(&mut env, &mut builder);
+                    }
+                }
                 operators::translate_operator(&op, offset, state, &mut builder, &mut env)?;
             } else {
                 unreachable::translate_unreachable_operator(&op, offset, state, &mut builder, &mut env)?;

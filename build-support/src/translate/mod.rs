@@ -19,6 +19,7 @@
 //! | `tables.rs` | table.get/set/size/grow/fill/copy/init, elem.drop, the checks of `call_indirect` |
 //! | `calls.rs` | call, call_indirect, return_call, return_call_indirect, return areas |
 //! | `globals.rs` | global.get/global.set |
+//! | `interrupts.rs` | fuel accounting and epoch-deadline checks at function entries and loop headers |
 //! | `traps.rs` | kiln `TrapCode` ↔ Cranelift `ir::TrapCode`, the single mapping |
 //! | `tests.rs` | modules translated, verified and compiled for every ISA; `corpus` and `dump` (ignored) for whole test suites and reading CLIF |
 //!
@@ -42,6 +43,7 @@ mod control;
 mod env;
 mod func_translator;
 mod globals;
+mod interrupts;
 mod memory;
 mod operators;
 mod tables;

@@ -695,15 +695,22 @@ fn invalid_body_is_invalid() {
 }
 
 #[test]
-fn interruption_is_unsupported_for_now() {
-    let wat = "(module (func))";
-    for tunables in [
-        Tunables { consume_fuel: true, ..Tunables::default() },
-        Tunables { epoch_interruption: true, ..Tunables::default() },
-    ] {
-        let err = translate_with(wat, &*host(), true, &tunables).unwrap_err();
-        assert_eq!(err.kind(), &ErrorKind::Unsupported);
-    }
+fn interruption_checks_translate_and_verify() {
+    // Function entry and loop header carry the checks; calls flush fuel.
+    let wat = r#"(module
+      (func $f (param i32) (result i32)
+        (loop $l (br_if $l (i32.eqz (local.get 0))))
+        (call $f (i32.const 1))))"#;
+    let funcs = check_with(
+        wat,
+        &[
+            Tunables { consume_fuel: true, ..Tunables::default() },
+            Tunables { epoch_interruption: true, ..Tunables::default() },
+            Tunables { consume_fuel: true, epoch_interruption: true, ..Tunables::default() },
+        ],
+    );
+    let text = funcs[0].display().to_string();
+    assert!(text.contains("trapnz"), "no fuel check in\n{text}");
 }
 
 #[test]

@@ -23,6 +23,7 @@ use kiln_artifact::vmctx::{HostPtr, VMCounts, VMOffsets, VMCTX_MAGIC};
 use std::alloc::Layout;
 use std::any::{Any, TypeId};
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// An owned, zeroed, 16-aligned VMContext block.
@@ -213,7 +214,30 @@ pub struct StoreOpaque {
     pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
     pub(crate) pending: Option<Pending>,
     pub(crate) max_wasm_stack: usize,
+    /// Whether the host gave this store a fuel budget (modules must then be
+    /// compiled with fuel metering, and only then).
+    pub(crate) fuel_enabled: bool,
+    /// Whether the host set an epoch deadline (same rule for epoch checks).
+    pub(crate) epoch_enabled: bool,
+    /// The epoch counter compiled code compares with the deadline; the host
+    /// may bump it from any thread.
+    pub(crate) epoch: Arc<AtomicU64>,
+    /// What to do when the deadline passes: None traps.
+    pub(crate) epoch_callback: Option<Box<EpochCallback>>,
 }
+
+/// What the host decides when a store's epoch deadline passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateDeadline {
+    /// Keep running; the new deadline is this many ticks after the current
+    /// epoch.
+    Continue(u64),
+    /// Stop the guest with `TrapCode::Interrupted`.
+    Interrupt,
+}
+
+/// The erased epoch-deadline callback of a store.
+pub type EpochCallback = dyn FnMut(&mut StoreOpaque) -> UpdateDeadline + Send;
 
 // SAFETY: the raw pointers a store holds point into memory the store itself
 // owns (VMContexts, definitions, host contexts), so moving the store to
@@ -231,10 +255,14 @@ pub struct StoreInner<T> {
 
 impl StoreOpaque {
     pub(crate) fn new(id: u64, data_type: TypeId) -> StoreOpaque {
+        let epoch = Arc::new(AtomicU64::new(0));
+        // The counter is shared with the host through the Arc, so its
+        // address is stable for the store's whole life.
+        let limits = Box::new(VMRuntimeLimits { epoch: Arc::as_ptr(&epoch), ..VMRuntimeLimits::default() });
         StoreOpaque {
             id,
             data_type,
-            limits: Box::default(),
+            limits,
             instances: Vec::new(),
             memories: Vec::new(),
             tables: Vec::new(),
@@ -243,6 +271,26 @@ impl StoreOpaque {
             externrefs: Vec::new(),
             pending: None,
             max_wasm_stack: 512 * 1024,
+            fuel_enabled: false,
+            epoch_enabled: false,
+            epoch,
+            epoch_callback: None,
+        }
+    }
+
+    /// The deadline passed while wasm ran: ask the host's callback. True if
+    /// the guest may go on (the deadline was moved), false to interrupt it.
+    pub(crate) fn epoch_deadline_reached(&mut self) -> bool {
+        let Some(mut callback) = self.epoch_callback.take() else { return false };
+        let decision = callback(self);
+        self.epoch_callback = Some(callback);
+        match decision {
+            UpdateDeadline::Continue(ticks) => {
+                let now = self.epoch.load(Ordering::Acquire);
+                self.limits.epoch_deadline.set(now.saturating_add(ticks));
+                true
+            }
+            UpdateDeadline::Interrupt => false,
         }
     }
 
@@ -458,6 +506,28 @@ pub struct ResolvedImports {
     pub globals: Vec<usize>,
 }
 
+/// The module's compiled-in checks must match what the store asks for:
+/// fuel accounting against a budget nobody set would trap at once, and a
+/// budget or deadline the code never checks would silently not hold.
+fn check_interruption(store: &StoreOpaque, module: &Module) -> Result<()> {
+    let t = &module.engine().tunables;
+    let mismatch = |what: &str, compiled: bool, asked: bool, how: &str| {
+        let msg = if compiled {
+            format!("module was compiled with {what} but the store does not use it: call {how} before instantiating, or compile without it")
+        } else {
+            format!("the store uses {what} ({how} was called) but the module was compiled without it: recompile it with {what} enabled")
+        };
+        (compiled != asked).then(|| Error::new(crate::ErrorKind::Instantiation, msg))
+    };
+    if let Some(e) = mismatch("fuel metering", t.consume_fuel, store.fuel_enabled, "Store::set_fuel") {
+        return Err(e);
+    }
+    if let Some(e) = mismatch("epoch interruption", t.epoch_interruption, store.epoch_enabled, "Store::set_epoch_deadline") {
+        return Err(e);
+    }
+    Ok(())
+}
+
 /// Evaluate a constant expression in an instance under construction.
 fn eval(store: &StoreOpaque, inst: &InstanceData, expr: &ConstExpr) -> Result<ValRaw> {
     let bad = || Error::load(kiln_artifact::sections::INFO, "malformed constant expression");
@@ -507,6 +577,7 @@ fn eval(store: &StoreOpaque, inst: &InstanceData, expr: &ConstExpr) -> Result<Va
 /// (its effects on imported tables and memories are observable, as the
 /// specification requires) and the trap is returned.
 pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedImports) -> Result<usize> {
+    check_interruption(store, module)?;
     let info = module.info();
     let offsets = VMOffsets::new(HostPtr, VMCounts::of(info));
     let vmctx = VMContextBox::new(offsets.size());

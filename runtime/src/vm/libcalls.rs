@@ -187,6 +187,11 @@ unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
     }
 }
 
+unsafe extern "C" fn epoch_interrupt(vmctx: *mut VMContext) -> u8 {
+    // SAFETY: called by compiled code with its own vmctx.
+    unsafe { with_instance(vmctx, 0, |_, store| u8::from(store.epoch_deadline_reached())) }
+}
+
 // The rounding builtins (used where the ISA has no rounding instruction).
 // WebAssembly requires a NaN operand to give an arithmetic (quiet) NaN,
 // while the software `floor`/`ceil`/… may return a signalling NaN
