@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Rebuild the plugins' .wasm files (committed beside this script, so
+# building the host needs no wasm toolchain).
+set -euo pipefail
+cd "$(dirname "$0")"
+rustup target add wasm32-wasip1 wasm32-unknown-unknown
+cargo build --release --target wasm32-wasip1 -p greet-wasi
+cargo build --release --target wasm32-unknown-unknown -p strings -p spin -p crash
+mkdir -p wasm
+cp target/wasm32-wasip1/release/greet-wasi.wasm wasm/
+for p in strings spin crash; do
+    cp "target/wasm32-unknown-unknown/release/$p.wasm" wasm/
+done
+ls -l wasm
