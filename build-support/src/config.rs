@@ -36,6 +36,17 @@ pub const ENV_TARGET_FEATURES: &str = "KILN_TARGET_FEATURES";
 /// opt-level (`0`…`3`, `s`, `z`).
 pub const ENV_OPT_LEVEL: &str = "KILN_OPT_LEVEL";
 
+/// Environment variable (`1`/`0`) set by the build.rs helper: compile in
+/// fuel metering.
+pub const ENV_CONSUME_FUEL: &str = "KILN_CONSUME_FUEL";
+/// Environment variable (`1`/`0`) set by the build.rs helper: compile in
+/// epoch-deadline checks.
+pub const ENV_EPOCH_INTERRUPTION: &str = "KILN_EPOCH_INTERRUPTION";
+
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
+}
+
 /// Compilation settings. Everything here is recorded in the artifact's
 /// `.kiln.engine` section and in the cache key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,8 +86,8 @@ impl Config {
     }
 
     /// The settings handed over by [`crate::configure`] from a build script
-    /// (target triple, target features, opt-level), or the host's when the
-    /// crate has no such build script.
+    /// (target triple, target features, opt-level, interruption), or the
+    /// host's when the crate has no such build script.
     pub fn from_build_env() -> Result<Config> {
         let mut config = match std::env::var(ENV_TARGET) {
             Ok(t) if !t.is_empty() => Config::for_target(&t)?,
@@ -85,6 +96,8 @@ impl Config {
         if let Ok(features) = std::env::var(ENV_TARGET_FEATURES) {
             config.target_features = features.split(',').filter(|f| !f.is_empty()).map(str::to_owned).collect();
         }
+        config.tunables.consume_fuel = env_flag(ENV_CONSUME_FUEL);
+        config.tunables.epoch_interruption = env_flag(ENV_EPOCH_INTERRUPTION);
         if let Ok(level) = std::env::var(ENV_OPT_LEVEL) {
             config.opt_level = match level.as_str() {
                 "0" => OptLevel::None,

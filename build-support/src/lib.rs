@@ -40,7 +40,9 @@ mod trampolines;
 mod translate;
 
 pub use build_script::configure;
-pub use config::{Config, OptLevel, ENV_OPT_LEVEL, ENV_TARGET, ENV_TARGET_FEATURES};
+pub use config::{
+    Config, OptLevel, ENV_CONSUME_FUEL, ENV_EPOCH_INTERRUPTION, ENV_OPT_LEVEL, ENV_TARGET, ENV_TARGET_FEATURES,
+};
 pub use error::{Error, ErrorKind, IntoOffset, Result};
 
 /// Compile a WebAssembly binary into artifact bytes for `config`'s target.
