@@ -78,7 +78,7 @@ pub use kiln_macro::include_wasm;
 pub use linker::Linker;
 pub use memory::Memory;
 pub use module::{ExportType, ExternType, ImportType, Module};
-pub use store::{AsContextMut, Caller, EpochCounter, ExternRef, Store, UpdateDeadline};
+pub use store::{AsContextMut, Caller, EpochCounter, ExternRef, Store, StoreLimits, UpdateDeadline};
 pub use table::Table;
 pub use trap::{FrameInfo, Trap, TrapCode};
 pub use values::{FuncType, GlobalType, Limits, MemoryType, RefType, TableType, Val, ValType};

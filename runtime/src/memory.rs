@@ -88,8 +88,7 @@ impl Memory {
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let s = store.opaque_mut();
         self.index_in(s)?;
-        s.memories[self.index]
-            .grow(delta)
+        s.grow_memory(self.index, delta)
             .ok_or_else(|| Error::out_of_bounds(format!("cannot grow memory by {delta} pages")))
     }
 }

@@ -2,7 +2,7 @@
 //! compiled code checks, and the host's data.
 
 use crate::error::{Error, Result};
-pub use crate::vm::instance::UpdateDeadline;
+pub use crate::vm::instance::{StoreLimits, UpdateDeadline};
 use crate::vm::instance::{StoreInner, StoreOpaque};
 use std::any::{Any, TypeId};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -84,6 +84,13 @@ impl<T: 'static> Store<T> {
             Some(inner) => f(&mut inner.data),
             None => UpdateDeadline::Interrupt,
         }));
+    }
+
+    /// Cap what the guests of this store may take from the host: memory
+    /// and table sizes (growth past them returns -1 to the guest) and the
+    /// number of instances, memories and tables (creation past them fails).
+    pub fn set_limits(&mut self, limits: StoreLimits) {
+        self.inner.opaque.limits_policy = limits;
     }
 
     /// How much native stack wasm may use below the point where the host

@@ -83,8 +83,7 @@ impl Table {
         let s = store.opaque_mut();
         self.index_in(s)?;
         let raw = ref_to_raw(s, s.tables[self.index].ty.element, init)?;
-        s.tables[self.index]
-            .grow(delta, raw)
+        s.grow_table(self.index, delta, raw)
             .ok_or_else(|| Error::out_of_bounds(format!("cannot grow table by {delta} elements")))
     }
 }

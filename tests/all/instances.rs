@@ -144,3 +144,34 @@ fn out_of_bounds_active_segment_fails_instantiation() {
     let err = Instance::new(&mut store, &m, &[]).unwrap_err();
     assert_eq!(err.trap().unwrap().code(), kiln::TrapCode::MemoryOutOfBounds);
 }
+
+#[test]
+fn store_limits_cap_growth_and_counts() {
+    let m = module(
+        r#"(module
+          (memory (export "mem") 1)
+          (table 1 funcref)
+          (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+          (func (export "tgrow") (param i32) (result i32) (table.grow (ref.null func) (local.get 0))))"#,
+    );
+    let mut store = Store::new(());
+    store.set_limits(kiln::StoreLimits { memory_size: 3 * 65536, table_elements: 10, instances: 2, ..Default::default() });
+    let i = Instance::new(&mut store, &m, &[]).unwrap();
+    let grow = i.get_typed_func::<i32, i32>(&mut store, "grow").unwrap();
+    assert_eq!(grow.call(&mut store, 2).unwrap(), 1);
+    assert_eq!(grow.call(&mut store, 1).unwrap(), -1, "past the store's memory cap");
+    let mem = i.get_memory(&mut store, "mem").unwrap();
+    assert!(mem.grow(&mut store, 1).is_err());
+    let tgrow = i.get_typed_func::<i32, i32>(&mut store, "tgrow").unwrap();
+    assert_eq!(tgrow.call(&mut store, 9).unwrap(), 1);
+    assert_eq!(tgrow.call(&mut store, 1).unwrap(), -1, "past the store's table cap");
+    Instance::new(&mut store, &m, &[]).unwrap();
+    let e = Instance::new(&mut store, &m, &[]).unwrap_err();
+    assert!(e.to_string().contains("at most 2 instances"), "{e}");
+
+    let big = module(r#"(module (memory 4))"#);
+    let mut store = Store::new(());
+    store.set_limits(kiln::StoreLimits { memory_size: 65536, ..Default::default() });
+    let e = Instance::new(&mut store, &big, &[]).unwrap_err();
+    assert!(e.to_string().contains("exceeds the limit"), "{e}");
+}

@@ -224,6 +224,39 @@ pub struct StoreOpaque {
     pub(crate) epoch: Arc<AtomicU64>,
     /// What to do when the deadline passes: None traps.
     pub(crate) epoch_callback: Option<Box<EpochCallback>>,
+    /// Caps on what guests of this store may take from the host.
+    pub(crate) limits_policy: StoreLimits,
+}
+
+/// Caps on what the instances of one store may take from the host, so one
+/// plugin cannot exhaust it. Growth past a cap fails the way the
+/// specification allows (`memory.grow` and `table.grow` return -1);
+/// creation past a cap fails instantiation with an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// Bytes any one linear memory may reach.
+    pub memory_size: usize,
+    /// Elements any one table may reach.
+    pub table_elements: usize,
+    /// Instances in the store.
+    pub instances: usize,
+    /// Linear memories in the store.
+    pub memories: usize,
+    /// Tables in the store.
+    pub tables: usize,
+}
+
+impl Default for StoreLimits {
+    /// No cap beyond what the module types and the address space allow.
+    fn default() -> Self {
+        StoreLimits {
+            memory_size: usize::MAX,
+            table_elements: 10_000_000,
+            instances: usize::MAX,
+            memories: usize::MAX,
+            tables: usize::MAX,
+        }
+    }
 }
 
 /// What the host decides when a store's epoch deadline passes.
@@ -275,7 +308,52 @@ impl StoreOpaque {
             epoch_enabled: false,
             epoch,
             epoch_callback: None,
+            limits_policy: StoreLimits::default(),
         }
+    }
+
+    /// Grow memory `index` by `delta` pages within the store's limits; the
+    /// old size in pages, or None.
+    pub(crate) fn grow_memory(&mut self, index: usize, delta: u64) -> Option<u64> {
+        let m = &mut self.memories[index];
+        let new_bytes = m.memory.pages().checked_add(delta)?.checked_mul(kiln_artifact::WASM_PAGE_SIZE)?;
+        if new_bytes > self.limits_policy.memory_size as u64 {
+            return None;
+        }
+        m.grow(delta)
+    }
+
+    /// Grow table `index` by `delta` elements within the store's limits;
+    /// the old size, or None.
+    pub(crate) fn grow_table(&mut self, index: usize, delta: u64, init: usize) -> Option<u64> {
+        let t = &mut self.tables[index];
+        let new = (t.elements.len() as u64).checked_add(delta)?;
+        if new > self.limits_policy.table_elements as u64 {
+            return None;
+        }
+        t.grow(delta, init)
+    }
+
+    /// Refuse to create more of something than the limits allow.
+    fn check_count(&self, what: &str, current: usize, adding: usize, cap: usize) -> Result<()> {
+        if current.saturating_add(adding) > cap {
+            return Err(Error::new(
+                crate::ErrorKind::Instantiation,
+                format!("store limit reached: at most {cap} {what}, {current} exist and {adding} more were requested"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuse an initial size beyond the limits.
+    fn check_initial(&self, what: &str, size: u64, cap: usize) -> Result<()> {
+        if size > cap as u64 {
+            return Err(Error::new(
+                crate::ErrorKind::Instantiation,
+                format!("store limit reached: a {what} of initial size {size} exceeds the limit of {cap}"),
+            ));
+        }
+        Ok(())
     }
 
     /// The deadline passed while wasm ran: ask the host's callback. True if
@@ -308,6 +386,8 @@ impl StoreOpaque {
 
     /// Create a memory outside any instance.
     pub(crate) fn new_memory(&mut self, ty: kiln_artifact::types::MemoryType, tunables: &kiln_artifact::engine::Tunables) -> Result<usize> {
+        self.check_count("memories", self.memories.len(), 1, self.limits_policy.memories)?;
+        self.check_initial("memory (bytes)", ty.limits.min.saturating_mul(kiln_artifact::WASM_PAGE_SIZE), self.limits_policy.memory_size)?;
         let memory = LinearMemory::new(&ty, tunables).map_err(|e| Error::new(crate::ErrorKind::Instantiation, e))?;
         let mut owned = Box::new(VMMemoryDefinition { base: std::ptr::null_mut(), current_length: 0 });
         let def = NonNull::from(&mut *owned);
@@ -319,6 +399,8 @@ impl StoreOpaque {
 
     /// Create a table outside any instance.
     pub(crate) fn new_table(&mut self, ty: TableType, init: usize) -> Result<usize> {
+        self.check_count("tables", self.tables.len(), 1, self.limits_policy.tables)?;
+        self.check_initial("table (elements)", ty.limits.min, self.limits_policy.table_elements)?;
         let mut owned = Box::new(VMTableDefinition { base: std::ptr::null_mut(), current_elements: 0 });
         let def = NonNull::from(&mut *owned);
         let mut t = StoredTable { elements: Vec::new(), ty, def, _owned: Some(owned) };
@@ -579,6 +661,16 @@ fn eval(store: &StoreOpaque, inst: &InstanceData, expr: &ConstExpr) -> Result<Va
 pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedImports) -> Result<usize> {
     check_interruption(store, module)?;
     let info = module.info();
+    let p = store.limits_policy;
+    store.check_count("instances", store.instances.len(), 1, p.instances)?;
+    store.check_count("memories", store.memories.len(), info.num_defined_memories() as usize, p.memories)?;
+    store.check_count("tables", store.tables.len(), info.num_defined_tables() as usize, p.tables)?;
+    for m in &info.memories[info.num_imported_memories as usize..] {
+        store.check_initial("memory (bytes)", m.limits.min.saturating_mul(kiln_artifact::WASM_PAGE_SIZE), p.memory_size)?;
+    }
+    for t in &info.tables[info.num_imported_tables as usize..] {
+        store.check_initial("table (elements)", t.limits.min, p.table_elements)?;
+    }
     let offsets = VMOffsets::new(HostPtr, VMCounts::of(info));
     let vmctx = VMContextBox::new(offsets.size());
     let index = store.instances.len();

@@ -41,7 +41,7 @@ unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64)
     unsafe {
         with_instance(vmctx, u64::MAX, |inst, store| {
             let Some(&m) = inst.memories.get(memory as usize) else { return u64::MAX };
-            store.memories[m].grow(delta).unwrap_or(u64::MAX)
+            store.grow_memory(m, delta).unwrap_or(u64::MAX)
         })
     }
 }
@@ -118,7 +118,7 @@ unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, delta: u64, i
     unsafe {
         with_instance(vmctx, u64::MAX, |inst, store| {
             let Some(&t) = inst.tables.get(table as usize) else { return u64::MAX };
-            store.tables[t].grow(delta, init as usize).unwrap_or(u64::MAX)
+            store.grow_table(t, delta, init as usize).unwrap_or(u64::MAX)
         })
     }
 }
