@@ -57,6 +57,20 @@ impl Memory {
         store.opaque_mut().memories[self.index].memory.data_mut()
     }
 
+    /// The memory's bytes and the store's host data, borrowed at the same
+    /// time: what a host function needs to read and write guest memory
+    /// while updating its own state (e.g. a WASI context in `T`). Safe
+    /// because the host data and the store's memories are disjoint fields.
+    ///
+    /// # Panics
+    ///
+    /// If this memory belongs to another store.
+    pub fn data_and_store_mut<'a, T: 'static>(&self, caller: &'a mut crate::Caller<'_, T>) -> (&'a mut [u8], &'a mut T) {
+        let inner = &mut *caller.inner;
+        assert_eq!(inner.opaque.id, self.store, "memory belongs to another store");
+        (inner.opaque.memories[self.index].memory.data_mut(), &mut inner.data)
+    }
+
     /// Copy `buf.len()` bytes at guest address `offset` into `buf`.
     pub fn read(&self, store: impl AsContextMut, offset: usize, buf: &mut [u8]) -> Result<()> {
         let s = store.opaque();
