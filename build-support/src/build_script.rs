@@ -8,7 +8,11 @@
 //!
 //! [`Config::from_build_env`]: crate::Config::from_build_env
 
-use crate::config::{ENV_OPT_LEVEL, ENV_TARGET, ENV_TARGET_FEATURES};
+use crate::config::{
+    Config, OptLevel, ENV_CONSUME_FUEL, ENV_EPOCH_INTERRUPTION, ENV_OPT_LEVEL, ENV_TARGET,
+    ENV_TARGET_FEATURES,
+};
+use crate::error::Result;
 
 /// Forward cargo's build settings to `include_wasm!`, so that it compiles
 /// modules for the target being built (and its CPU features and
@@ -68,17 +72,53 @@ fn directives(env: impl Fn(&str) -> Option<String>) -> String {
     if let Some(level) = env("OPT_LEVEL") {
         out += &format!("cargo:rustc-env={ENV_OPT_LEVEL}={level}\n");
     }
-    // cargo compares these with its own environment, so they catch flags set
-    // by the user in the shell; flags from config files are part of the
-    // build script's fingerprint already.
-    for var in [
+    out += &rustflags_directives();
+    out
+}
+
+/// `cargo:rerun-if-env-changed` for the variables that carry target
+/// features. cargo compares these with its own environment, so they catch
+/// flags set by the user in the shell; flags from config files are part of
+/// the build script's fingerprint already.
+pub(crate) fn rustflags_directives() -> String {
+    [
         "RUSTFLAGS",
         "CARGO_ENCODED_RUSTFLAGS",
         "CARGO_BUILD_RUSTFLAGS",
-    ] {
-        out += &format!("cargo:rerun-if-env-changed={var}\n");
+    ]
+    .iter()
+    .map(|var| format!("cargo:rerun-if-env-changed={var}\n"))
+    .collect()
+}
+
+/// The settings cargo gives a build script (`TARGET`,
+/// `CARGO_CFG_TARGET_FEATURE`, `OPT_LEVEL`) as a [`Config`]: what
+/// [`Config::from_build_env`] reads after [`configure`] has forwarded them,
+/// for code that compiles inside the build script itself
+/// ([`Plugins`](crate::Plugins)), with fuel and epoch checks when
+/// `KILN_CONSUME_FUEL` / `KILN_EPOCH_INTERRUPTION` are set. The host's
+/// settings outside a build script.
+pub(crate) fn build_script_config(env: impl Fn(&str) -> Option<String>) -> Result<Config> {
+    let mut config = match env("TARGET") {
+        Some(target) if !target.is_empty() => Config::for_target(&target)?,
+        _ => return Ok(Config::host()),
+    };
+    let features = env("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    config.target_features(features.split(',').filter(|f| !f.is_empty()));
+    // The same mapping as `Config::from_build_env` applies to KILN_OPT_LEVEL.
+    if let Some(level) = env("OPT_LEVEL") {
+        config.opt_level(match level.as_str() {
+            "0" => OptLevel::None,
+            "s" | "z" => OptLevel::SpeedAndSize,
+            _ => OptLevel::Speed,
+        });
     }
-    out
+    // Interruption is the build's choice, in the same variables the macro
+    // reads.
+    let flag = |name: &str| env(name).is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+    config.consume_fuel(flag(ENV_CONSUME_FUEL));
+    config.epoch_interruption(flag(ENV_EPOCH_INTERRUPTION));
+    Ok(config)
 }
 
 #[cfg(test)]
@@ -121,6 +161,25 @@ mod tests {
         assert!(
             out.contains("cargo:rustc-env=KILN_TARGET_FEATURES=\n"),
             "{out}"
+        );
+    }
+
+    #[test]
+    fn build_script_settings_become_a_config() {
+        let config = super::build_script_config(env(&[
+            ("TARGET", "aarch64-unknown-linux-gnu"),
+            ("CARGO_CFG_TARGET_FEATURE", "lse,neon"),
+            ("OPT_LEVEL", "0"),
+        ]))
+        .unwrap();
+        let mut expected = crate::Config::for_target("aarch64-unknown-linux-gnu").unwrap();
+        expected
+            .target_features(["lse", "neon"])
+            .opt_level(crate::OptLevel::None);
+        assert_eq!(config, expected);
+        assert_eq!(
+            super::build_script_config(env(&[])).unwrap(),
+            crate::Config::host()
         );
     }
 

@@ -23,6 +23,9 @@
 //! | `emit/` | the ELF image: text layout, sections, symbols |
 //! | [`cache`] | content-hash cache of artifacts |
 //! | `build_script` | [`configure`], the one-line build.rs helper |
+//! | `plugins` | [`Plugins`]: a folder of modules → a table of embedded artifacts, from build.rs |
+//! | [`embed`] | the Rust code that embeds an artifact in place (shared by the macro and `plugins`) |
+//! | `interface` | [`module_interface`]: an artifact's imports and exports, for code generators |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -33,9 +36,12 @@ pub mod cache;
 mod compile;
 mod config;
 mod emit;
+pub mod embed;
 mod error;
+mod interface;
 mod isa;
 mod module_env;
+mod plugins;
 mod trampolines;
 mod translate;
 
@@ -44,6 +50,8 @@ pub use config::{
     Config, OptLevel, ENV_CONSUME_FUEL, ENV_EPOCH_INTERRUPTION, ENV_OPT_LEVEL, ENV_TARGET, ENV_TARGET_FEATURES,
 };
 pub use error::{Error, ErrorKind, IntoOffset, Result};
+pub use interface::{module_interface, Export, ExternType, Import, ModuleInterface};
+pub use plugins::{Plugins, Table};
 
 /// Compile a WebAssembly binary into artifact bytes for `config`'s target.
 pub fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {

@@ -1,0 +1,303 @@
+//! The Rust code that embeds a compiled artifact in a binary: the one place
+//! that decides the link section, the alignment, the version guard and the
+//! target guard. `include_wasm!` (which parses this text into tokens) and
+//! [`Plugins`](crate::Plugins) (which writes it into a file for `include!`)
+//! both emit it, so an artifact embedded either way runs in place.
+//!
+//! The expression, for a module compiled for `<triple>`:
+//!
+//! ```text
+//! {
+//!     // the compiler and the runtime are one kiln
+//!     const _: () = assert!(version_eq(kiln::VERSION, "<kiln version>"), …);
+//!     // the artifact's machine code is for one arch/OS: refuse any other
+//!     #[cfg(not(all(target_arch = "<arch>", target_os = "<os>")))]
+//!     compile_error!("… compiled for <triple> … add kiln_build::configure() …");
+//!     // rustc records the source in dep-info, so cargo rebuilds when it changes
+//!     const _: &[u8] = include_bytes!("<absolute source path>");
+//!     #[repr(C, align(16))] struct __KilnAligned([u8; N]); // kiln_artifact::sections::TEXT_ALIGN
+//!     #[link_section = "<executable section of the target's object format>"]
+//!     static __KILN_ARTIFACT: __KilnAligned = __KilnAligned(*include_bytes!("<cache>/<hash>.kiln"));
+//!     kiln::Artifact::__embedded_in_text(&__KILN_ARTIFACT.0)
+//! }
+//! ```
+//!
+//! The artifact's code needs no relocation, so bytes placed in a section the
+//! OS loader maps read+execute run where they lie. The section is chosen from
+//! the artifact's triple, which the target guard ties to the crate's target:
+//!
+//! | object format | section | why |
+//! |---|---|---|
+//! | ELF | `.text.kiln` | assemblers flag `.text.*` names `"ax"`; linkers merge them into `.text` |
+//! | Mach-O | `__TEXT,__kiln_text,regular,pure_instructions` | the `__TEXT` segment is mapped r-x |
+//! | other (PE…) | none: read-only data | the runtime copies the code into executable memory |
+
+use crate::error::{Error, Result};
+use std::fmt::Write as _;
+use std::path::Path;
+use target_lexicon::{Architecture, Environment, OperatingSystem, Triple};
+
+/// One artifact to embed.
+#[derive(Debug, Clone, Copy)]
+pub struct Embed<'a> {
+    /// The artifact file (`include_bytes!`-ed).
+    pub artifact: &'a Path,
+    /// The module's source, tracked with `include_bytes!` so that cargo
+    /// rebuilds the crate when it changes (`None`: not tracked).
+    pub source: Option<&'a Path>,
+    /// The file as the user named it, for messages.
+    pub label: &'a str,
+    /// The target the artifact was compiled for.
+    pub triple: &'a Triple,
+    /// Who compiled it (`kiln-macro`, `kiln-build`), for the version message.
+    pub compiled_by: &'a str,
+}
+
+/// The Rust source of a block expression of type `kiln::Artifact` holding
+/// `embed`'s artifact in the binary's executable section (see the module
+/// documentation). Items declared inside it are private to the block, so
+/// any number of them can sit side by side.
+pub fn artifact_expr(embed: &Embed<'_>) -> Result<String> {
+    let Embed {
+        artifact,
+        source,
+        label,
+        triple,
+        compiled_by,
+    } = *embed;
+    let (arch, os) = cfg_values(triple)
+        .ok_or_else(|| Error::target(format!("kiln cannot embed code for target `{triple}`")))?;
+    let len = std::fs::metadata(artifact)
+        .map_err(|e| Error::io(artifact, e))?
+        .len();
+    let artifact = utf8(artifact)?;
+    let version = kiln_artifact::KILN_VERSION;
+    let version_message = format!(
+        "{compiled_by} {version} needs kiln {version}: use the same version of `kiln`, \
+         `kiln-macro` and `kiln-build`"
+    );
+    let wrong_target = format!(
+        "kiln: `{label}` was compiled for {triple}, but this crate is built for another target; \
+         add `fn main() {{ kiln_build::configure(); }}` to build.rs so include_wasm! compiles \
+         for the build's target"
+    );
+    // The runtime runs the artifact's `.text` in place, at its offset from
+    // these bytes: the bytes must be at least as aligned as the text is in
+    // the image.
+    let align = kiln_artifact::sections::TEXT_ALIGN;
+
+    let mut out = String::from("{\n");
+    let _ = writeln!(
+        out,
+        "    const _: () = ::core::assert!(::kiln::__private::version_eq(\
+         ::kiln::__private::VERSION, {version:?}), {version_message:?});"
+    );
+    let _ = writeln!(
+        out,
+        "    #[cfg(not(all(target_arch = {arch:?}, target_os = {os:?})))]\n    \
+         ::core::compile_error!({wrong_target:?});"
+    );
+    if let Some(source) = source {
+        let _ = writeln!(
+            out,
+            "    const _: &[u8] = ::core::include_bytes!({:?});",
+            utf8(source)?
+        );
+    }
+    let _ = writeln!(
+        out,
+        "    #[repr(C, align({align}))]\n    struct __KilnAligned([u8; {len}]);"
+    );
+    let constructor = match executable_section(os) {
+        Some(section) => {
+            // `unsafe(...)` is the form every edition accepts (2024 requires
+            // it); the allow lets `#![deny(unsafe_code)]` crates use it.
+            let _ = writeln!(
+                out,
+                "    #[allow(unsafe_code)]\n    #[unsafe(link_section = {section:?})]"
+            );
+            "__embedded_in_text"
+        }
+        None => "from_static_bytes",
+    };
+    let _ = writeln!(
+        out,
+        "    static __KILN_ARTIFACT: __KilnAligned = \
+         __KilnAligned(*::core::include_bytes!({artifact:?}));\n    \
+         ::kiln::Artifact::{constructor}(&__KILN_ARTIFACT.0)\n}}"
+    );
+    Ok(out)
+}
+
+/// `include_bytes!` takes a string literal, so paths must be text.
+fn utf8(path: &Path) -> Result<&str> {
+    path.to_str().ok_or_else(|| {
+        Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the path is not valid UTF-8",
+            ),
+        )
+    })
+}
+
+/// The `target_arch` and `target_os` cfg values rustc uses for `triple`, for
+/// the architectures kiln compiles to.
+pub fn cfg_values(triple: &Triple) -> Option<(&'static str, &'static str)> {
+    let arch = match triple.architecture {
+        Architecture::X86_64 | Architecture::X86_64h => "x86_64",
+        Architecture::Aarch64(_) => "aarch64",
+        Architecture::Riscv64(_) => "riscv64",
+        Architecture::S390x => "s390x",
+        _ => return None,
+    };
+    let os = match triple.operating_system {
+        // Rust's Android targets are `<arch>-linux-android`: the OS part says
+        // Linux, the environment says Android, and `target_os` follows the latter.
+        OperatingSystem::Linux
+            if matches!(
+                triple.environment,
+                Environment::Android | Environment::Androideabi
+            ) =>
+        {
+            "android"
+        }
+        OperatingSystem::Linux => "linux",
+        // Rust spells macOS triples `-apple-darwin`.
+        OperatingSystem::Darwin(_) | OperatingSystem::MacOSX(_) => "macos",
+        OperatingSystem::IOS(_) => "ios",
+        OperatingSystem::TvOS(_) => "tvos",
+        OperatingSystem::WatchOS(_) => "watchos",
+        OperatingSystem::VisionOS(_) | OperatingSystem::XROS(_) => "visionos",
+        OperatingSystem::Freebsd => "freebsd",
+        OperatingSystem::Netbsd => "netbsd",
+        OperatingSystem::Openbsd => "openbsd",
+        OperatingSystem::Dragonfly => "dragonfly",
+        OperatingSystem::Illumos => "illumos",
+        OperatingSystem::Solaris => "solaris",
+        OperatingSystem::Fuchsia => "fuchsia",
+        OperatingSystem::Windows => "windows",
+        OperatingSystem::None_ => "none",
+        _ => return None,
+    };
+    Some((arch, os))
+}
+
+/// The link section that `os`'s loader maps read+execute (`os` as in
+/// `target_os`), or `None` when kiln does not know one for its object format.
+pub fn executable_section(os: &str) -> Option<&'static str> {
+    match os {
+        // ELF. `target_lexicon`'s binary format is `Unknown` for bare-metal
+        // triples, so go by the OS, as rustc's own target specs do.
+        "linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly" | "illumos"
+        | "solaris" | "fuchsia" | "none" => Some(".text.kiln"),
+        // Mach-O.
+        "macos" | "ios" | "tvos" | "watchos" | "visionos" => {
+            Some("__TEXT,__kiln_text,regular,pure_instructions")
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn cfg(triple: &str) -> Option<(&'static str, &'static str)> {
+        cfg_values(&Triple::from_str(triple).unwrap())
+    }
+
+    #[test]
+    fn triples_map_to_rustc_cfg_values() {
+        assert_eq!(cfg("x86_64-unknown-linux-gnu"), Some(("x86_64", "linux")));
+        assert_eq!(cfg("x86_64-unknown-linux-musl"), Some(("x86_64", "linux")));
+        assert_eq!(cfg("aarch64-unknown-linux-gnu"), Some(("aarch64", "linux")));
+        assert_eq!(cfg("aarch64-linux-android"), Some(("aarch64", "android")));
+        assert_eq!(cfg("aarch64-apple-darwin"), Some(("aarch64", "macos")));
+        assert_eq!(cfg("x86_64-apple-darwin"), Some(("x86_64", "macos")));
+        assert_eq!(cfg("aarch64-apple-ios"), Some(("aarch64", "ios")));
+        assert_eq!(
+            cfg("riscv64gc-unknown-linux-gnu"),
+            Some(("riscv64", "linux"))
+        );
+        assert_eq!(cfg("s390x-unknown-linux-gnu"), Some(("s390x", "linux")));
+        assert_eq!(cfg("x86_64-unknown-freebsd"), Some(("x86_64", "freebsd")));
+        assert_eq!(cfg("x86_64-pc-windows-msvc"), Some(("x86_64", "windows")));
+        assert_eq!(cfg("aarch64-unknown-none"), Some(("aarch64", "none")));
+        assert_eq!(cfg("i686-unknown-linux-gnu"), None);
+        assert_eq!(cfg("wasm32-unknown-unknown"), None);
+    }
+
+    #[test]
+    fn sections_follow_the_object_format() {
+        let section = |t: &str| cfg(t).and_then(|(_, os)| executable_section(os));
+        assert_eq!(section("x86_64-unknown-linux-gnu"), Some(".text.kiln"));
+        assert_eq!(section("aarch64-linux-android"), Some(".text.kiln"));
+        assert_eq!(section("aarch64-unknown-none"), Some(".text.kiln"));
+        let macho = Some("__TEXT,__kiln_text,regular,pure_instructions");
+        assert_eq!(section("aarch64-apple-darwin"), macho);
+        assert_eq!(section("aarch64-apple-ios"), macho);
+        assert_eq!(section("x86_64-pc-windows-msvc"), None);
+    }
+
+    #[test]
+    fn expression_places_aligned_bytes_in_the_text_section() {
+        let dir = std::env::temp_dir().join(format!("kiln-embed-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let artifact = dir.join("a \"quoted\" name.kiln");
+        std::fs::write(&artifact, [0u8; 48]).unwrap();
+        let triple = Triple::from_str("x86_64-unknown-linux-gnu").unwrap();
+        let embed = Embed {
+            artifact: &artifact,
+            source: None,
+            label: "plugins/a.wat",
+            triple: &triple,
+            compiled_by: "kiln-build",
+        };
+        let code = artifact_expr(&embed).unwrap();
+        assert!(
+            code.contains("#[unsafe(link_section = \".text.kiln\")]"),
+            "{code}"
+        );
+        assert!(code.contains("#[repr(C, align(16))]"), "{code}");
+        assert!(code.contains("struct __KilnAligned([u8; 48]);"), "{code}");
+        assert!(
+            code.contains(r#"a \"quoted\" name.kiln"#),
+            "paths are escaped: {code}"
+        );
+        assert!(
+            code.contains("::kiln::Artifact::__embedded_in_text"),
+            "{code}"
+        );
+        assert!(
+            code.contains(r#"target_arch = "x86_64", target_os = "linux""#),
+            "{code}"
+        );
+        assert!(
+            !code.contains("include_bytes!(\"plugins"),
+            "untracked source: {code}"
+        );
+
+        let windows = Triple::from_str("x86_64-pc-windows-msvc").unwrap();
+        let code = artifact_expr(&Embed {
+            triple: &windows,
+            ..embed
+        })
+        .unwrap();
+        assert!(!code.contains("link_section"), "{code}");
+        assert!(
+            code.contains("::kiln::Artifact::from_static_bytes"),
+            "{code}"
+        );
+
+        let i686 = Triple::from_str("i686-unknown-linux-gnu").unwrap();
+        assert!(artifact_expr(&Embed {
+            triple: &i686,
+            ..embed
+        })
+        .is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
