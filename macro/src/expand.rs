@@ -23,6 +23,8 @@ pub(crate) fn expand(args: &IncludeWasm) -> syn::Result<TokenStream> {
 pub(crate) struct Embedded {
     /// The block expression of type `kiln::Artifact`.
     pub(crate) expr: TokenStream,
+    /// The artifact's bytes (for readers of its metadata).
+    pub(crate) artifact: Vec<u8>,
 }
 
 /// Compile the module `lit` names (through the cache) and return the
@@ -60,7 +62,13 @@ pub(crate) fn compile_and_embed(lit: &LitStr) -> syn::Result<Embedded> {
             format!("kiln bug: the embedding code does not parse: {e}"),
         )
     })?;
-    Ok(Embedded { expr: respan(expr, lit.span()) })
+    let bytes = std::fs::read(&artifact).map_err(|e| {
+        diagnostics::other(lit, format!("cannot read `{}`: {e}", artifact.display()))
+    })?;
+    Ok(Embedded {
+        expr: respan(expr, lit.span()),
+        artifact: bytes,
+    })
 }
 
 /// `tokens`, every one spanned at `span`.

@@ -14,8 +14,10 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | `args` | the macro input (a path literal), parsed with syn, spans kept |
-//! | `expand` | resolve, compile through the cache, emit aligned bytes in the text section |
+//! | `args` | the macro input (a path literal, or `mod name = "path"`), parsed with syn, spans kept |
+//! | `expand` | resolve, compile through the cache, embed with `kiln_build::embed` |
+//! | `bindings` | `mod name = "path"`: typed bindings from the module's imports and exports |
+//! | `names` | wasm names → Rust identifiers (the documented rule) |
 //! | `diagnostics` | compile errors → `compile_error!` naming file, offset and reason |
 //!
 //! [`Artifact`]: https://docs.rs/kiln/latest/kiln/struct.Artifact.html
@@ -24,8 +26,10 @@
 #![deny(missing_docs)]
 
 mod args;
+mod bindings;
 mod diagnostics;
 mod expand;
+mod names;
 
 use proc_macro::TokenStream;
 
@@ -52,14 +56,74 @@ use proc_macro::TokenStream;
 ///   cannot compile is a compile error at the path literal that names the
 ///   file, the byte offset and the reason.
 ///
+/// # Typed bindings: `include_wasm!(mod name = "path")`
+///
+/// In item position, the `mod` form reads the compiled module's imports and
+/// exports and generates a Rust module around it:
+///
+/// ```ignore
+/// kiln::include_wasm!(pub mod greeter = "plugins/greet.wat");
+///
+/// struct Host { lines: Vec<String> }
+///
+/// // One method per host import, with the module's exact types: a method
+/// // that does not match the module is a compile error (E0053/E0046).
+/// impl greeter::Imports for Host {
+///     fn log(mut caller: kiln::Caller<'_, Self>, ptr: i32, len: i32) -> kiln::Result<()> {
+///         let memory = caller.get_export("memory").and_then(|e| e.into_memory()).unwrap();
+///         let mut bytes = vec![0; len as u32 as usize];
+///         memory.read(&mut caller, ptr as u32 as usize, &mut bytes)?;
+///         caller.data_mut().lines.push(String::from_utf8_lossy(&bytes).into_owned());
+///         Ok(())
+///     }
+/// }
+///
+/// let mut store = kiln::Store::new(Host { lines: Vec::new() });
+/// let plugin = greeter::Greeter::instantiate(&mut store)?;   // the Module is loaded once
+/// let ptr = plugin.alloc(&mut store, 4)?;                     // exports are methods…
+/// plugin.memory().write(&mut store, ptr as usize, b"kiln")?; // …memories and globals accessors
+/// let len: i32 = plugin.greet(&mut store, ptr, 4)?;
+/// ```
+///
+/// The module holds:
+///
+/// - `pub static ARTIFACT: kiln::Artifact` — the same embedding as the
+///   expression form — and `pub fn module() -> kiln::Result<kiln::Module>`,
+///   which loads it on first use and then returns the shared `Module`;
+/// - `pub trait Imports: Sized + 'static`: for every imported function,
+///   `fn <field>(caller: kiln::Caller<'_, Self>, p0: …, …) -> kiln::Result<R>`
+///   (`R` is `()`, the result type or a tuple). With no imported function
+///   it is implemented for every type;
+/// - `pub struct <Name>` (the module name in UpperCamelCase), a `Copy`
+///   handle holding the instance and every export resolved once:
+///   `instantiate(store)` (when every import is a function),
+///   `instantiate_with(store, &linker)` and `add_to_linker(&mut linker)` for
+///   modules that also import memories, tables or globals,
+///   `from_instance(store, instance)`, `instance()`; one method per exported
+///   function, `fn <export>(&self, store: impl kiln::AsContextMut, p0: …) ->
+///   kiln::Result<R>`, which calls through a `kiln::TypedFunc` with no name
+///   lookup; and one accessor per exported memory, global or table
+///   (`fn memory(&self) -> kiln::Memory`).
+///
+/// Wasm types map to `i32`, `i64`, `f32`, `f64`, `u128` (v128),
+/// `Option<kiln::Func>` and `Option<kiln::ExternRef>`. Wasm names become
+/// snake_case identifiers: non-alphanumeric characters and case changes
+/// separate words, keywords become raw identifiers (`r#type`), a leading
+/// digit gets a `_`, and a name already taken (by an earlier export or a
+/// method above) gets `_2`, `_3`…; exports are named in sorted order, so the
+/// result is deterministic. Every export stays reachable by its wasm name
+/// through `instance()`. The generated module's documentation lists each
+/// import and export with the Rust name it got.
+///
 /// The `static` that holds the code carries a `#[link_section]`, which the
 /// `unsafe_code` lint reports: a crate with `#![deny(unsafe_code)]` works (the
 /// expansion allows it locally), one with `#![forbid(unsafe_code)]` cannot use
 /// this macro.
 #[proc_macro]
 pub fn include_wasm(input: TokenStream) -> TokenStream {
-    let args = syn::parse_macro_input!(input as args::IncludeWasm);
-    expand::expand(&args)
-        .unwrap_or_else(|error| error.to_compile_error())
-        .into()
+    let expanded = match syn::parse_macro_input!(input as args::Input) {
+        args::Input::Expr(args) => expand::expand(&args),
+        args::Input::Mod(args) => bindings::expand(&args),
+    };
+    expanded.unwrap_or_else(|error| error.to_compile_error()).into()
 }

@@ -1,6 +1,7 @@
 //! kiln's integration tests, one binary with a module per area.
 
 mod artifact;
+mod bindings;
 mod compile_fail;
 mod embed;
 mod host_funcs;

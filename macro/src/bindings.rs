@@ -1,0 +1,383 @@
+//! The expansion of `include_wasm!(mod name = "path")`: typed bindings
+//! generated from the imports and exports of the compiled module, so that a
+//! mismatch between plugin and host is a Rust compile error.
+//!
+//! For a module importing `host`::`log (param i32 i32)` and exporting
+//! `greet (param i32 i32) (result i32)` and a memory `memory`:
+//!
+//! ```ignore
+//! mod greeter {
+//!     pub static ARTIFACT: kiln::Artifact = { /* kiln_build::embed: in place */ };
+//!     pub fn module() -> kiln::Result<kiln::Module>;          // loaded once (OnceLock)
+//!
+//!     pub trait Imports: Sized + 'static {                    // implemented by the store's data
+//!         fn log(caller: kiln::Caller<'_, Self>, p0: i32, p1: i32) -> kiln::Result<()>;
+//!     }
+//!
+//!     #[derive(Clone, Copy)]
+//!     pub struct Greeter { /* Instance, TypedFunc and Memory handles */ }
+//!     impl Greeter {
+//!         pub fn add_to_linker<T: Imports>(linker: &mut kiln::Linker<T>) -> kiln::Result<()>;
+//!         pub fn instantiate<T: Imports>(store: impl AsContextMut<Data = T>) -> kiln::Result<Greeter>;
+//!         pub fn instantiate_with<T>(store: impl AsContextMut<Data = T>, linker: &kiln::Linker<T>) -> kiln::Result<Greeter>;
+//!         pub fn from_instance(store: impl AsContextMut, instance: kiln::Instance) -> kiln::Result<Greeter>;
+//!         pub fn instance(&self) -> kiln::Instance;
+//!         pub fn greet(&self, store: impl AsContextMut, p0: i32, p1: i32) -> kiln::Result<i32>;
+//!         pub fn memory(&self) -> kiln::Memory;
+//!     }
+//! }
+//! ```
+//!
+//! Exports are looked up by name once, in `from_instance`; calls go through
+//! the resolved `TypedFunc`s. Identifiers come from wasm names by the rule
+//! in [`crate::names`].
+
+use crate::args::Bindings;
+use crate::diagnostics;
+use crate::expand::compile_and_embed;
+use crate::names::{snake_case, upper_camel_case, Namer};
+use kiln_artifact::types::{FuncType, RefType, ValType};
+use kiln_build::{ExternType, ModuleInterface};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+
+/// Methods and associated functions of the generated struct, which exports
+/// must not shadow.
+const RESERVED: &[&str] = &[
+    "add_to_linker",
+    "instantiate",
+    "instantiate_with",
+    "from_instance",
+    "instance",
+];
+
+/// Most parameters / results a host function can have through
+/// `Linker::func_wrap` (`kiln::IntoFunc`, `kiln::WasmRet`).
+const MAX_HOST_PARAMS: usize = 8;
+const MAX_HOST_RESULTS: usize = 6;
+/// Most parameters / results of a `kiln::TypedFunc` (`kiln::WasmParams`).
+const MAX_TYPED: usize = 12;
+
+pub(crate) fn expand(args: &Bindings) -> syn::Result<TokenStream> {
+    let lit = &args.path;
+    let embedded = compile_and_embed(lit)?;
+    let iface =
+        kiln_build::module_interface(&embedded.artifact).map_err(|e| diagnostics::other(lit, e))?;
+    generate(args, &iface, embedded.expr)
+}
+
+fn ident(text: &str, span: Span) -> Ident {
+    let mut id: Ident = syn::parse_str(text).unwrap_or_else(|_| format_ident!("unnamed"));
+    id.set_span(span);
+    id
+}
+
+/// The Rust type of a wasm value.
+fn rust_type(ty: ValType) -> TokenStream {
+    match ty {
+        ValType::I32 => quote!(i32),
+        ValType::I64 => quote!(i64),
+        ValType::F32 => quote!(f32),
+        ValType::F64 => quote!(f64),
+        ValType::V128 => quote!(u128),
+        ValType::Ref(RefType::Func) => quote!(::core::option::Option<::kiln::Func>),
+        ValType::Ref(RefType::Extern) => quote!(::core::option::Option<::kiln::ExternRef>),
+    }
+}
+
+/// `()`, `T` or `(T, U, …)`: the shape `kiln::WasmParams` takes.
+fn tuple(types: &[ValType]) -> TokenStream {
+    match types {
+        [one] => rust_type(*one),
+        many => {
+            let ts = many.iter().map(|t| rust_type(*t));
+            quote!((#(#ts),*))
+        }
+    }
+}
+
+/// `p0: i32, p1: i64` and the names `p0, p1`.
+fn params(ty: &FuncType, span: Span) -> (Vec<TokenStream>, Vec<Ident>) {
+    let names: Vec<Ident> = (0..ty.params.len())
+        .map(|i| Ident::new(&format!("p{i}"), span))
+        .collect();
+    let decls = names.iter().zip(ty.params.iter()).map(|(n, t)| {
+        let t = rust_type(*t);
+        quote!(#n: #t)
+    });
+    (decls.collect(), names)
+}
+
+/// The value passed to `TypedFunc::call` for parameters `names`.
+fn args_value(names: &[Ident]) -> TokenStream {
+    match names {
+        [one] => quote!(#one),
+        many => quote!((#(#many),*)),
+    }
+}
+
+fn doc(text: impl AsRef<str>) -> TokenStream {
+    let text = format!(" {}", text.as_ref());
+    quote!(#[doc = #text])
+}
+
+fn generate(
+    args: &Bindings,
+    iface: &ModuleInterface,
+    artifact: TokenStream,
+) -> syn::Result<TokenStream> {
+    let lit = &args.path;
+    let span = lit.span();
+    let file = lit.value();
+    let (attrs, vis, mod_name) = (&args.attrs, &args.vis, &args.name);
+    let struct_name = ident(
+        &upper_camel_case(&mod_name.to_string().trim_start_matches("r#")),
+        mod_name.span(),
+    );
+
+    // ---- host imports → one trait method each ------------------------------
+    let mut trait_methods = Vec::new();
+    let mut registrations = Vec::new();
+    let mut import_docs = Vec::new();
+    let mut only_funcs = true;
+    let mut seen: Vec<(&str, &str, &FuncType)> = Vec::new();
+    let func_imports: Vec<_> = iface
+        .imports
+        .iter()
+        .filter_map(|i| match &i.ty {
+            ExternType::Func(f) => Some((i, f)),
+            _ => None,
+        })
+        .collect();
+    let mut namer = Namer::new(&[]);
+    for import in &iface.imports {
+        let ExternType::Func(ty) = &import.ty else {
+            only_funcs = false;
+            import_docs.push(format!(
+                "- `{}`::`{}`: {} — define it in a `Linker` and use `instantiate_with`",
+                import.module, import.name, import.ty
+            ));
+            continue;
+        };
+        let (module, name) = (import.module.as_str(), import.name.as_str());
+        if let Some((_, _, earlier)) = seen.iter().find(|(m, n, _)| *m == module && *n == name) {
+            if *earlier != ty {
+                return Err(diagnostics::other(
+                    lit,
+                    format!("import `{module}`::`{name}` is imported twice with different types ({earlier} and {ty}); one host function cannot have both"),
+                ));
+            }
+            continue;
+        }
+        seen.push((module, name, ty));
+        if ty.params.len() > MAX_HOST_PARAMS || ty.results.len() > MAX_HOST_RESULTS {
+            return Err(diagnostics::other(
+                lit,
+                format!(
+                    "import `{module}`::`{name}` has type {ty}; typed bindings support host functions with up to \
+                     {MAX_HOST_PARAMS} parameters and {MAX_HOST_RESULTS} results (use include_wasm!(\"{file}\") with a kiln::Linker)"
+                ),
+            ));
+        }
+        let shared = func_imports
+            .iter()
+            .filter(|(i, _)| i.name == import.name && i.module != import.module)
+            .count()
+            > 0;
+        let snake = if shared {
+            snake_case(&format!("{module}_{name}"))
+        } else {
+            snake_case(name)
+        };
+        let method = ident(&namer.fresh(&snake), span);
+        let (decls, names) = params(ty, span);
+        let ret = tuple(&ty.results);
+        let method_doc = doc(format!("The host function `{module}`::`{name}`: `{ty}`."));
+        trait_methods.push(quote_spanned! {span=>
+            #method_doc
+            #[allow(clippy::too_many_arguments)]
+            fn #method(caller: ::kiln::Caller<'_, Self>, #(#decls),*) -> ::kiln::Result<#ret>;
+        });
+        registrations.push(quote_spanned! {span=>
+            linker.func_wrap(#module, #name, |caller: ::kiln::Caller<'_, T>, #(#decls),*| -> ::kiln::Result<#ret> {
+                <T as Imports>::#method(caller, #(#names),*)
+            })?;
+        });
+        import_docs.push(format!(
+            "- `{module}`::`{name}`: `{ty}` → `Imports::{method}`"
+        ));
+    }
+
+    // ---- exports → fields resolved once, methods ---------------------------
+    let mut namer = Namer::new(RESERVED);
+    let mut fields = Vec::new();
+    let mut inits = Vec::new();
+    let mut methods = Vec::new();
+    let mut export_docs = Vec::new();
+    for export in &iface.exports {
+        let name = export.name.as_str();
+        let id = ident(&namer.fresh(&snake_case(name)), span);
+        match &export.ty {
+            ExternType::Func(ty) if ty.params.len() > MAX_TYPED || ty.results.len() > MAX_TYPED => {
+                export_docs.push(format!("- `{name}`: `{ty}` — not bound (too many values for a `TypedFunc`): use `instance()`"));
+            }
+            ExternType::Func(ty) => {
+                let (p, r) = (tuple(&ty.params), tuple(&ty.results));
+                let (decls, names) = params(ty, span);
+                let call_args = args_value(&names);
+                let method_doc = doc(format!("Call the exported function `{name}`: `{ty}`."));
+                fields.push(quote_spanned!(span=> #id: ::kiln::TypedFunc<#p, #r>));
+                inits.push(quote_spanned!(span=> #id: instance.get_typed_func::<#p, #r>(&mut store, #name)?));
+                methods.push(quote_spanned! {span=>
+                    #method_doc
+                    #[allow(clippy::too_many_arguments)]
+                    #[inline]
+                    pub fn #id(&self, store: impl ::kiln::AsContextMut, #(#decls),*) -> ::kiln::Result<#r> {
+                        self.#id.call(store, #call_args)
+                    }
+                });
+                export_docs.push(format!("- `{name}`: `{ty}` → `{struct_name}::{id}`"));
+            }
+            other => {
+                let (handle, getter, what) = match other {
+                    ExternType::Memory(_) => (quote!(::kiln::Memory), quote!(get_memory), "memory"),
+                    ExternType::Global(_) => (quote!(::kiln::Global), quote!(get_global), "global"),
+                    _ => (quote!(::kiln::Table), quote!(get_table), "table"),
+                };
+                let method_doc = doc(format!("The exported {what} `{name}`: `{other}`."));
+                let missing = format!("the instance has no exported {what} `{name}`");
+                fields.push(quote_spanned!(span=> #id: #handle));
+                inits.push(quote_spanned! {span=>
+                    #id: instance.#getter(&mut store, #name).ok_or_else(|| ::kiln::Error::msg(#missing))?
+                });
+                methods.push(quote_spanned! {span=>
+                    #method_doc
+                    #[inline]
+                    pub fn #id(&self) -> #handle {
+                        self.#id
+                    }
+                });
+                export_docs.push(format!("- `{name}`: `{other}` → `{struct_name}::{id}`"));
+            }
+        }
+    }
+
+    // ---- the module ----------------------------------------------------------
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "- (none)".to_string()
+        } else {
+            items.join("\n")
+        }
+    };
+    let mod_doc = doc(format!(
+        "Typed bindings for `{file}`, generated by `kiln::include_wasm!` from the module's imports and \
+         exports.\n\n Imports (implement [`Imports`] for the store's data type):\n\n{}\n\n Exports (methods of \
+         [`{struct_name}`]):\n\n{}",
+        list(&import_docs).replace('\n', "\n "),
+        list(&export_docs).replace('\n', "\n ")
+    ));
+    let struct_doc = doc(format!(
+        "An instance of `{file}`, with its exports resolved: calling a method does no name lookup. A handle \
+         (`Copy`), valid with the store it was instantiated in."
+    ));
+    let trait_doc = doc(
+        "The host functions the module imports, one method per import, with the module's exact types: \
+         implement it for the store's data type. A method that does not match the module is a compile error.",
+    );
+    let blanket = if trait_methods.is_empty() {
+        quote_spanned!(span=> impl<T: 'static> Imports for T {})
+    } else {
+        TokenStream::new()
+    };
+    let instantiate = if only_funcs {
+        quote_spanned! {span=>
+            /// Instantiate the module in `store`, with [`Imports`] as its host functions.
+            pub fn instantiate<T: Imports>(mut store: impl ::kiln::AsContextMut<Data = T>) -> ::kiln::Result<Self> {
+                let mut linker = ::kiln::Linker::new();
+                Self::add_to_linker(&mut linker)?;
+                Self::instantiate_with(&mut store, &linker)
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
+    let struct_name_str = struct_name.to_string();
+
+    Ok(quote_spanned! {span=>
+        #mod_doc
+        #(#attrs)*
+        #[allow(dead_code)]
+        #vis mod #mod_name {
+            /// The compiled module, embedded in this binary's executable section.
+            pub static ARTIFACT: ::kiln::Artifact = #artifact;
+
+            /// The loaded module: loaded on first use, then shared by every instantiation.
+            pub fn module() -> ::kiln::Result<::kiln::Module> {
+                static MODULE: ::std::sync::OnceLock<::kiln::Module> = ::std::sync::OnceLock::new();
+                if let ::core::option::Option::Some(module) = MODULE.get() {
+                    return ::core::result::Result::Ok(module.clone());
+                }
+                let loaded = ::kiln::Module::new(&ARTIFACT)?;
+                ::core::result::Result::Ok(MODULE.get_or_init(|| loaded).clone())
+            }
+
+            #trait_doc
+            pub trait Imports: ::core::marker::Sized + 'static {
+                #(#trait_methods)*
+            }
+            #blanket
+
+            #struct_doc
+            #[derive(Clone, Copy)]
+            pub struct #struct_name {
+                instance: ::kiln::Instance,
+                #(#fields,)*
+            }
+
+            impl ::core::fmt::Debug for #struct_name {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    f.debug_struct(#struct_name_str).field("instance", &self.instance).finish_non_exhaustive()
+                }
+            }
+
+            impl #struct_name {
+                /// Define the module's imported functions in `linker` as the methods of [`Imports`].
+                #[allow(unused_variables)]
+                pub fn add_to_linker<T: Imports>(linker: &mut ::kiln::Linker<T>) -> ::kiln::Result<()> {
+                    #(#registrations)*
+                    ::core::result::Result::Ok(())
+                }
+
+                #instantiate
+
+                /// Instantiate the module in `store` with the imports `linker` defines
+                /// (e.g. [`add_to_linker`](Self::add_to_linker) plus memories or globals).
+                pub fn instantiate_with<T: 'static>(
+                    mut store: impl ::kiln::AsContextMut<Data = T>,
+                    linker: &::kiln::Linker<T>,
+                ) -> ::kiln::Result<Self> {
+                    let instance = linker.instantiate(&mut store, &module()?)?;
+                    Self::from_instance(store, instance)
+                }
+
+                /// Resolve the exports of `instance`, an instance of this module, once.
+                #[allow(unused_mut, unused_variables)]
+                pub fn from_instance(mut store: impl ::kiln::AsContextMut, instance: ::kiln::Instance) -> ::kiln::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        instance,
+                        #(#inits,)*
+                    })
+                }
+
+                /// The instance, for anything the bindings do not cover.
+                pub fn instance(&self) -> ::kiln::Instance {
+                    self.instance
+                }
+
+                #(#methods)*
+            }
+        }
+    })
+}
