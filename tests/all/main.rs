@@ -8,4 +8,5 @@ mod host_funcs;
 mod instances;
 mod interrupts;
 mod numerics;
+mod plugin_table;
 mod traps;
