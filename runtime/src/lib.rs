@@ -68,6 +68,8 @@ mod trap;
 mod type_registry;
 mod values;
 pub mod vm;
+#[cfg(feature = "wasi")]
+pub mod wasi;
 
 pub use artifact::Artifact;
 pub use error::{Error, ErrorKind, Result};
