@@ -10,3 +10,4 @@ mod interrupts;
 mod numerics;
 mod plugin_table;
 mod traps;
+mod wasi;
