@@ -979,6 +979,23 @@ fn bad_descriptors_are_ebadf() {
 }
 
 #[test]
+fn open_descriptors_are_capped() {
+    let tree = Tree::new();
+    std::fs::write(tree.sandbox().join("f.txt"), "x").unwrap();
+    let mut g = Guest::new(
+        WasiCtxBuilder::new().max_open_files(6).preopened_dir(tree.sandbox(), "/", DirPerms::ReadWrite).unwrap().build(),
+    );
+    let fds: Vec<u32> = (0..2).map(|_| g.open(PREOPEN, 0, "f.txt", 0, RIGHT_FD_READ).unwrap()).collect();
+    assert_eq!(fds, [4, 5]);
+    assert_eq!(g.open(PREOPEN, 0, "f.txt", 0, RIGHT_FD_READ), Err(Errno::Mfile));
+    assert_eq!(g.open(PREOPEN, 0, "new.txt", OFLAG_CREAT, RIGHT_FD_READ), Err(Errno::Mfile));
+    assert!(!tree.sandbox().join("new.txt").exists(), "a refused open creates nothing");
+    // Closing one frees its number for the next open.
+    assert_eq!(g.call("fd_close", &[4]), Errno::Success);
+    assert_eq!(g.open(PREOPEN, 0, "f.txt", 0, RIGHT_FD_READ), Ok(4));
+}
+
+#[test]
 fn a_module_without_memory_gets_efault_not_a_crash() {
     let m = kiln_tests::module(
         r#"(module

@@ -193,16 +193,19 @@ impl Descriptor {
     }
 }
 
-/// The most descriptors one guest may hold open.
-const MAX_FDS: usize = 1 << 14;
-
 /// Descriptor number → descriptor.
-#[derive(Default)]
 pub(crate) struct FdTable {
     fds: BTreeMap<u32, Descriptor>,
+    /// The most descriptors the guest may hold open at once (each file or
+    /// directory holds a host descriptor).
+    max: usize,
 }
 
 impl FdTable {
+    pub fn new(max: usize) -> FdTable {
+        FdTable { fds: BTreeMap::new(), max }
+    }
+
     pub fn get(&self, fd: u32) -> WasiResult<&Descriptor> {
         self.fds.get(&fd).ok_or(Errno::Badf)
     }
@@ -244,9 +247,14 @@ impl FdTable {
         Ok(d)
     }
 
+    /// Whether one more descriptor may be opened.
+    pub fn has_room(&self) -> bool {
+        self.fds.len() < self.max
+    }
+
     /// Put `d` at the lowest free number.
     pub fn push(&mut self, d: Descriptor) -> WasiResult<u32> {
-        if self.fds.len() >= MAX_FDS {
+        if !self.has_room() {
             return Err(Errno::Mfile);
         }
         let mut fd = 0;

@@ -534,6 +534,10 @@ impl WasiCtx {
             needed |= PATH_FILESTAT_SET_SIZE;
         }
         let (dir, parent) = self.table.dir(fd, needed)?;
+        if !self.table.has_room() {
+            // Before opening, so a refused open creates or truncates nothing.
+            return Err(Errno::Mfile);
+        }
         // Asking to write where writing is not granted is refused; other
         // rights are quietly narrowed to what the directory passes on.
         if (base & FD_WRITE != 0 || fdflags & FDFLAGS_APPEND != 0) && parent.inheriting & FD_WRITE == 0 {

@@ -141,6 +141,7 @@ pub struct WasiCtxBuilder {
     stdout: Output,
     stderr: Output,
     preopens: Vec<(cap_std::fs::Dir, String, DirPerms)>,
+    max_open: usize,
 }
 
 impl Default for WasiCtxBuilder {
@@ -159,6 +160,7 @@ impl WasiCtxBuilder {
             stdout: Output::Null,
             stderr: Output::Null,
             preopens: Vec::new(),
+            max_open: 256,
         }
     }
 
@@ -252,16 +254,26 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// The most descriptors the guest may hold open at once, stdio and
+    /// preopens included (default 256). Each open file or directory holds
+    /// a descriptor of the host process, so this keeps a guest from
+    /// exhausting the host's own limit; past it, opening fails with
+    /// `EMFILE`.
+    pub fn max_open_files(mut self, max: usize) -> Self {
+        self.max_open = max;
+        self
+    }
+
     /// The context: fds 0–2 are stdio, preopens follow from 3 in the order
     /// they were added.
     pub fn build(self) -> WasiCtx {
-        let mut table = FdTable::default();
+        let mut table = FdTable::new(self.max_open.max(3 + self.preopens.len()));
         let stdio = |kind, rights| Descriptor { kind, rights, inheriting: 0, fdflags: 0, preopen: None };
         table.insert(0, stdio(Kind::Stdin(self.stdin), fd_table::rights::STDIN));
         table.insert(1, stdio(Kind::Output(self.stdout), fd_table::rights::STDOUT));
         table.insert(2, stdio(Kind::Output(self.stderr), fd_table::rights::STDOUT));
         for (dir, name, perms) in self.preopens {
-            // Cannot fail: far fewer than the table's limit.
+            // Cannot fail: the limit leaves room for every preopen.
             let _ = table.push(Descriptor::preopen(dir, name, perms));
         }
         WasiCtx {
