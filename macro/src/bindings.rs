@@ -11,7 +11,7 @@
 //!     pub fn module() -> kiln::Result<kiln::Module>;          // loaded once (OnceLock)
 //!
 //!     pub trait Imports: Sized + 'static {                    // implemented by the store's data
-//!         fn log(caller: kiln::Caller<'_, Self>, p0: i32, p1: i32) -> kiln::Result<()>;
+//!         fn log(caller: kiln::Caller<'_, Self>, ptr: i32, len: i32) -> kiln::Result<()>;
 //!     }
 //!
 //!     #[derive(Clone, Copy)]
@@ -22,7 +22,7 @@
 //!         pub fn instantiate_with<T>(store: impl AsContextMut<Data = T>, linker: &kiln::Linker<T>) -> kiln::Result<Greeter>;
 //!         pub fn from_instance(store: impl AsContextMut, instance: kiln::Instance) -> kiln::Result<Greeter>;
 //!         pub fn instance(&self) -> kiln::Instance;
-//!         pub fn greet(&self, store: impl AsContextMut, p0: i32, p1: i32) -> kiln::Result<i32>;
+//!         pub fn greet(&self, store: impl AsContextMut, name: i32, len: i32) -> kiln::Result<i32>;
 //!         pub fn memory(&self) -> kiln::Memory;
 //!     }
 //! }
@@ -30,7 +30,8 @@
 //!
 //! Exports are looked up by name once, in `from_instance`; calls go through
 //! the resolved `TypedFunc`s. Identifiers come from wasm names by the rule
-//! in [`crate::names`].
+//! in [`crate::names`]; parameters are named from the module's name section
+//! (`(param $ptr i32)` → `ptr`), or `p0`, `p1`… where it has none.
 
 use crate::args::Bindings;
 use crate::diagnostics;
@@ -62,8 +63,9 @@ const MAX_TYPED: usize = 12;
 pub(crate) fn expand(args: &Bindings) -> syn::Result<TokenStream> {
     let lit = &args.path;
     let embedded = compile_and_embed(lit)?;
-    let iface =
+    let mut iface =
         kiln_build::module_interface(&embedded.artifact).map_err(|e| diagnostics::other(lit, e))?;
+    iface.name_params(&embedded.wasm);
     generate(args, &iface, embedded.expr)
 }
 
@@ -97,10 +99,24 @@ fn tuple(types: &[ValType]) -> TokenStream {
     }
 }
 
-/// `p0: i32, p1: i64` and the names `p0, p1`.
-fn params(ty: &FuncType, span: Span) -> (Vec<TokenStream>, Vec<Ident>) {
+/// `ptr: i32, len: i32` and the names `ptr, len`: the parameters named
+/// from the name section (by the rule of [`crate::names`]), `p0`, `p1`…
+/// where it has no name.
+fn params(
+    ty: &FuncType,
+    wasm_names: &[Option<String>],
+    span: Span,
+) -> (Vec<TokenStream>, Vec<Ident>) {
+    // `store` and `caller` are the parameters before them.
+    let mut namer = Namer::new(&["store", "caller"]);
     let names: Vec<Ident> = (0..ty.params.len())
-        .map(|i| Ident::new(&format!("p{i}"), span))
+        .map(|i| {
+            let snake = match wasm_names.get(i) {
+                Some(Some(name)) => snake_case(name),
+                _ => format!("p{i}"),
+            };
+            ident(&namer.fresh(&snake), span)
+        })
         .collect();
     let decls = names.iter().zip(ty.params.iter()).map(|(n, t)| {
         let t = rust_type(*t);
@@ -132,7 +148,7 @@ fn generate(
     let file = lit.value();
     let (attrs, vis, mod_name) = (&args.attrs, &args.vis, &args.name);
     let struct_name = ident(
-        &upper_camel_case(&mod_name.to_string().trim_start_matches("r#")),
+        &upper_camel_case(mod_name.to_string().trim_start_matches("r#")),
         mod_name.span(),
     );
 
@@ -191,7 +207,7 @@ fn generate(
             snake_case(name)
         };
         let method = ident(&namer.fresh(&snake), span);
-        let (decls, names) = params(ty, span);
+        let (decls, names) = params(ty, &import.param_names, span);
         let ret = tuple(&ty.results);
         let method_doc = doc(format!("The host function `{module}`::`{name}`: `{ty}`."));
         trait_methods.push(quote_spanned! {span=>
@@ -224,7 +240,7 @@ fn generate(
             }
             ExternType::Func(ty) => {
                 let (p, r) = (tuple(&ty.params), tuple(&ty.results));
-                let (decls, names) = params(ty, span);
+                let (decls, names) = params(ty, &export.param_names, span);
                 let call_args = args_value(&names);
                 let method_doc = doc(format!("Call the exported function `{name}`: `{ty}`."));
                 fields.push(quote_spanned!(span=> #id: ::kiln::TypedFunc<#p, #r>));
@@ -380,4 +396,59 @@ fn generate(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bindings of `wat`, as text (the artifact expression stubbed).
+    fn bindings_of(wat: &str) -> String {
+        let wasm = kiln_build::wat_to_wasm(wat.as_bytes()).unwrap();
+        let artifact = kiln_build::compile(&wasm, &kiln_build::Config::host()).unwrap();
+        let mut iface = kiln_build::module_interface(&artifact).unwrap();
+        iface.name_params(&wasm);
+        let args: Bindings = syn::parse_str(r#"pub mod greeter = "plugins/greeter.wat""#).unwrap();
+        generate(&args, &iface, quote!(ARTIFACT_EXPR)).unwrap().to_string()
+    }
+
+    #[test]
+    fn signatures_follow_the_module() {
+        let code = bindings_of(
+            r#"(module
+                (import "host" "log" (func (param $ptr i32) (param $len i32)))
+                (import "host" "now" (func (result i64)))
+                (memory (export "memory") 1)
+                (func (export "greet") (param $name i32) (param $len i32) (result i32) i32.const 0)
+                (func (export "pair") (param f32) (param $self f64) (param $store i32) (result i32 i64)
+                    i32.const 0 i64.const 0))"#,
+        );
+        for expected in [
+            "pub mod greeter",
+            "fn log (caller : :: kiln :: Caller < '_ , Self > , ptr : i32 , len : i32) -> :: kiln :: Result < () > ;",
+            "fn now (caller : :: kiln :: Caller < '_ , Self > ,) -> :: kiln :: Result < i64 > ;",
+            "linker . func_wrap (\"host\" , \"log\"",
+            "pub struct Greeter",
+            "greet : :: kiln :: TypedFunc < (i32 , i32) , i32 >",
+            "pub fn greet (& self , store : impl :: kiln :: AsContextMut , name : i32 , len : i32) -> :: kiln :: Result < i32 >",
+            "pub fn pair (& self , store : impl :: kiln :: AsContextMut , p0 : f32 , self_ : f64 , store_2 : i32) -> :: kiln :: Result < (i32 , i64) >",
+            "pub fn memory (& self) -> :: kiln :: Memory",
+            "pub fn instantiate < T : Imports >",
+        ] {
+            assert!(code.contains(expected), "missing `{expected}` in\n{code}");
+        }
+    }
+
+    #[test]
+    fn no_imports_means_any_store_will_do() {
+        let code = bindings_of(r#"(module (func (export "f")))"#);
+        assert!(code.contains("impl < T : 'static > Imports for T { }"), "{code}");
+    }
+
+    #[test]
+    fn other_imports_need_a_linker() {
+        let code = bindings_of(r#"(module (import "env" "memory" (memory 1)))"#);
+        assert!(!code.contains("pub fn instantiate <"), "{code}");
+        assert!(code.contains("pub fn instantiate_with <"), "{code}");
+    }
 }

@@ -25,6 +25,8 @@ pub(crate) struct Embedded {
     pub(crate) expr: TokenStream,
     /// The artifact's bytes (for readers of its metadata).
     pub(crate) artifact: Vec<u8>,
+    /// The wasm binary it was compiled from.
+    pub(crate) wasm: Vec<u8>,
 }
 
 /// Compile the module `lit` names (through the cache) and return the
@@ -40,10 +42,10 @@ pub(crate) fn compile_and_embed(lit: &LitStr) -> syn::Result<Embedded> {
     // as an opaque "proc macro panicked" with no file name.
     let compiled = catch_unwind(AssertUnwindSafe(|| {
         let wasm = kiln_build::read_module(&source)?;
-        compile_cached(&wasm, &config, &cache_dir())
+        compile_cached(&wasm, &config, &cache_dir()).map(|path| (wasm, path))
     }));
-    let artifact = match compiled {
-        Ok(Ok(path)) => path,
+    let (wasm, artifact) = match compiled {
+        Ok(Ok(compiled)) => compiled,
         Ok(Err(e)) => return Err(diagnostics::module_error(lit, source_str, &e)),
         Err(payload) => return Err(diagnostics::panicked(lit, &*payload)),
     };
@@ -68,6 +70,7 @@ pub(crate) fn compile_and_embed(lit: &LitStr) -> syn::Result<Embedded> {
     Ok(Embedded {
         expr: respan(expr, lit.span()),
         artifact: bytes,
+        wasm,
     })
 }
 

@@ -91,8 +91,9 @@ use proc_macro::TokenStream;
 ///   expression form — and `pub fn module() -> kiln::Result<kiln::Module>`,
 ///   which loads it on first use and then returns the shared `Module`;
 /// - `pub trait Imports: Sized + 'static`: for every imported function,
-///   `fn <field>(caller: kiln::Caller<'_, Self>, p0: …, …) -> kiln::Result<R>`
-///   (`R` is `()`, the result type or a tuple). With no imported function
+///   `fn <field>(caller: kiln::Caller<'_, Self>, <param>: …, …) -> kiln::Result<R>`
+///   (`R` is `()`, the result type or a tuple; parameters are named from the
+///   module's name section, `(param $ptr i32)` → `ptr`, or `p0`, `p1`…). With no imported function
 ///   it is implemented for every type;
 /// - `pub struct <Name>` (the module name in UpperCamelCase), a `Copy`
 ///   handle holding the instance and every export resolved once:
@@ -100,7 +101,7 @@ use proc_macro::TokenStream;
 ///   `instantiate_with(store, &linker)` and `add_to_linker(&mut linker)` for
 ///   modules that also import memories, tables or globals,
 ///   `from_instance(store, instance)`, `instance()`; one method per exported
-///   function, `fn <export>(&self, store: impl kiln::AsContextMut, p0: …) ->
+///   function, `fn <export>(&self, store: impl kiln::AsContextMut, <param>: …) ->
 ///   kiln::Result<R>`, which calls through a `kiln::TypedFunc` with no name
 ///   lookup; and one accessor per exported memory, global or table
 ///   (`fn memory(&self) -> kiln::Memory`).
