@@ -39,6 +39,10 @@ fn copy_dir(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
         let from: PathBuf = entry.expect("fixture entry").path();
         let to = to.join(from.file_name().expect("file name"));
+        if from.is_dir() {
+            copy_dir(&from, &to);
+            continue;
+        }
         std::fs::copy(&from, &to)
             .unwrap_or_else(|e| panic!("copying {} to {}: {e}", from.display(), to.display()));
     }
