@@ -8,6 +8,9 @@
 //! through [`GuestMemory`]; result slots are checked before anything with
 //! a side effect happens.
 
+// The functions take the WASI signatures' arguments one by one.
+#![allow(clippy::too_many_arguments)]
+
 use super::errno::{Errno, WasiResult};
 use super::fd_table::{rights::*, Descriptor, Kind};
 use super::guest::GuestMemory;
@@ -503,7 +506,6 @@ impl WasiCtx {
 
     // ---- paths -----------------------------------------------------------
 
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn path_open(
         &mut self,
         mem: &mut GuestMemory,
@@ -615,7 +617,6 @@ impl WasiCtx {
         mem.write_bytes(buf, &filestat(&m))
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn path_filestat_set_times(
         &mut self,
         mem: &mut GuestMemory,
@@ -647,7 +648,6 @@ impl WasiCtx {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn path_link(
         &mut self,
         mem: &mut GuestMemory,
@@ -677,7 +677,6 @@ impl WasiCtx {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn path_readlink(&mut self, mem: &mut GuestMemory, fd: u32, path: u32, len: u32, buf: u32, buf_len: u32, bufused: u32) -> WasiResult {
         mem.range(buf, buf_len)?;
         mem.check_out(bufused, 4)?;
