@@ -188,6 +188,18 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Give the guest the host process's own arguments (not valid UTF-8
+    /// parts are replaced).
+    pub fn inherit_args(self) -> Self {
+        self.args(std::env::args_os().map(|a| a.to_string_lossy().into_owned()))
+    }
+
+    /// Give the guest the host process's whole environment. Opt-in: the
+    /// environment often holds secrets.
+    pub fn inherit_env(self) -> Self {
+        self.envs(std::env::vars_os().map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned())))
+    }
+
     /// The guest reads the host's stdin and writes the host's stdout and
     /// stderr.
     pub fn inherit_stdio(self) -> Self {
