@@ -777,6 +777,10 @@ fn escape_by_symlinks() {
     std::os::unix::fs::symlink("../../outside.txt", sb.join("deep/up2")).unwrap();
     std::os::unix::fs::symlink("loop2", sb.join("loop1")).unwrap();
     std::os::unix::fs::symlink("loop1", sb.join("loop2")).unwrap();
+    // Dangling links whose targets would be created outside.
+    std::os::unix::fs::symlink("../created.txt", sb.join("dangle_rel")).unwrap();
+    std::os::unix::fs::symlink(root.join("created.txt"), sb.join("dangle_abs")).unwrap();
+    std::os::unix::fs::symlink("../created_dir", sb.join("dangle_dir")).unwrap();
     let mut g = tree.guest(DirPerms::ReadWrite);
 
     for path in ["abs_file", "rel_file", "deep/up2", "abs_dir/inner.txt", "rel_dir/inner.txt", "etc/passwd", "rel_dir/../outside.txt"] {
@@ -829,9 +833,35 @@ fn escape_by_symlinks() {
     assert!(refused(g.call("path_symlink", &[o, ol, PREOPEN as i64, n, nl])));
     assert!(!root.join("planted").exists());
 
-    assert_eq!(std::fs::read_to_string(root.join("outside.txt")).unwrap(), "host secret");
-    assert_eq!(std::fs::read_to_string(root.join("outside/inner.txt")).unwrap(), "inner secret");
-    assert!(!root.join("outside/made").exists());
+    // Creating through a dangling link must not create its target outside,
+    // with or without following.
+    for path in ["dangle_rel", "dangle_abs", "dangle_dir/x"] {
+        for lookup in [0, FOLLOW] {
+            for oflags in [OFLAG_CREAT, OFLAG_CREAT | OFLAG_EXCL, OFLAG_CREAT | OFLAG_TRUNC] {
+                let r = g.open(PREOPEN, lookup, path, oflags, ALL);
+                // Following: refused as an escape. Not following: the link
+                // itself is in the way (ELOOP). With O_EXCL the link's mere
+                // existence is EEXIST either way, as POSIX says.
+                let ok = match r {
+                    Err(Errno::Exist) if oflags & OFLAG_EXCL != 0 => true,
+                    Err(e) if lookup == FOLLOW => e == Errno::Notcapable,
+                    Err(e) => refused(e) || e == Errno::Exist,
+                    Ok(_) => false,
+                };
+                assert!(ok, "open({path:?}, {lookup}, {oflags}) = {r:?}");
+            }
+        }
+    }
+    assert!(refused(g.path_op("path_create_directory", PREOPEN, "dangle_dir/sub")) );
+    assert_eq!(g.path_op("path_create_directory", PREOPEN, "dangle_dir"), Errno::Exist);
+    // Renaming over a link replaces the link, never its target.
+    std::fs::write(sb.join("plain.txt"), "plain").unwrap();
+    let [o, ol] = g.str(PATH, "plain.txt");
+    let [n, nl] = g.str(PATH2, "rel_file");
+    assert_eq!(g.call("path_rename", &[PREOPEN as i64, o, ol, PREOPEN as i64, n, nl]), Errno::Success);
+    assert_eq!(std::fs::read_to_string(sb.join("rel_file")).unwrap(), "plain");
+
+    tree.assert_outside_untouched();
 }
 
 #[test]
