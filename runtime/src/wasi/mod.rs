@@ -42,6 +42,28 @@
 //! (`EFAULT`), and host errors become errnos: nothing the guest passes can
 //! crash or stop the host.
 //!
+//! What each import does where WASI leaves room:
+//!
+//! | import | behaviour |
+//! |---|---|
+//! | `args_*`, `environ_*` | what the builder set; nothing by default |
+//! | `clock_time_get`, `clock_res_get` | realtime and monotonic (from context creation); the CPU-time clocks would describe the host process and are `EINVAL` |
+//! | `random_get` | the OS's CSPRNG |
+//! | `poll_oneoff` | clock subscriptions sleep until the first is due; descriptor subscriptions are ready at once |
+//! | `proc_exit` | ends the call with [`I32Exit`]; `proc_raise` is `ENOSYS` |
+//! | `sock_*` | no sockets are ever handed out: `ENOTSOCK` (or `EBADF`) |
+//! | `fd_*` | stdio, files and directories; rights checked per call (`ENOTCAPABLE`) |
+//! | `path_open` | read/write intent from the rights asked for; asking to write where the directory grants no write is `ENOTCAPABLE`, other rights are narrowed |
+//! | `path_link` | links the path itself (a final symlink is not followed) |
+//! | `path_symlink` | absolute targets are refused; a relative target may point anywhere, but following it from inside the sandbox never leaves it |
+//!
+//! For hosts: a guest with a read-write preopen can leave symlinks in it
+//! whose targets lie outside (made relative, or moved there with
+//! `path_rename`). They are harmless to the guest, but a host that later
+//! walks that directory with `std::fs` should not follow symlinks blindly.
+//! A guest blocked in `poll_oneoff` or reading an inherited stdin holds its
+//! thread; epoch interruption takes effect when it returns to wasm.
+//!
 //! | file | holds |
 //! |---|---|
 //! | `mod.rs` | this map, [`WasiCtxBuilder`], [`WasiCtx`], [`Pipe`], [`DirPerms`], [`I32Exit`] |
