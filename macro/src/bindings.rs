@@ -28,6 +28,11 @@
 //! }
 //! ```
 //!
+//! Imports of WASI preview 1 (`wasi_snapshot_preview1`, `wasi_unstable`)
+//! and imports that are not functions are not in the trait: they come from
+//! a `Linker` (`kiln::wasi::add_to_linker`, `Linker::define`), and such a
+//! module is instantiated with `add_to_linker` + `instantiate_with`.
+//!
 //! Exports are looked up by name once, in `from_instance`; calls go through
 //! the resolved `TypedFunc`s. Identifiers come from wasm names by the rule
 //! in [`crate::names`]; parameters are named from the module's name section
@@ -52,6 +57,11 @@ const RESERVED: &[&str] = &[
     "from_instance",
     "instance",
 ];
+
+/// Import modules of WASI preview 1, which `kiln::wasi::add_to_linker`
+/// defines: they are left out of the `Imports` trait (a host does not
+/// implement WASI by hand) and come from the linker.
+const WASI_MODULES: &[&str] = &["wasi_snapshot_preview1", "wasi_unstable"];
 
 /// Most parameters / results a host function can have through
 /// `Linker::func_wrap` (`kiln::IntoFunc`, `kiln::WasmRet`).
@@ -156,7 +166,8 @@ fn generate(
     let mut trait_methods = Vec::new();
     let mut registrations = Vec::new();
     let mut import_docs = Vec::new();
-    let mut only_funcs = true;
+    // Whether `Imports` covers every import, so `instantiate` needs nothing else.
+    let mut self_contained = true;
     let mut seen: Vec<(&str, &str, &FuncType)> = Vec::new();
     let func_imports: Vec<_> = iface
         .imports
@@ -168,8 +179,17 @@ fn generate(
         .collect();
     let mut namer = Namer::new(&[]);
     for import in &iface.imports {
+        if WASI_MODULES.contains(&import.module.as_str()) {
+            self_contained = false;
+            import_docs.push(format!(
+                "- `{}`::`{}`: `{}` — WASI: define it with `kiln::wasi::add_to_linker` and use \
+                 `instantiate_with`",
+                import.module, import.name, import.ty
+            ));
+            continue;
+        }
         let ExternType::Func(ty) = &import.ty else {
-            only_funcs = false;
+            self_contained = false;
             import_docs.push(format!(
                 "- `{}`::`{}`: {} — define it in a `Linker` and use `instantiate_with`",
                 import.module, import.name, import.ty
@@ -307,7 +327,7 @@ fn generate(
     } else {
         TokenStream::new()
     };
-    let instantiate = if only_funcs {
+    let instantiate = if self_contained {
         quote_spanned! {span=>
             /// Instantiate the module in `store`, with [`Imports`] as its host functions.
             pub fn instantiate<T: Imports>(mut store: impl ::kiln::AsContextMut<Data = T>) -> ::kiln::Result<Self> {
@@ -409,7 +429,9 @@ mod tests {
         let mut iface = kiln_build::module_interface(&artifact).unwrap();
         iface.name_params(&wasm);
         let args: Bindings = syn::parse_str(r#"pub mod greeter = "plugins/greeter.wat""#).unwrap();
-        generate(&args, &iface, quote!(ARTIFACT_EXPR)).unwrap().to_string()
+        generate(&args, &iface, quote!(ARTIFACT_EXPR))
+            .unwrap()
+            .to_string()
     }
 
     #[test]
@@ -442,7 +464,26 @@ mod tests {
     #[test]
     fn no_imports_means_any_store_will_do() {
         let code = bindings_of(r#"(module (func (export "f")))"#);
-        assert!(code.contains("impl < T : 'static > Imports for T { }"), "{code}");
+        assert!(
+            code.contains("impl < T : 'static > Imports for T { }"),
+            "{code}"
+        );
+    }
+
+    #[test]
+    fn wasi_imports_come_from_the_linker() {
+        let code = bindings_of(
+            r#"(module
+                (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+                (import "host" "log" (func (param i32 i32))))"#,
+        );
+        assert!(!code.contains("fn fd_write"), "{code}");
+        assert!(code.contains("fn log ("), "{code}");
+        assert!(!code.contains("pub fn instantiate <"), "{code}");
+        assert!(
+            code.contains("kiln::wasi::add_to_linker"),
+            "documented: {code}"
+        );
     }
 
     #[test]

@@ -97,9 +97,11 @@ use proc_macro::TokenStream;
 ///   it is implemented for every type;
 /// - `pub struct <Name>` (the module name in UpperCamelCase), a `Copy`
 ///   handle holding the instance and every export resolved once:
-///   `instantiate(store)` (when every import is a function),
+///   `instantiate(store)` (when `Imports` covers every import),
 ///   `instantiate_with(store, &linker)` and `add_to_linker(&mut linker)` for
-///   modules that also import memories, tables or globals,
+///   modules that also import memories, tables or globals, or WASI
+///   (`wasi_snapshot_preview1` functions are not in `Imports`: define them
+///   with `kiln::wasi::add_to_linker`),
 ///   `from_instance(store, instance)`, `instance()`; one method per exported
 ///   function, `fn <export>(&self, store: impl kiln::AsContextMut, <param>: …) ->
 ///   kiln::Result<R>`, which calls through a `kiln::TypedFunc` with no name

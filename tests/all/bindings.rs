@@ -175,3 +175,29 @@ fn exports_are_resolved_from_an_existing_instance() {
     );
     assert_eq!(plugin.instance(), instance);
 }
+
+kiln::include_wasm!(mod wasi_greeter = "fixtures/wasi_greeter.wat");
+
+#[test]
+fn wasi_imports_come_from_kiln_wasi_and_the_rest_from_the_trait() {
+    use kiln::wasi::{Pipe, WasiCtx, WasiCtxBuilder};
+    struct State {
+        wasi: WasiCtx,
+    }
+    // Only the non-WASI import is a method of the trait.
+    impl wasi_greeter::Imports for State {
+        fn name_len(_caller: Caller<'_, Self>) -> kiln::Result<i32> {
+            Ok(16)
+        }
+    }
+    let stdout = Pipe::new();
+    let mut store = Store::new(State {
+        wasi: WasiCtxBuilder::new().stdout(stdout.clone()).build(),
+    });
+    let mut linker = Linker::new();
+    kiln::wasi::add_to_linker(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
+    wasi_greeter::WasiGreeter::add_to_linker(&mut linker).unwrap();
+    let plugin = wasi_greeter::WasiGreeter::instantiate_with(&mut store, &linker).unwrap();
+    assert_eq!(plugin.run(&mut store, 1).unwrap(), 0, "errno");
+    assert_eq!(stdout.contents(), b"hello from wasi\n");
+}
