@@ -44,13 +44,14 @@ pub fn run_all(scripts: &[Script], threads: usize, on_done: impl Fn(&Timed) + Sy
             std::thread::Builder::new()
                 .name(format!("wast-{w}"))
                 .stack_size(WORKER_STACK)
-                .spawn_scoped(scope, || loop {
-                    let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
-                    let start = Instant::now();
-                    let report = run_script(&scripts[i].name, &scripts[i].contents);
-                    let timed = Timed { report, elapsed: start.elapsed() };
-                    on_done(&timed);
-                    done.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(timed);
+                .spawn_scoped(scope, || {
+                    while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let start = Instant::now();
+                        let report = run_script(&scripts[i].name, &scripts[i].contents);
+                        let timed = Timed { report, elapsed: start.elapsed() };
+                        on_done(&timed);
+                        done.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(timed);
+                    }
                 })
                 .expect("spawn a wast worker thread");
         }

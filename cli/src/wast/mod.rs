@@ -27,6 +27,9 @@ mod runner;
 mod spectest;
 mod values;
 
+#[cfg(test)]
+mod tests;
+
 pub use batch::{file_line, run_all, spec_line, Script, Timed, WORKER_STACK};
 pub use known_failures::{KnownFailures, ListCheck};
 pub use runner::{run_script, Counts, Outcome, ScriptReport, TestResult};
