@@ -61,7 +61,21 @@ fn folder(name: &str) -> &str {
 }
 
 fn main() -> ExitCode {
-    let patterns: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    // Arguments as cargo passes them to every test binary: patterns, and
+    // libtest options (ignored, except `--list` for tools that enumerate).
+    let mut patterns = Vec::new();
+    let mut list = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--list" => list = true,
+            "--test-threads" | "--skip" | "--format" | "--color" | "--logfile" | "-Z" => {
+                args.next();
+            }
+            a if a.starts_with('-') => {}
+            _ => patterns.push(arg),
+        }
+    }
     let list_path = concat!(env!("CARGO_MANIFEST_DIR"), "/spec/known-failures.txt");
     let known = match std::fs::read_to_string(list_path).map_err(|e| e.to_string()).and_then(|t| KnownFailures::parse(&t)) {
         Ok(k) => k,
@@ -73,6 +87,12 @@ fn main() -> ExitCode {
 
     let scripts: Vec<Script> =
         suite().into_iter().filter(|s| patterns.is_empty() || patterns.iter().any(|p| s.name.contains(p.as_str()))).collect();
+    if list {
+        for s in &scripts {
+            println!("{}: test", s.name);
+        }
+        return ExitCode::SUCCESS;
+    }
     let start = Instant::now();
     let timed = run_all(&scripts, THREADS, |t| {
         let mut out = file_line(t);
