@@ -289,6 +289,14 @@ fn args_and_environment() {
     let ptrs: Vec<u32> = (0..3).map(|i| g.u32(PATH + 4 * i)).collect();
     assert_eq!(ptrs, [BUF, BUF + 7, BUF + 14]);
     assert_eq!(g.read(BUF, 17), b"plugin\0--flag\0\xc3\xbc\0");
+    // Exactly at the end of memory is still inside; one byte later is not.
+    assert_eq!(g.call("args_get", &[PATH as i64, END as i64 - 17]), Errno::Success);
+    assert_eq!(g.read(END - 17, 17), b"plugin\0--flag\0\xc3\xbc\0");
+    assert_eq!(g.u32(PATH + 8), END - 3);
+    assert_eq!(g.call("args_get", &[END as i64 - 12, BUF as i64]), Errno::Success);
+    assert_eq!(g.u32(END - 4), BUF + 14);
+    assert_eq!(g.call("args_get", &[END as i64 - 11, BUF as i64]), Errno::Fault);
+    assert_eq!(g.call("args_get", &[PATH as i64, END as i64 - 16]), Errno::Fault);
 
     assert_eq!(g.call("environ_sizes_get", &[OUT as i64, OUT as i64 + 4]), Errno::Success);
     assert_eq!((g.u32(OUT), g.u32(OUT + 4)), (2, 10 + 6));
@@ -441,6 +449,7 @@ fn stdio_is_captured_or_fed() {
     assert_eq!(g.call("fd_fdstat_get", &[1, OUT as i64]), Errno::Success);
     assert_eq!(g.read(OUT + 2, 2), [4, 0]);
     assert_eq!(g.call("fd_filestat_get", &[1, OUT as i64]), Errno::Success);
+    assert_eq!(g.read(OUT + 16, 1), [0]); // the same type as fdstat says
 
     // Default: empty stdin, discarded output; a bounded pipe refuses more.
     let small = Pipe::with_limit(3);

@@ -36,11 +36,13 @@ impl WasiCtx {
         let total = u32::try_from(strings.iter().map(Vec::len).sum::<usize>()).map_err(|_| Errno::Overflow)?;
         mem.array_range(ptrs, count, 4)?;
         mem.range(buf, total)?;
-        let mut at = buf;
+        // `off < total` for every string written, so `buf + off` stays
+        // inside the range checked above and cannot overflow.
+        let mut off = 0u32;
         for (i, s) in strings.iter().enumerate() {
-            mem.write_u32(ptrs + 4 * i as u32, at)?;
-            mem.write_bytes(at, s)?;
-            at += s.len() as u32;
+            mem.write_u32(ptrs + 4 * i as u32, buf + off)?;
+            mem.write_bytes(buf + off, s)?;
+            off += s.len() as u32;
         }
         Ok(())
     }

@@ -25,9 +25,9 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::time::{Duration, SystemTime};
 
 // `filetype`
-pub(crate) const FILETYPE_UNKNOWN: u8 = 0;
+const FILETYPE_UNKNOWN: u8 = 0;
 const FILETYPE_BLOCK_DEVICE: u8 = 1;
-pub(crate) const FILETYPE_CHARACTER_DEVICE: u8 = 2;
+const FILETYPE_CHARACTER_DEVICE: u8 = 2;
 const FILETYPE_DIRECTORY: u8 = 3;
 const FILETYPE_REGULAR_FILE: u8 = 4;
 const FILETYPE_SOCKET_STREAM: u8 = 6;
@@ -341,9 +341,7 @@ impl WasiCtx {
                 (ty, flags)
             }
             Kind::Dir(_) => (FILETYPE_DIRECTORY, 0),
-            Kind::Stdin(super::Input::Inherit) => (stdio_type(std::io::IsTerminal::is_terminal(&std::io::stdin())), d.fdflags),
-            Kind::Stdin(_) => (FILETYPE_UNKNOWN, d.fdflags),
-            Kind::Output(o) => (stdio_type(o.is_terminal()), d.fdflags),
+            Kind::Stdin(_) | Kind::Output(_) => (stdio_type(&d.kind), d.fdflags),
         };
         let mut out = [0u8; 24];
         out[0] = ty;
@@ -392,7 +390,7 @@ impl WasiCtx {
             Kind::Dir(dir) => filestat(&dir.dir_metadata()?),
             Kind::Stdin(_) | Kind::Output(_) => {
                 let mut out = [0u8; 64];
-                out[16] = FILETYPE_CHARACTER_DEVICE;
+                out[16] = stdio_type(&d.kind);
                 out
             }
         };
@@ -690,7 +688,15 @@ impl WasiCtx {
     }
 }
 
-fn stdio_type(terminal: bool) -> u8 {
+/// The file type stdio reports: a character device when it is the host's
+/// terminal (so the guest's `isatty` is true), unknown for anything else
+/// (WASI has no type for pipes).
+fn stdio_type(kind: &Kind) -> u8 {
+    let terminal = match kind {
+        Kind::Stdin(super::Input::Inherit) => std::io::IsTerminal::is_terminal(&std::io::stdin()),
+        Kind::Output(o) => o.is_terminal(),
+        _ => false,
+    };
     if terminal {
         FILETYPE_CHARACTER_DEVICE
     } else {
