@@ -91,7 +91,7 @@ fn local_names(wasm: &[u8]) -> std::collections::HashMap<(u32, u32), String> {
         for name in names.into_iter().flatten() {
             let Name::Local(map) = name else { continue };
             for func in map.into_iter().flatten() {
-                for local in func.names.into_iter().flatten() {
+                for local in func.names.flatten() {
                     out.insert((func.index, local.index), local.name.to_string());
                 }
             }

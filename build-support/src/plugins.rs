@@ -22,8 +22,17 @@ use crate::error::{Error, Result};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
-/// A set of wasm modules to compile into a table of artifacts. See the
-/// [module documentation](self) for the flow.
+/// A set of wasm modules to compile, from build.rs, into a table of
+/// artifacts embedded in place, for applications that ship many plugins and
+/// pick one by name at run time:
+///
+/// ```text
+/// build.rs      Plugins::from_dir("plugins").write_table("plugins.rs")
+///                 ├─ every plugins/*.wasm, *.wat compiled for TARGET, in parallel, through the cache
+///                 ├─ $OUT_DIR/plugins.rs: `pub static PLUGINS: &[(&str, kiln::Artifact)]`
+///                 └─ cargo:rerun-if-changed for the folder and every file
+/// src/main.rs   include!(concat!(env!("OUT_DIR"), "/plugins.rs"));
+/// ```
 ///
 /// ```no_run
 /// // build.rs
