@@ -1061,6 +1061,40 @@ fn contexts_can_move_between_threads() {
 }
 
 #[test]
+fn a_full_4_gib_memory_is_addressable_to_its_last_byte() {
+    let m = kiln_tests::module(
+        r#"(module
+          (import "wasi_snapshot_preview1" "args_get" (func $args (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+          (memory (export "memory") 65536)
+          (func (export "args") (param i32 i32) (result i32) (call $args (local.get 0) (local.get 1)))
+          (func (export "random") (param i32 i32) (result i32) (call $random (local.get 0) (local.get 1))))"#,
+    );
+    let mut store = Store::new(State { wasi: WasiCtxBuilder::new().args(["abc", "de"]).build() });
+    let mut linker = Linker::new();
+    kiln::wasi::add_to_linker(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
+    let instance = linker.instantiate(&mut store, &m).unwrap();
+    let args = instance.get_typed_func::<(u32, u32), i32>(&mut store, "args").unwrap();
+    let random = instance.get_typed_func::<(u32, u32), i32>(&mut store, "random").unwrap();
+    let memory = instance.get_memory(&mut store, "memory").unwrap();
+    assert_eq!(memory.data_size(&mut store), 1 << 32);
+    // The strings end on the very last byte: nothing may wrap around.
+    let end = u32::MAX - 6;
+    assert_eq!(args.call(&mut store, (0x100, end)).unwrap(), 0);
+    let mut tail = [0u8; 7];
+    memory.read(&mut store, end as usize, &mut tail).unwrap();
+    assert_eq!(&tail, b"abc\0de\0");
+    assert_eq!(args.call(&mut store, (0x100, end + 1)).unwrap(), Errno::Fault as i32);
+    assert_eq!(args.call(&mut store, (u32::MAX - 7, 0x100)).unwrap(), 0);
+    assert_eq!(args.call(&mut store, (u32::MAX - 6, 0x100)).unwrap(), Errno::Fault as i32);
+    assert_eq!(random.call(&mut store, (u32::MAX - 15, 16)).unwrap(), 0);
+    assert_eq!(random.call(&mut store, (u32::MAX - 15, 17)).unwrap(), Errno::Fault as i32);
+    assert_eq!(random.call(&mut store, (u32::MAX, u32::MAX)).unwrap(), Errno::Fault as i32);
+    // (1, u32::MAX) would be the whole memory but its first byte: in range.
+    assert_eq!(random.call(&mut store, (2, u32::MAX)).unwrap(), Errno::Fault as i32);
+}
+
+#[test]
 fn a_module_without_memory_gets_efault_not_a_crash() {
     let m = kiln_tests::module(
         r#"(module
