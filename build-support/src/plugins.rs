@@ -170,6 +170,15 @@ impl Plugins {
     }
 
     fn generate_with(&self, config: &Config, base: &Path, cache: &Path) -> Result<Table> {
+        let ident = &self.static_name;
+        let valid = ident.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && ident.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(invalid_input(
+                Path::new(ident),
+                "the static's name must be a Rust identifier".to_string(),
+            ));
+        }
         let (mut directives, files) = match &self.source {
             Source::Dir(dir) => {
                 let dir = base.join(dir);
@@ -348,6 +357,11 @@ mod tests {
     fn a_list_watches_each_file() {
         let dir = scratch("list");
         std::fs::write(dir.join("plugins/x.wat"), ANSWER).unwrap();
+        let bad = Plugins::from_files(["plugins/x.wat"]).static_name("MY TOOLS");
+        assert!(generate(&bad, &dir)
+            .unwrap_err()
+            .to_string()
+            .contains("Rust identifier"));
         let plugins = Plugins::from_files(["plugins/x.wat"]).static_name("TOOLS");
         let table = generate(&plugins, &dir).unwrap();
         assert_eq!(table.names, ["x"]);

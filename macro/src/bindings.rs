@@ -486,6 +486,35 @@ mod tests {
         );
     }
 
+    fn error_of(wat: &str) -> String {
+        let wasm = kiln_build::wat_to_wasm(wat.as_bytes()).unwrap();
+        let artifact = kiln_build::compile(&wasm, &kiln_build::Config::host()).unwrap();
+        let iface = kiln_build::module_interface(&artifact).unwrap();
+        let args: Bindings = syn::parse_str(r#"mod m = "m.wat""#).unwrap();
+        generate(&args, &iface, quote!(X)).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn imports_bindings_cannot_express_are_errors_that_say_why() {
+        let err = error_of(
+            r#"(module (import "env" "wide" (func (param i32 i32 i32 i32 i32 i32 i32 i32 i32))))"#,
+        );
+        assert!(
+            err.starts_with("kiln: `m.wat`: import `env`::`wide` has type (func (param"),
+            "{err}"
+        );
+        assert!(err.contains("up to 8 parameters"), "{err}");
+        let err = error_of(
+            r#"(module (import "env" "f" (func (param i32))) (import "env" "f" (func (param i64))))"#,
+        );
+        assert!(err.contains("imported twice with different types"), "{err}");
+        // The same import twice with one type is one method.
+        let code = bindings_of(
+            r#"(module (import "env" "f" (func (param i32))) (import "env" "f" (func (param i32))))"#,
+        );
+        assert_eq!(code.matches("fn f (").count(), 1, "{code}");
+    }
+
     #[test]
     fn other_imports_need_a_linker() {
         let code = bindings_of(r#"(module (import "env" "memory" (memory 1)))"#);
