@@ -1126,6 +1126,8 @@ fn rust_std_program_runs() {
 
     let tree = Tree::new();
     std::fs::write(tree.sandbox().join("input.txt"), "three\nlines\nhere\n").unwrap();
+    let ro = tempfile::tempdir().unwrap();
+    std::fs::write(ro.path().join("note.txt"), "read only\n").unwrap();
     let (out, err) = (Pipe::new(), Pipe::new());
     let wasi = WasiCtxBuilder::new()
         .args(["hello", "input.txt", "output.txt"])
@@ -1134,6 +1136,8 @@ fn rust_std_program_runs() {
         .stdout(out.clone())
         .stderr(err.clone())
         .preopened_dir(tree.sandbox(), "/sandbox", DirPerms::ReadWrite)
+        .unwrap()
+        .preopened_dir(ro.path(), "/ro", DirPerms::Read)
         .unwrap()
         .build();
     let mut store = Store::new(State { wasi });
@@ -1151,9 +1155,17 @@ stdin: from stdin
 input.txt has 3 lines
 escape: refused
 entries: [\"input.txt\", \"output.txt\"]
+size: 5
+ro: read only
+ro write: refused
+slept: true
+after 2020: true
+map: 1
 ";
     assert_eq!(stdout, expected);
     assert_eq!(String::from_utf8(err.contents()).unwrap(), "to stderr\n");
     assert_eq!(std::fs::read_to_string(tree.sandbox().join("output.txt")).unwrap(), "THREE\nLINES\nHERE\n");
     tree.assert_outside_untouched();
+    let ro_names: Vec<_> = std::fs::read_dir(ro.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(ro_names, ["note.txt"]);
 }
