@@ -650,6 +650,10 @@ fn directories_links_and_listing() {
     small.sort();
     assert_eq!(small, names);
     assert_eq!(g.list(sub, 4096).len(), 2);
+    // A listing from cookie 0 reads the directory again.
+    std::fs::write(tree.sandbox().join("late.txt"), "").unwrap();
+    assert!(g.list(PREOPEN, 40).contains(&("late.txt".to_string(), 4)));
+    std::fs::remove_file(tree.sandbox().join("late.txt")).unwrap();
     // A cookie past the end lists nothing.
     assert_eq!(g.call("fd_readdir", &[PREOPEN as i64, BUF as i64, 4096, 1000, OUT as i64]), Errno::Success);
     assert_eq!(g.u32(OUT), 0);

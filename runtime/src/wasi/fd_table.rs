@@ -170,6 +170,19 @@ pub(crate) struct Descriptor {
     pub fdflags: u16,
     /// For a preopened directory: the name the guest sees.
     pub preopen: Option<String>,
+    /// For a directory: its entries as `fd_readdir` read them when the
+    /// guest last started a listing (cookie 0). Later cookies index into
+    /// this, so listing a directory in many small calls reads it once.
+    pub listing: Option<Vec<Entry>>,
+}
+
+/// A directory entry as `fd_readdir` reports it: name, inode, file type.
+pub(crate) type Entry = (Vec<u8>, u64, u8);
+
+impl Descriptor {
+    pub fn new(kind: Kind, rights: u64, inheriting: u64) -> Descriptor {
+        Descriptor { kind, rights, inheriting, fdflags: 0, preopen: None, listing: None }
+    }
 }
 
 impl Descriptor {
@@ -189,7 +202,7 @@ impl Descriptor {
                 (rights::DIR | rights::FILE) & !(rights::DIR_WRITE | rights::FILE_WRITE),
             ),
         };
-        Descriptor { kind: Kind::Dir(dir), rights, inheriting, fdflags: 0, preopen: Some(guest_path) }
+        Descriptor { preopen: Some(guest_path), ..Descriptor::new(Kind::Dir(dir), rights, inheriting) }
     }
 }
 

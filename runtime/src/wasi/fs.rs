@@ -152,6 +152,19 @@ fn check_extent(offset: u64, len: u64) -> WasiResult {
     }
 }
 
+/// Every entry of `dir`, `.` and `..` first.
+fn list(dir: &cap_std::fs::Dir) -> WasiResult<Vec<super::fd_table::Entry>> {
+    use rustix::fs::DirEntryExt;
+    use std::os::unix::ffi::OsStringExt;
+    let own_ino = dir.dir_metadata()?.ino();
+    let mut entries = vec![(b".".to_vec(), own_ino, FILETYPE_DIRECTORY), (b"..".to_vec(), own_ino, FILETYPE_DIRECTORY)];
+    for e in dir.entries()? {
+        let e = e?;
+        entries.push((e.file_name().into_vec(), e.ino(), filetype(e.file_type()?)));
+    }
+    Ok(entries)
+}
+
 /// A directory handle that can be synced. cap-std holds directories as
 /// `O_PATH` descriptors on Linux, which `fsync` refuses; this opens the
 /// same directory (".", never a path that could lead elsewhere) for reading.
@@ -473,27 +486,28 @@ impl WasiCtx {
         mem.range(buf, buf_len)?;
         mem.check_out(bufused, 4)?;
         let (dir, _) = self.table.dir(fd, FD_READDIR)?;
-        let own_ino = dir.dir_metadata()?.ino();
-        let dots = [(b".".to_vec(), own_ino, FILETYPE_DIRECTORY), (b"..".to_vec(), own_ino, FILETYPE_DIRECTORY)];
-        let entries = dots.into_iter().map(Ok).chain(dir.entries()?.map(|e| -> WasiResult<(Vec<u8>, u64, u8)> {
-            use rustix::fs::DirEntryExt;
-            use std::os::unix::ffi::OsStringExt;
-            let e = e?;
-            Ok((e.file_name().into_vec(), e.ino(), filetype(e.file_type()?)))
-        }));
         // Cookie n means "start at the n-th entry"; each entry's d_next is
-        // the cookie of the one after it.
+        // the cookie of the one after it. Cookie 0 (re)reads the directory.
+        let fresh = match (cookie, &self.table.get(fd)?.listing) {
+            (0, _) | (_, None) => Some(list(dir)?),
+            _ => None,
+        };
+        let d = self.table.get_mut(fd)?;
+        if let Some(entries) = fresh {
+            d.listing = Some(entries);
+        }
+        let entries = d.listing.as_deref().unwrap_or_default();
         let mut out = Vec::new();
-        for (i, entry) in entries.enumerate().skip(usize::try_from(cookie).unwrap_or(usize::MAX)) {
+        for (i, (name, ino, ty)) in entries.iter().enumerate().skip(usize::try_from(cookie).unwrap_or(usize::MAX)) {
             if out.len() >= buf_len as usize {
                 break;
             }
-            let (name, ino, ty) = entry?;
+            let (ino, ty) = (*ino, *ty);
             out.extend_from_slice(&(i as u64 + 1).to_le_bytes());
             out.extend_from_slice(&ino.to_le_bytes());
             out.extend_from_slice(&(name.len() as u32).to_le_bytes());
             out.extend_from_slice(&[ty, 0, 0, 0]);
-            out.extend_from_slice(&name);
+            out.extend_from_slice(name);
         }
         // A full buffer tells the guest to call again with a larger one
         // or a later cookie.
@@ -579,8 +593,8 @@ impl WasiCtx {
             }
         };
         let d = match kind {
-            Kind::Dir(_) => Descriptor { kind, rights: base & DIR, inheriting, fdflags: 0, preopen: None },
-            _ => Descriptor { kind, rights: base & FILE, inheriting: 0, fdflags: 0, preopen: None },
+            Kind::Dir(_) => Descriptor::new(kind, base & DIR, inheriting),
+            _ => Descriptor::new(kind, base & FILE, 0),
         };
         let new = self.table.push(d)?;
         mem.write_u32(opened, new)

@@ -302,7 +302,7 @@ impl WasiCtxBuilder {
     /// they were added.
     pub fn build(self) -> WasiCtx {
         let mut table = FdTable::new(self.max_open.max(3 + self.preopens.len()));
-        let stdio = |kind, rights| Descriptor { kind, rights, inheriting: 0, fdflags: 0, preopen: None };
+        let stdio = |kind, rights| Descriptor::new(kind, rights, 0);
         table.insert(0, stdio(Kind::Stdin(self.stdin), fd_table::rights::STDIN));
         table.insert(1, stdio(Kind::Output(self.stdout), fd_table::rights::STDOUT));
         table.insert(2, stdio(Kind::Output(self.stderr), fd_table::rights::STDOUT));
