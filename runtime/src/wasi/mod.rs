@@ -67,12 +67,12 @@
 //! | file | holds |
 //! |---|---|
 //! | `mod.rs` | this map, [`WasiCtxBuilder`], [`WasiCtx`], [`Pipe`], [`DirPerms`], [`I32Exit`] |
-//! | `linker.rs` | [`add_to_linker`]: every import, name → implementation |
+//! | `linker.rs` | [`add_to_linker`]: every import, name → implementation; `proc_exit`, `proc_raise`, `sock_*` |
 //! | `guest.rs` | the one checked access to guest memory (`EFAULT`) |
 //! | `errno.rs` | [`Errno`] and the mapping from host I/O errors |
 //! | `fd_table.rs` | descriptors (stdio, files, directories) and their rights |
 //! | `fs.rs` | `fd_*` and `path_*`: files and directories through cap-std |
-//! | `clocks.rs` | clocks, `random_get`, `poll_oneoff`, `sched_yield`, args, environment, `proc_exit` |
+//! | `clocks.rs` | clocks, `random_get`, `poll_oneoff`, `sched_yield`, args, environment |
 
 mod clocks;
 mod errno;
