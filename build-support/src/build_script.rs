@@ -61,6 +61,60 @@ pub fn configure() {
     print!("{}", directives(|name| std::env::var(name).ok()));
 }
 
+/// [`configure`] with choices of the build: interruption checks compiled
+/// into every module `include_wasm!` (and [`Plugins`](crate::Plugins))
+/// compile for this crate.
+///
+/// ```no_run
+/// // build.rs: every plugin of this host can be stopped by an epoch deadline.
+/// fn main() {
+///     kiln_build::Configure::new().epoch_interruption(true).emit();
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Configure {
+    consume_fuel: bool,
+    epoch_interruption: bool,
+}
+
+impl Configure {
+    /// The settings of [`configure`]: no interruption checks.
+    pub fn new() -> Configure {
+        Configure::default()
+    }
+
+    /// Compile in fuel metering (stores must then call `Store::set_fuel`).
+    pub fn consume_fuel(mut self, enable: bool) -> Configure {
+        self.consume_fuel = enable;
+        self
+    }
+
+    /// Compile in epoch-deadline checks (stores must then call
+    /// `Store::set_epoch_deadline`).
+    pub fn epoch_interruption(mut self, enable: bool) -> Configure {
+        self.epoch_interruption = enable;
+        self
+    }
+
+    /// Print the cargo directives.
+    // The example is a build script: its `main` is the point.
+    #[allow(clippy::needless_doctest_main)]
+    pub fn emit(self) {
+        print!("{}", self.directives(|name| std::env::var(name).ok()));
+    }
+
+    fn directives(self, env: impl Fn(&str) -> Option<String>) -> String {
+        let mut out = directives(env);
+        if out.is_empty() {
+            return out;
+        }
+        let flag = |b: bool| if b { "1" } else { "0" };
+        out += &format!("cargo:rustc-env={ENV_CONSUME_FUEL}={}\n", flag(self.consume_fuel));
+        out += &format!("cargo:rustc-env={ENV_EPOCH_INTERRUPTION}={}\n", flag(self.epoch_interruption));
+        out
+    }
+}
+
 /// The lines [`configure`] prints, given cargo's build-script environment.
 fn directives(env: impl Fn(&str) -> Option<String>) -> String {
     let Some(target) = env("TARGET") else {
@@ -119,6 +173,20 @@ pub(crate) fn build_script_config(env: impl Fn(&str) -> Option<String>) -> Resul
     config.consume_fuel(flag(ENV_CONSUME_FUEL));
     config.epoch_interruption(flag(ENV_EPOCH_INTERRUPTION));
     Ok(config)
+}
+
+#[cfg(test)]
+mod configure_tests {
+    use super::*;
+
+    #[test]
+    fn configure_forwards_interruption_choices() {
+        let env = |name: &str| (name == "TARGET").then(|| "x86_64-unknown-linux-gnu".to_string());
+        let lines = Configure::new().epoch_interruption(true).directives(env);
+        assert!(lines.contains("cargo:rustc-env=KILN_EPOCH_INTERRUPTION=1\n"), "{lines}");
+        assert!(lines.contains("cargo:rustc-env=KILN_CONSUME_FUEL=0\n"), "{lines}");
+        assert!(Configure::new().directives(|_| None).is_empty());
+    }
 }
 
 #[cfg(test)]

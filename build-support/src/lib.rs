@@ -45,7 +45,7 @@ mod plugins;
 mod trampolines;
 mod translate;
 
-pub use build_script::configure;
+pub use build_script::{configure, Configure};
 pub use config::{
     Config, OptLevel, ENV_CONSUME_FUEL, ENV_EPOCH_INTERRUPTION, ENV_OPT_LEVEL, ENV_TARGET, ENV_TARGET_FEATURES,
 };

@@ -5,7 +5,7 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | [`commands`] | one function per subcommand of the binary (`kiln wast`) |
+//! | [`commands`] | one function per subcommand of the binary (`kiln run`, `kiln compile`, `kiln wast`) |
 //! | [`wast`] | the spec-script runner behind `kiln wast`: every module goes wasm → `kiln_build::compile` → artifact bytes → `kiln::Module::from_bytes` → instantiate; no interpreter |
 //!
 //! ```no_run

@@ -1,0 +1,157 @@
+//! `kiln run PLUGIN.wasm [--dir HOST::GUEST] [--env K=V] [--fuel N] -- ARGS…`:
+//! compile a WASI command (through the artifact cache), load the artifact
+//! and run its `_start`, exiting with the guest's exit code. The flags are
+//! shaped like Wasmtime's.
+
+use kiln::wasi::{DirPerms, I32Exit, WasiCtx, WasiCtxBuilder};
+use kiln::{Linker, Module, Store};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Parsed arguments of `kiln run`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RunArgs {
+    /// The module (`.wasm` or `.wat`).
+    pub module: PathBuf,
+    /// Preopened directories: (host path, guest path, read-only?).
+    pub dirs: Vec<(PathBuf, String, bool)>,
+    /// Environment variables for the guest.
+    pub env: Vec<(String, String)>,
+    /// Fuel budget; compiles the module with fuel metering.
+    pub fuel: Option<u64>,
+    /// Arguments after the module name (the guest's argv[1..]).
+    pub args: Vec<String>,
+}
+
+/// Parse `kiln run`'s arguments (everything after `run`).
+pub fn parse_run_args(args: &[String]) -> Result<RunArgs, String> {
+    let mut out = RunArgs::default();
+    let mut it = args.iter();
+    let mut module = None;
+    while let Some(a) = it.next() {
+        let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
+        match a.as_str() {
+            "--dir" => {
+                let v = value("--dir")?;
+                let (spec, read_only) = match v.strip_suffix("::ro") {
+                    Some(s) => (s.to_string(), true),
+                    None => (v.clone(), false),
+                };
+                let (host, guest) = match spec.split_once("::") {
+                    Some((h, g)) => (h.to_string(), g.to_string()),
+                    None => (spec.clone(), spec.clone()),
+                };
+                out.dirs.push((PathBuf::from(host), guest, read_only));
+            }
+            "--env" => {
+                let v = value("--env")?;
+                let (k, val) = v.split_once('=').ok_or_else(|| format!("--env {v}: expected KEY=VALUE"))?;
+                out.env.push((k.to_string(), val.to_string()));
+            }
+            "--fuel" => {
+                let v = value("--fuel")?;
+                out.fuel = Some(v.parse().map_err(|_| format!("--fuel {v}: expected a number"))?);
+            }
+            "--" => {
+                out.args.extend(it.by_ref().cloned());
+            }
+            flag if flag.starts_with("--") && module.is_none() => return Err(format!("unknown flag `{flag}`")),
+            _ if module.is_none() => module = Some(PathBuf::from(a)),
+            _ => {
+                // Without `--`, everything after the module goes to the guest.
+                out.args.push(a.clone());
+                out.args.extend(it.by_ref().cloned());
+            }
+        }
+    }
+    out.module = module.ok_or("`kiln run` needs a module")?;
+    Ok(out)
+}
+
+struct Host {
+    wasi: WasiCtx,
+}
+
+fn load(path: &Path, fuel: bool) -> Result<Module, String> {
+    let wasm = kiln_build::read_module(path).map_err(|e| e.to_string())?;
+    let mut config = kiln_build::Config::host();
+    config.consume_fuel(fuel);
+    let artifact = kiln_build::cache::compile_cached(&wasm, &config, &kiln_build::cache::cache_dir())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = std::fs::read(&artifact).map_err(|e| format!("{}: {e}", artifact.display()))?;
+    Module::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Run a WASI command; the exit code is the guest's.
+pub fn run(args: &[String]) -> ExitCode {
+    let args = match parse_run_args(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("kiln run: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run_parsed(&args) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("kiln run: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_parsed(args: &RunArgs) -> Result<i32, String> {
+    let module = load(&args.module, args.fuel.is_some())?;
+    let name = args.module.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut builder = WasiCtxBuilder::new().arg(name).args(args.args.iter().cloned()).inherit_stdio();
+    for (k, v) in &args.env {
+        builder = builder.env(k, v);
+    }
+    for (host, guest, read_only) in &args.dirs {
+        let perms = if *read_only { DirPerms::Read } else { DirPerms::ReadWrite };
+        builder = builder
+            .preopened_dir(host, guest.clone(), perms)
+            .map_err(|e| format!("--dir {}: {e}", host.display()))?;
+    }
+    let mut store = Store::new(Host { wasi: builder.build() });
+    if let Some(fuel) = args.fuel {
+        store.set_fuel(fuel);
+    }
+    let mut linker = Linker::new();
+    kiln::wasi::add_to_linker(&mut linker, |h: &mut Host| &mut h.wasi).map_err(|e| e.to_string())?;
+    let instance = linker.instantiate(&mut store, &module).map_err(|e| e.to_string())?;
+    let start = instance
+        .get_typed_func::<(), ()>(&mut store, "_start")
+        .map_err(|e| format!("not a WASI command: {e}"))?;
+    match start.call(&mut store, ()) {
+        Ok(()) => Ok(0),
+        Err(e) => match e.downcast_ref::<I32Exit>() {
+            Some(exit) => Ok(exit.0),
+            None => Err(e.to_string()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_wasmtime_shaped_flags() {
+        let a = parse_run_args(&s(&["--dir", "/tmp/x::/data", "--env", "A=b", "--fuel", "100", "p.wasm", "--", "-v", "x"]))
+            .unwrap();
+        assert_eq!(a.module, PathBuf::from("p.wasm"));
+        assert_eq!(a.dirs, vec![(PathBuf::from("/tmp/x"), "/data".to_string(), false)]);
+        assert_eq!(a.env, vec![("A".to_string(), "b".to_string())]);
+        assert_eq!(a.fuel, Some(100));
+        assert_eq!(a.args, s(&["-v", "x"]));
+        let a = parse_run_args(&s(&["p.wasm", "one", "--two"])).unwrap();
+        assert_eq!(a.args, s(&["one", "--two"]));
+        assert!(parse_run_args(&s(&["--env", "novalue", "p.wasm"])).is_err());
+        assert!(parse_run_args(&s(&[])).is_err());
+    }
+}

@@ -1,0 +1,61 @@
+//! `kiln run` and `kiln compile` as a user runs them.
+
+use std::process::Command;
+
+fn kiln() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kiln"))
+}
+
+fn plugin(name: &str) -> String {
+    format!("{}/../examples/plugins/wasm/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn run_a_wasi_command_with_a_preopen_env_and_args() {
+    let dir = std::env::temp_dir().join(format!("kiln-cli-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("input.txt"), "one two three").unwrap();
+    let out = kiln()
+        .args(["run", "--dir"])
+        .arg(format!("{}::/data", dir.display()))
+        .args(["--env", "MOOD=calm", &plugin("greet-wasi.wasm"), "--", "cli", "4"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "the guest's exit code; stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout, "hello, cli!\nmood: calm\ninput.txt has 3 words\n");
+    assert_eq!(std::fs::read_to_string(dir.join("output.txt")).unwrap(), "ONE TWO THREE\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_with_too_little_fuel_stops_the_guest() {
+    let out = kiln().args(["run", "--fuel", "1000", &plugin("greet-wasi.wasm")]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("all fuel consumed"), "{stderr}");
+}
+
+#[test]
+fn run_refuses_a_missing_file_and_bad_flags() {
+    let out = kiln().args(["run", "/nonexistent/plugin.wasm"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/plugin.wasm"));
+    let out = kiln().args(["run", "--env", "x", "p.wasm"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn compile_writes_a_loadable_artifact() {
+    let out_path = std::env::temp_dir().join(format!("kiln-cli-{}.kiln", std::process::id()));
+    let status = kiln()
+        .args(["compile", &format!("{}/../examples/hello/plugins/greet.wat", env!("CARGO_MANIFEST_DIR")), "-o"])
+        .arg(&out_path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bytes = std::fs::read(&out_path).unwrap();
+    let module = kiln::Module::from_bytes(&bytes).unwrap();
+    assert!(module.exports().any(|e| e.name == "greet"));
+    std::fs::remove_file(&out_path).unwrap();
+}
