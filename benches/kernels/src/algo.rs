@@ -23,7 +23,9 @@ pub fn sieve(flags: &mut [u8]) -> u32 {
     while i < n {
         if flags[i] != 0 {
             count += 1;
-            let mut j = i * i;
+            // i * i would overflow a 32-bit usize for large i: skip those
+            // (their multiples below n are already crossed out).
+            let mut j = if i <= (n - 1) / i { i * i } else { n };
             while j < n {
                 flags[j] = 0;
                 j += i;
