@@ -140,7 +140,7 @@ two element segments, twelve globals): a fresh `Store`, instantiation, and dropp
 - **Build**: `kiln_build::compile(&wasm, &Config::host())` against `Engine::precompile_module(&wasm)`, both \
 compiling functions in parallel on every core; the rebuild touches a host crate's `main.rs` and runs `cargo build` again.\n\
 - **Size**: `benches/host-kiln` and `benches/host-wasmtime`, profile `size` of `benches/Cargo.toml` \
-(opt-level `s`, LTO, one codegen unit, stripped, `panic = \"abort\"`); Wasmtime with `default-features = false, \
+(opt-level `s`, fat LTO, stripped, `panic = \"abort\"`); Wasmtime with `default-features = false, \
 features = [\"runtime\", \"std\"]` and the kernels precompiled into the binary with `include_bytes!`.\n"
     );
     std::fs::write(root.join("BENCHMARKS.md"), md).unwrap();
@@ -156,9 +156,19 @@ fn esc(s: &str) -> String {
 fn svg(rows: &[Row]) -> String {
     let mut items: Vec<(String, Option<f64>)> = Vec::new();
     for r in rows {
-        let short = r.name.split(" (").next().unwrap_or(&r.name);
-        let short = short.split(" vs ").next().unwrap_or(short);
-        let label = format!("{}: {}", r.group, short);
+        // The name without its parenthesised details or what it is compared with.
+        let mut short = String::new();
+        let mut depth = 0;
+        for c in r.name.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ if depth == 0 => short.push(c),
+                _ => {}
+            }
+        }
+        let short = short.split(" vs ").next().unwrap_or(&short).replace("  ", " ").replace(" :", ":");
+        let label = format!("{}: {}", r.group, short.trim());
         items.push((label.chars().take(64).collect(), r.ratio()));
     }
     if let Some(gm) = exec_geomean(rows) {
