@@ -251,7 +251,7 @@ fn calls(budget: &Budget, engine: &wasmtime::Engine, rows: &mut Vec<Row>) {
         &mut || x = kadd.call(&mut ks, (std::hint::black_box(x), 1)).unwrap(),
         &mut || y = wadd.call(&mut ws, (std::hint::black_box(y), 1)).unwrap(),
     );
-    rows.push(Row::new("calls", "host → wasm typed call (i32, i32) -> i32", k, w, "ns").target(0.5));
+    rows.push(Row::new("calls", "host → wasm typed call, two i32 in, one out", k, w, "ns").target(0.5));
 
     const N: i32 = 10_000;
     let kh = ki.get_typed_func::<i32, i32>(&mut ks, "call_host").unwrap();
@@ -394,7 +394,7 @@ fn execution(quick: bool, engine: &wasmtime::Engine, rows: &mut Vec<Row>) {
     let wm = wasmtime::Module::new(engine, wasm_of("kernels")).unwrap();
     let mut ws = wasmtime::Store::new(engine, ());
     let wi = wasmtime::Linker::<()>::new(engine).instantiate(&mut ws, &wm).unwrap();
-    let rounds = if quick { 3 } else { 9 };
+    let rounds = if quick { 3 } else { 21 };
     for k in kernels() {
         let expect = (k.native)(k.args);
         let wres = wasmtime_call(&mut ws, &wi, &k).expect("wasmtime kernel");
@@ -553,7 +553,7 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let budget = Budget {
         sample: Duration::from_millis(if quick { 5 } else { 20 }),
-        rounds: if quick { 5 } else { 21 },
+        rounds: if quick { 5 } else { 41 },
     };
     let engine = wasmtime_engine(false);
     let mut rows = Vec::new();

@@ -169,12 +169,12 @@ fn svg(rows: &[Row]) -> String {
         }
         let short = short.split(" vs ").next().unwrap_or(&short).replace("  ", " ").replace(" :", ":");
         let label = format!("{}: {}", r.group, short.trim());
-        items.push((label.chars().take(64).collect(), r.ratio()));
+        items.push((label.chars().take(72).collect(), r.ratio()));
     }
     if let Some(gm) = exec_geomean(rows) {
         items.push(("execution: geometric mean".into(), Some(gm)));
     }
-    let (left, width, bar_h, gap, top) = (430.0, 420.0, 16.0, 6.0, 40.0);
+    let (left, width, bar_h, gap, top) = (480.0, 420.0, 16.0, 6.0, 40.0);
     let (lo, hi) = (0.01f64.log10(), 10f64.log10());
     let x = |v: f64| left + (v.clamp(0.01, 10.0).log10() - lo) / (hi - lo) * width;
     let height = top + items.len() as f64 * (bar_h + gap) + 30.0;
