@@ -11,7 +11,7 @@
 use crate::error::{Error, Result};
 use kiln_artifact::info::{ExportKind, ImportKind, ModuleInfo};
 use kiln_artifact::sections;
-use kiln_artifact::types::{FuncType, GlobalType, MemoryType, TableType};
+
 use object::{Object, ObjectSection};
 
 /// The imports and exports of a module.
@@ -100,29 +100,7 @@ fn local_names(wasm: &[u8]) -> std::collections::HashMap<(u32, u32), String> {
     out
 }
 
-/// The type of an import or export.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExternType {
-    /// A function.
-    Func(FuncType),
-    /// A table.
-    Table(TableType),
-    /// A memory.
-    Memory(MemoryType),
-    /// A global.
-    Global(GlobalType),
-}
-
-impl std::fmt::Display for ExternType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ExternType::Func(t) => t.fmt(f),
-            ExternType::Table(t) => t.fmt(f),
-            ExternType::Memory(t) => t.fmt(f),
-            ExternType::Global(t) => t.fmt(f),
-        }
-    }
-}
+pub use kiln_artifact::types::ExternType;
 
 /// The interface of the module compiled into `artifact` (bytes as returned
 /// by [`compile`](crate::compile) or stored in the [`cache`](crate::cache)).

@@ -11,7 +11,7 @@ use kiln_artifact::engine::EngineInfo;
 use kiln_artifact::index::TypeIndex;
 use kiln_artifact::info::{ExportKind, ImportKind, ModuleInfo, Range};
 use kiln_artifact::sections as names;
-use kiln_artifact::types::{FuncType, GlobalType, MemoryType, TableType};
+use kiln_artifact::types::FuncType;
 use std::sync::Arc;
 
 /// A compiled module, loaded. Cheap to clone (one reference count);
@@ -29,29 +29,7 @@ struct ModuleInner {
     type_ids: Box<[u32]>,
 }
 
-/// The type of an import or export.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExternType {
-    /// A function.
-    Func(FuncType),
-    /// A table.
-    Table(TableType),
-    /// A memory.
-    Memory(MemoryType),
-    /// A global.
-    Global(GlobalType),
-}
-
-impl std::fmt::Display for ExternType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ExternType::Func(t) => t.fmt(f),
-            ExternType::Table(t) => t.fmt(f),
-            ExternType::Memory(t) => t.fmt(f),
-            ExternType::Global(t) => t.fmt(f),
-        }
-    }
-}
+pub use kiln_artifact::types::ExternType;
 
 /// An import of a module.
 #[derive(Debug, Clone)]
