@@ -492,7 +492,7 @@ fn hosts(quick: bool, rows: &mut Vec<Row>) {
         std::fs::write(&cwasm_path, &cwasm).unwrap();
     }
     log("building the minimal hosts (profile `size`; Wasmtime's runtime takes a while the first time)");
-    let args = ["--profile", "size", "-p", "host-kiln", "-p", "host-wasmtime"];
+    let args = ["--profile", "size", "-p", "host-kiln", "-p", "host-wasmtime", "-p", "host-none"];
     let ok = cargo(&args, &cwasm_path).status().map(|s| s.success()).unwrap_or(false);
     if !ok {
         log("building the hosts failed: no size, startup or rebuild figures");
@@ -505,6 +505,11 @@ fn hosts(quick: bool, rows: &mut Vec<Row>) {
         Row::new("size", "stripped release host running one embedded plugin", size(&kb), size(&wb), "KiB")
             .target(0.25)
             .note("opt-level=s, lto, strip, panic=abort; Wasmtime features runtime+std only"),
+    );
+    let base = size(&bin("host-none"));
+    rows.push(
+        Row::new("size", "the same, above a Rust program doing the work natively", size(&kb) - base, size(&wb) - base, "KiB")
+            .note(format!("the baseline (`host-none`, std alone) is {base:.0} KiB")),
     );
 
     // Time to first call: whole processes, spawned alternately.
