@@ -70,7 +70,9 @@ pub fn write(root: &Path, rows: &[Row], quick: bool) {
          do not edit by hand. kiln and Wasmtime run the same modules in the same process, alternately \
          (kiln sample, Wasmtime sample, …), and each figure is a median. **Ratio = kiln / Wasmtime: below 1 \
          kiln is faster (or smaller).** Every kernel's result is checked against the same Rust code run \
-         natively, on every call.{}\n",
+         natively, on every call. Medians still move between runs on a busy machine (on the shared two-core \
+         machine these were first taken on, single kernels moved by 10–30% from run to run): treat a ratio within \
+         about 0.15 of 1 as a tie unless several runs agree.{}\n",
         if quick { " **This was a `--quick` run: few rounds, rough figures.**" } else { "" }
     );
     let _ = writeln!(w, "![kiln/Wasmtime ratios](benches/ratios.svg)\n");
