@@ -48,6 +48,15 @@ impl Func {
         Ok(raw)
     }
 
+    /// The canonical id of the function's type: equal ids, equal types.
+    pub(crate) fn type_id(&self) -> u32 {
+        // SAFETY: a Func handle always holds a non-null funcref of its
+        // store; the caller checked the store (to_raw).
+        #[allow(unsafe_code)]
+        let fr = unsafe { read_func_ref(self.raw) };
+        fr.type_id
+    }
+
     fn ty_of(&self, store: &StoreOpaque) -> FuncType {
         let _ = store;
         // SAFETY: a Func handle always holds a non-null funcref of its

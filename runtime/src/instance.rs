@@ -131,9 +131,10 @@ impl Instance {
             match (import.kind, ext) {
                 (ImportKind::Func(t), Extern::Func(f)) => {
                     let raw = f.to_raw(s)?;
-                    let expected = &info.types[t.index()];
-                    let actual = f.ty(s_ctx(s));
-                    if *expected != actual {
+                    // Canonical ids: one integer compare, no type built.
+                    if module.type_ids().get(t.index()) != Some(&f.type_id()) {
+                        let expected = &info.types[t.index()];
+                        let actual = f.ty(s_ctx(s));
                         return Err(mismatch(format!("expected function {expected}, found function {actual}")));
                     }
                     resolved.funcs.push(raw);

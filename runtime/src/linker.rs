@@ -31,7 +31,9 @@ impl Clone for Definition {
 /// host) that satisfy the imports of modules. One linker can instantiate
 /// many modules in many stores of data type `T`.
 pub struct Linker<T: 'static> {
-    defs: HashMap<(String, String), Definition>,
+    /// module name → field name → definition: looked up by `&str` pairs
+    /// without allocating.
+    defs: HashMap<String, HashMap<String, Definition>>,
     allow_shadowing: bool,
     _data: std::marker::PhantomData<fn(T)>,
 }
@@ -62,11 +64,11 @@ impl<T: 'static> Linker<T> {
     }
 
     fn insert(&mut self, module: &str, name: &str, def: Definition) -> Result<&mut Self> {
-        let key = (module.to_string(), name.to_string());
-        if !self.allow_shadowing && self.defs.contains_key(&key) {
+        let fields = self.defs.entry(module.to_string()).or_default();
+        if !self.allow_shadowing && fields.contains_key(name) {
             return Err(Error::new(crate::ErrorKind::Link, format!("`{module}`::`{name}` is already defined")));
         }
-        self.defs.insert(key, def);
+        fields.insert(name.to_string(), def);
         Ok(self)
     }
 
@@ -109,11 +111,13 @@ impl<T: 'static> Linker<T> {
 
     /// The definition of `module::name` as an item of `store`.
     pub fn get(&self, mut store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Extern> {
-        Some(match self.defs.get(&(module.to_string(), name.to_string()))? {
+        Some(match self.defs.get(module)?.get(name)? {
             Definition::Extern(e) => *e,
             Definition::HostFunc(ty, f) => {
+                // One host function per store and definition, however many
+                // instances import it.
                 let s = store.opaque_mut();
-                let raw = s.new_host_func(ty.clone(), f.clone());
+                let raw = s.host_func_for(ty, f);
                 Extern::Func(Func::from_raw(s, raw)?)
             }
         })

@@ -226,6 +226,11 @@ pub struct StoreOpaque {
     pub(crate) epoch_callback: Option<Box<EpochCallback>>,
     /// Caps on what guests of this store may take from the host.
     pub(crate) limits_policy: StoreLimits,
+    /// Host functions created from linker definitions, by the address of
+    /// the definition's closure (kept alive by the context, so the address
+    /// cannot be reused while it is a key): instantiating many times reuses
+    /// one context.
+    pub(crate) linker_funcs: std::collections::HashMap<usize, usize>,
 }
 
 /// Caps on what the instances of one store may take from the host, so one
@@ -309,7 +314,20 @@ impl StoreOpaque {
             epoch,
             epoch_callback: None,
             limits_policy: StoreLimits::default(),
+            linker_funcs: std::collections::HashMap::new(),
         }
+    }
+
+    /// The host function of this store for a linker definition, created
+    /// on first use.
+    pub(crate) fn host_func_for(&mut self, ty: &FuncType, func: &Arc<HostFn>) -> usize {
+        let key = Arc::as_ptr(func) as *const () as usize;
+        if let Some(&raw) = self.linker_funcs.get(&key) {
+            return raw;
+        }
+        let raw = self.new_host_func(ty.clone(), func.clone());
+        self.linker_funcs.insert(key, raw);
+        raw
     }
 
     /// Grow memory `index` by `delta` pages within the store's limits; the
