@@ -38,6 +38,19 @@ const MAX_PAGES_32: u64 = 1 << 16;
 /// Largest number of pages of a 64-bit memory (2^64 bytes).
 const MAX_PAGES_64: u64 = 1 << 48;
 
+/// Reservations of dropped memories, kept for reuse: reserving and
+/// releasing gigabytes of address space costs more than discarding the few
+/// pages a memory touched. Bounded so an idle process holds little.
+static RESERVATIONS: std::sync::Mutex<Vec<Mmap>> = std::sync::Mutex::new(Vec::new());
+const MAX_POOLED_RESERVATIONS: usize = 16;
+
+/// A pooled reservation of exactly `len` bytes, all inaccessible.
+fn pooled_reservation(len: usize) -> Option<Mmap> {
+    let mut pool = RESERVATIONS.lock().ok()?;
+    let i = pool.iter().position(|m| m.len() == len)?;
+    Some(pool.swap_remove(i))
+}
+
 /// One linear memory: a fixed reservation, an accessible prefix.
 #[derive(Debug)]
 pub struct LinearMemory {
@@ -48,6 +61,23 @@ pub struct LinearMemory {
     reservation: usize,
     /// The most pages growth may reach.
     max_pages: u64,
+}
+
+impl Drop for LinearMemory {
+    fn drop(&mut self) {
+        // Discard the pages the guest used (they read as zero when the
+        // next memory makes them accessible) and pool the reservation; if
+        // that fails, the mapping is simply unmapped.
+        let mut mmap = std::mem::replace(&mut self.mmap, Mmap::empty());
+        if mmap.is_empty() || mmap.decommit(0, self.byte_len).is_err() {
+            return;
+        }
+        if let Ok(mut pool) = RESERVATIONS.lock() {
+            if pool.len() < MAX_POOLED_RESERVATIONS {
+                pool.push(mmap);
+            }
+        }
+    }
 }
 
 impl LinearMemory {
@@ -94,7 +124,10 @@ impl LinearMemory {
         let total = usize::try_from(total).map_err(|_| too_big())?;
         let reservation = reservation as usize; // <= total, which fits
         let min_bytes = min_bytes as usize; // <= reservation
-        let mut mmap = Mmap::reserve(total).map_err(|e| format!("cannot reserve {total} bytes for a linear memory: {e}"))?;
+        let mut mmap = match pooled_reservation(total) {
+            Some(m) => m,
+            None => Mmap::reserve(total).map_err(|e| format!("cannot reserve {total} bytes for a linear memory: {e}"))?,
+        };
         mmap.make_accessible(0, min_bytes)
             .map_err(|e| format!("cannot make {min_bytes} bytes of linear memory accessible: {e}"))?;
         Ok(LinearMemory {
@@ -185,6 +218,23 @@ mod tests {
 
     fn memory(min: u64, max: Option<u64>) -> MemoryType {
         MemoryType { limits: Limits { min, max }, memory64: false, shared: false }
+    }
+
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn a_reused_reservation_starts_zeroed_and_inaccessible() {
+        let tunables = Tunables::default();
+        for round in 0..(MAX_POOLED_RESERVATIONS + 3) {
+            let mut m = LinearMemory::new(&memory(1, Some(4)), &tunables).unwrap();
+            assert_eq!(m.byte_len(), 65536);
+            assert!(m.data().iter().all(|&b| b == 0), "round {round}: stale bytes from an earlier memory");
+            m.grow(2).unwrap();
+            m.data_mut().fill(0xab);
+            // Dropped here: its pages are discarded and the reservation pooled.
+        }
+        let m = LinearMemory::new(&memory(1, Some(4)), &tunables).unwrap();
+        assert_eq!(m.byte_len(), 65536, "only the minimum is accessible again");
+        assert!(m.data().iter().all(|&b| b == 0));
     }
 
     #[cfg(target_pointer_width = "64")]

@@ -90,6 +90,16 @@ impl Mmap {
         self.protect(offset, len, Protection::ReadWrite)
     }
 
+    /// Discard the contents of `[offset, offset + len)` and make it
+    /// inaccessible again, as when it was reserved (it reads as zero once
+    /// made accessible). `offset` must be page-aligned.
+    pub fn decommit(&mut self, offset: usize, len: usize) -> io::Result<()> {
+        let range = self.page_range(offset, len)?;
+        // SAFETY: `page_range` checked the range lies in this mapping, which
+        // `self` owns; `&mut self` guarantees no reference into it is alive.
+        unsafe { sys::decommit(self.ptr.as_ptr().add(range.start), range.len()) }
+    }
+
     /// Make `[offset, offset + len)` read-only. `offset` must be
     /// page-aligned; `len` is rounded up to whole pages.
     pub fn make_readonly(&mut self, offset: usize, len: usize) -> io::Result<()> {

@@ -82,6 +82,25 @@ pub fn mmap_reserve(len: usize) -> io::Result<NonNull<u8>> {
     NonNull::new(p.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))
 }
 
+/// Give the pages of `[ptr, ptr + len)` back to the kernel and make them
+/// inaccessible: afterwards they read as zero once made accessible again
+/// (private anonymous mappings), and the address range stays reserved.
+///
+/// # Safety
+/// The range must be page-aligned, owned by the caller, and no longer in
+/// use: its contents are discarded.
+pub unsafe fn decommit(ptr: *mut u8, len: usize) -> io::Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    // SAFETY: the caller owns the range and no longer needs its contents.
+    if unsafe { libc::madvise(ptr.cast::<c_void>(), len, libc::MADV_DONTNEED) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    unsafe { mprotect(ptr, len, Protection::None) }
+}
+
 /// Change the protection of `[ptr, ptr + len)`.
 ///
 /// # Safety
