@@ -64,11 +64,13 @@ pub struct EngineInfo {
     /// names them (`sse4.1`, `avx2`, `lse`…). The loader checks the running
     /// CPU has each of them.
     pub cpu_features: Vec<String>,
-    /// Cranelift settings the code was generated with (`name=value`), for
-    /// diagnostics and for the settings the runtime relies on.
-    pub codegen_flags: Vec<String>,
-    /// WebAssembly features the validator accepted.
-    pub wasm_features: Vec<String>,
+    /// Cranelift settings the code was generated with, `name=value`
+    /// separated by spaces (one string: decoding it is one allocation on
+    /// the load path, not one per setting), for diagnostics and for the
+    /// settings the runtime relies on.
+    pub codegen_flags: String,
+    /// WebAssembly features the validator accepted, separated by spaces.
+    pub wasm_features: String,
     /// Settings shared by compiled code and runtime.
     pub tunables: Tunables,
 }
@@ -130,8 +132,8 @@ mod tests {
         let info = EngineInfo {
             triple: "x86_64-unknown-linux-gnu".into(),
             cpu_features: alloc::vec!["sse4.1".into()],
-            codegen_flags: alloc::vec!["opt_level=speed".into()],
-            wasm_features: alloc::vec!["bulk-memory".into()],
+            codegen_flags: "opt_level=speed preserve_frame_pointers=true".into(),
+            wasm_features: "bulk-memory".into(),
             tunables: Tunables::default(),
         };
         let bytes = encode(&info);

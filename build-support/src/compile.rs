@@ -179,8 +179,8 @@ pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
     let engine = EngineInfo {
         triple: config.triple.to_string(),
         cpu_features,
-        codegen_flags: crate::isa::recorded_flags(isa),
-        wasm_features: module_env::feature_names(),
+        codegen_flags: crate::isa::recorded_flags(isa).join(" "),
+        wasm_features: module_env::feature_names().join(" "),
         tunables: config.tunables.clone(),
     };
     emit::emit(emit::Input {

@@ -77,9 +77,9 @@ fn check_cpu_features(features: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn check_codegen_flags(flags: &[String]) -> Result<()> {
+fn check_codegen_flags(flags: &str) -> Result<()> {
     for required in REQUIRED_CODEGEN_FLAGS {
-        if !flags.iter().any(|f| f == required) {
+        if !flags.split(' ').any(|f| f == *required) {
             return Err(Error::load(ENGINE, format!("artifact was compiled without `{required}`, which this runtime needs")));
         }
     }
@@ -108,8 +108,8 @@ mod tests {
         EngineInfo {
             triple: format!("{}-unknown-{}-gnu", std::env::consts::ARCH, std::env::consts::OS),
             cpu_features: vec![],
-            codegen_flags: REQUIRED_CODEGEN_FLAGS.iter().map(|s| s.to_string()).collect(),
-            wasm_features: vec![],
+            codegen_flags: REQUIRED_CODEGEN_FLAGS.join(" "),
+            wasm_features: String::new(),
             tunables: Tunables::default(),
         }
     }
