@@ -71,6 +71,8 @@ pub fn configure() {
 ///     kiln_build::Configure::new().epoch_interruption(true).emit();
 /// }
 /// ```
+// The example is a build script: its `main` is the point.
+#[allow(clippy::needless_doctest_main)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Configure {
     consume_fuel: bool,

@@ -517,6 +517,12 @@ unsafe extern "C" fn host_array_call(
     // be called.
     let ctx = unsafe { &*callee_vmctx.cast::<VMHostFuncContext>() };
     debug_assert_eq!(ctx.magic, HOST_MAGIC);
+    // The closure lives in the Arc's own allocation, which the context keeps
+    // alive for the store's whole life (contexts are never dropped before
+    // the store); calling through a pointer to it avoids a reference-count
+    // round trip per call, and it is shared data, so the store's exclusive
+    // borrow below does not cover it.
+    let func: *const HostFn = Arc::as_ptr(&ctx.func);
     // SAFETY: the store outlives its host functions, and while wasm runs the
     // host holds no other reference into it: the entry point handed its
     // exclusive borrow down to this call.
@@ -530,7 +536,8 @@ unsafe extern "C" fn host_array_call(
     };
     // SAFETY: the caller passes `len` valid slots.
     let values = unsafe { std::slice::from_raw_parts_mut(values, len) };
-    let func = ctx.func.clone();
+    // SAFETY: see `func` above: the closure outlives this call.
+    let func = unsafe { &*func };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| func(store, caller, values)));
     match result {
         Ok(Ok(())) => 1,
@@ -631,6 +638,16 @@ fn check_interruption(store: &StoreOpaque, module: &Module) -> Result<()> {
 /// Evaluate a constant expression in an instance under construction.
 fn eval(store: &StoreOpaque, inst: &InstanceData, expr: &ConstExpr) -> Result<ValRaw> {
     let bad = || Error::load(kiln_artifact::sections::INFO, "malformed constant expression");
+    // Nearly every initialiser is one constant: no stack needed.
+    match expr.0.as_slice() {
+        [ConstOp::I32Const(v)] => return Ok(ValRaw::i32(*v)),
+        [ConstOp::I64Const(v)] => return Ok(ValRaw::i64(*v)),
+        [ConstOp::F32Const(v)] => return Ok(ValRaw::f32(*v)),
+        [ConstOp::F64Const(v)] => return Ok(ValRaw::f64(*v)),
+        [ConstOp::RefNull(_)] => return Ok(ValRaw::ref_(0)),
+        [ConstOp::RefFunc(f)] => return Ok(ValRaw::ref_(inst.func_ref(*f).ok_or_else(bad)?)),
+        _ => {}
+    }
     let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
     for op in &expr.0 {
         let v = match *op {
