@@ -24,6 +24,16 @@ impl Global {
         Global { store: store.id, index }
     }
 
+    /// This global's index in `store`, which must be its own.
+    ///
+    /// # Panics
+    /// If the handle belongs to another store (a host programming error, as
+    /// in Wasmtime; fallible methods return an error instead).
+    fn own(&self, store: &StoreOpaque) -> usize {
+        assert_eq!(store.id, self.store, "global used with a store it does not belong to");
+        self.index
+    }
+
     pub(crate) fn index_in(&self, store: &StoreOpaque) -> Result<usize> {
         if store.id != self.store {
             return Err(Error::wrong_store("global"));
@@ -44,13 +54,14 @@ impl Global {
 
     /// Its type.
     pub fn ty(&self, store: impl AsContextMut) -> GlobalType {
-        store.opaque().globals[self.index].ty
+        let s = store.opaque();
+        s.globals[self.own(s)].ty
     }
 
     /// Its value.
     pub fn get(&self, store: impl AsContextMut) -> Val {
         let s = store.opaque();
-        let g = &s.globals[self.index];
+        let g = &s.globals[self.own(s)];
         Val::from_raw(s, g.get(), g.ty.content)
     }
 

@@ -18,6 +18,16 @@ impl Memory {
         Memory { store: store.id, index }
     }
 
+    /// This memory's index in `store`, which must be its own.
+    ///
+    /// # Panics
+    /// If the handle belongs to another store (a host programming error, as
+    /// in Wasmtime; fallible methods return an error instead).
+    fn own(&self, store: &StoreOpaque) -> usize {
+        assert_eq!(store.id, self.store, "memory used with a store it does not belong to");
+        self.index
+    }
+
     pub(crate) fn index_in(&self, store: &StoreOpaque) -> Result<usize> {
         if store.id != self.store {
             return Err(Error::wrong_store("memory"));
@@ -34,27 +44,33 @@ impl Memory {
 
     /// Its type (with the declared limits).
     pub fn ty(&self, store: impl AsContextMut) -> MemoryType {
-        store.opaque().memories[self.index].ty
+        let s = store.opaque();
+        s.memories[self.own(s)].ty
     }
 
     /// Current size in wasm pages.
     pub fn size(&self, store: impl AsContextMut) -> u64 {
-        store.opaque().memories[self.index].memory.pages()
+        let s = store.opaque();
+        s.memories[self.own(s)].memory.pages()
     }
 
     /// Current size in bytes.
     pub fn data_size(&self, store: impl AsContextMut) -> usize {
-        store.opaque().memories[self.index].memory.byte_len()
+        let s = store.opaque();
+        s.memories[self.own(s)].memory.byte_len()
     }
 
     /// The memory's bytes.
     pub fn data<'a, S: AsContextMut>(&self, store: &'a S) -> &'a [u8] {
-        store.opaque().memories[self.index].memory.data()
+        let s = store.opaque();
+        s.memories[self.own(s)].memory.data()
     }
 
     /// The memory's bytes, mutably.
     pub fn data_mut<'a, S: AsContextMut>(&self, store: &'a mut S) -> &'a mut [u8] {
-        store.opaque_mut().memories[self.index].memory.data_mut()
+        let s = store.opaque_mut();
+        let i = self.own(s);
+        s.memories[i].memory.data_mut()
     }
 
     /// The memory's bytes and the store's host data, borrowed at the same

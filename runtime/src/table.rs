@@ -26,6 +26,16 @@ impl Table {
         Table { store: store.id, index }
     }
 
+    /// This table's index in `store`, which must be its own.
+    ///
+    /// # Panics
+    /// If the handle belongs to another store (a host programming error, as
+    /// in Wasmtime; fallible methods return an error instead).
+    fn own(&self, store: &StoreOpaque) -> usize {
+        assert_eq!(store.id, self.store, "table used with a store it does not belong to");
+        self.index
+    }
+
     pub(crate) fn index_in(&self, store: &StoreOpaque) -> Result<usize> {
         if store.id != self.store {
             return Err(Error::wrong_store("table"));
@@ -43,12 +53,14 @@ impl Table {
 
     /// Its type.
     pub fn ty(&self, store: impl AsContextMut) -> TableType {
-        store.opaque().tables[self.index].ty
+        let s = store.opaque();
+        s.tables[self.own(s)].ty
     }
 
     /// Current number of elements.
     pub fn size(&self, store: impl AsContextMut) -> u64 {
-        store.opaque().tables[self.index].elements.len() as u64
+        let s = store.opaque();
+        s.tables[self.own(s)].elements.len() as u64
     }
 
     /// Element `i`, if in bounds.

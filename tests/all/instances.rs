@@ -175,3 +175,19 @@ fn store_limits_cap_growth_and_counts() {
     let e = Instance::new(&mut store, &big, &[]).unwrap_err();
     assert!(e.to_string().contains("exceeds the limit"), "{e}");
 }
+
+#[test]
+fn handles_of_another_store_are_refused() {
+    let m = module(r#"(module (memory (export "mem") 1) (global (export "g") (mut i32) (i32.const 1)))"#);
+    let mut a = Store::new(());
+    let mut b = Store::new(());
+    let ia = Instance::new(&mut a, &m, &[]).unwrap();
+    Instance::new(&mut b, &m, &[]).unwrap();
+    let mem = ia.get_memory(&mut a, "mem").unwrap();
+    let g = ia.get_global(&mut a, "g").unwrap();
+    assert_eq!(mem.write(&mut b, 0, b"x").unwrap_err().kind(), kiln::ErrorKind::WrongStore);
+    assert_eq!(g.set(&mut b, Val::I32(2)).unwrap_err().kind(), kiln::ErrorKind::WrongStore);
+    assert!(ia.get_export(&mut b, "mem").is_none());
+    let size = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mem.size(&mut b)));
+    assert!(size.is_err(), "a foreign handle never reads another store's memory");
+}
