@@ -5,9 +5,6 @@
 fn main() {
     println!("cargo:rerun-if-changed=src/vm/sys/unix/helpers.c");
     if std::env::var_os("CARGO_CFG_UNIX").is_some() {
-        cc::Build::new()
-            .file("src/vm/sys/unix/helpers.c")
-            .warnings(true)
-            .compile("kiln_helpers");
+        cc::Build::new().file("src/vm/sys/unix/helpers.c").warnings(true).compile("kiln_helpers");
     }
 }

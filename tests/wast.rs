@@ -46,7 +46,10 @@ fn suite() -> Vec<Script> {
     }
     for &proposal in MERGED_INTO_2_0 {
         for file in data::proposal(proposal) {
-            scripts.push(Script { name: format!("proposals/{}/{}", file.parent(), file.name()), contents: file.raw().into() });
+            scripts.push(Script {
+                name: format!("proposals/{}/{}", file.parent(), file.name()),
+                contents: file.raw().into(),
+            });
         }
     }
     scripts.sort_by(|a, b| a.name.cmp(&b.name));
@@ -77,16 +80,19 @@ fn main() -> ExitCode {
         }
     }
     let list_path = concat!(env!("CARGO_MANIFEST_DIR"), "/spec/known-failures.txt");
-    let known = match std::fs::read_to_string(list_path).map_err(|e| e.to_string()).and_then(|t| KnownFailures::parse(&t)) {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("{list_path}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let known =
+        match std::fs::read_to_string(list_path).map_err(|e| e.to_string()).and_then(|t| KnownFailures::parse(&t)) {
+            Ok(k) => k,
+            Err(e) => {
+                eprintln!("{list_path}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
 
-    let scripts: Vec<Script> =
-        suite().into_iter().filter(|s| patterns.is_empty() || patterns.iter().any(|p| s.name.contains(p.as_str()))).collect();
+    let scripts: Vec<Script> = suite()
+        .into_iter()
+        .filter(|s| patterns.is_empty() || patterns.iter().any(|p| s.name.contains(p.as_str())))
+        .collect();
     if list {
         for s in &scripts {
             println!("{}: test", s.name);
@@ -130,5 +136,9 @@ fn main() -> ExitCode {
         println!("{} failures are listed in spec/known-failures.txt", check.expected);
     }
     println!("{}", spec_line(total));
-    if check.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if check.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

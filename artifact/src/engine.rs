@@ -104,17 +104,11 @@ pub struct Prefix<'a> {
 /// Read the fixed prefix only.
 pub fn decode_prefix(bytes: &[u8]) -> Result<Prefix<'_>, DecodeError> {
     const S: &str = crate::sections::ENGINE;
-    let (&format_version, tail) = bytes
-        .split_first()
-        .ok_or_else(|| DecodeError::new(S, "empty section"))?;
-    let (&n, tail) = tail
-        .split_first()
-        .ok_or_else(|| DecodeError::new(S, "truncated before the kiln version length"))?;
-    let version = tail
-        .get(..n as usize)
-        .ok_or_else(|| DecodeError::new(S, "truncated inside the kiln version"))?;
-    let kiln_version =
-        core::str::from_utf8(version).map_err(|_| DecodeError::new(S, "kiln version is not UTF-8"))?;
+    let (&format_version, tail) = bytes.split_first().ok_or_else(|| DecodeError::new(S, "empty section"))?;
+    let (&n, tail) =
+        tail.split_first().ok_or_else(|| DecodeError::new(S, "truncated before the kiln version length"))?;
+    let version = tail.get(..n as usize).ok_or_else(|| DecodeError::new(S, "truncated inside the kiln version"))?;
+    let kiln_version = core::str::from_utf8(version).map_err(|_| DecodeError::new(S, "kiln version is not UTF-8"))?;
     Ok(Prefix { format_version, kiln_version, rest: &tail[n as usize..] })
 }
 

@@ -285,10 +285,7 @@ impl ModuleInfo {
     }
     /// Find an export by name.
     pub fn export(&self, name: &str) -> Option<&Export> {
-        self.exports
-            .binary_search_by(|e| e.name.as_str().cmp(name))
-            .ok()
-            .map(|i| &self.exports[i])
+        self.exports.binary_search_by(|e| e.name.as_str().cmp(name)).ok().map(|i| &self.exports[i])
     }
     /// The wasm-to-host trampoline for functions of type `ty`.
     pub fn wasm_to_array_trampoline(&self, ty: TypeIndex) -> Option<Range> {

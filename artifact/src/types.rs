@@ -129,7 +129,13 @@ pub struct MemoryType {
 
 impl fmt::Display for MemoryType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "(memory{} {}{})", if self.memory64 { " i64" } else { "" }, self.limits, if self.shared { " shared" } else { "" })
+        write!(
+            f,
+            "(memory{} {}{})",
+            if self.memory64 { " i64" } else { "" },
+            self.limits,
+            if self.shared { " shared" } else { "" }
+        )
     }
 }
 

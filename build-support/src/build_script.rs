@@ -9,8 +9,7 @@
 //! [`Config::from_build_env`]: crate::Config::from_build_env
 
 use crate::config::{
-    Config, OptLevel, ENV_CONSUME_FUEL, ENV_EPOCH_INTERRUPTION, ENV_OPT_LEVEL, ENV_TARGET,
-    ENV_TARGET_FEATURES,
+    Config, OptLevel, ENV_CONSUME_FUEL, ENV_EPOCH_INTERRUPTION, ENV_OPT_LEVEL, ENV_TARGET, ENV_TARGET_FEATURES,
 };
 use crate::error::Result;
 
@@ -137,14 +136,10 @@ fn directives(env: impl Fn(&str) -> Option<String>) -> String {
 /// flags set by the user in the shell; flags from config files are part of
 /// the build script's fingerprint already.
 pub(crate) fn rustflags_directives() -> String {
-    [
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "CARGO_BUILD_RUSTFLAGS",
-    ]
-    .iter()
-    .map(|var| format!("cargo:rerun-if-env-changed={var}\n"))
-    .collect()
+    ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS"]
+        .iter()
+        .map(|var| format!("cargo:rerun-if-env-changed={var}\n"))
+        .collect()
 }
 
 /// The settings cargo gives a build script (`TARGET`,
@@ -196,11 +191,7 @@ mod tests {
     use super::directives;
 
     fn env<'a>(vars: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
+        move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
     }
 
     #[test]
@@ -219,19 +210,14 @@ mod tests {
                 "cargo:rustc-env=KILN_OPT_LEVEL=3",
             ]
         );
-        assert!(lines[3..]
-            .iter()
-            .all(|l| l.starts_with("cargo:rerun-if-env-changed=")));
+        assert!(lines[3..].iter().all(|l| l.starts_with("cargo:rerun-if-env-changed=")));
         assert!(lines.contains(&"cargo:rerun-if-env-changed=RUSTFLAGS"));
     }
 
     #[test]
     fn no_features_still_overrides_a_stale_value() {
         let out = directives(env(&[("TARGET", "x86_64-unknown-linux-gnu")]));
-        assert!(
-            out.contains("cargo:rustc-env=KILN_TARGET_FEATURES=\n"),
-            "{out}"
-        );
+        assert!(out.contains("cargo:rustc-env=KILN_TARGET_FEATURES=\n"), "{out}");
     }
 
     #[test]
@@ -243,14 +229,9 @@ mod tests {
         ]))
         .unwrap();
         let mut expected = crate::Config::for_target("aarch64-unknown-linux-gnu").unwrap();
-        expected
-            .target_features(["lse", "neon"])
-            .opt_level(crate::OptLevel::None);
+        expected.target_features(["lse", "neon"]).opt_level(crate::OptLevel::None);
         assert_eq!(config, expected);
-        assert_eq!(
-            super::build_script_config(env(&[])).unwrap(),
-            crate::Config::host()
-        );
+        assert_eq!(super::build_script_config(env(&[])).unwrap(), crate::Config::host());
     }
 
     #[test]

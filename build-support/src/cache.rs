@@ -50,11 +50,7 @@ pub const EXTENSION: &str = "kiln";
 /// One cache serves every profile and target of a workspace: the key covers
 /// everything that changes the artifact.
 pub fn cache_dir() -> PathBuf {
-    cache_dir_from(|name| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    })
+    cache_dir_from(|name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from))
 }
 
 fn cache_dir_from(env: impl Fn(&str) -> Option<PathBuf>) -> PathBuf {
@@ -70,10 +66,7 @@ fn cache_dir_from(env: impl Fn(&str) -> Option<PathBuf>) -> PathBuf {
         return target.join("kiln-cache");
     }
     if let Some(manifest_dir) = env("CARGO_MANIFEST_DIR") {
-        if let Some(root) = manifest_dir
-            .ancestors()
-            .find(|d| d.join("Cargo.lock").is_file())
-        {
+        if let Some(root) = manifest_dir.ancestors().find(|d| d.join("Cargo.lock").is_file()) {
             return root.join("target").join("kiln-cache");
         }
     }
@@ -90,14 +83,11 @@ fn target_dir_of_out_dir(out_dir: &Path) -> Option<PathBuf> {
     let above_profile = profile.parent()?;
     // Cross builds add a `<triple>` level; cargo marks the real target
     // directory with CACHEDIR.TAG, so prefer the level that has it.
-    [
-        above_profile,
-        above_profile.parent().unwrap_or(above_profile),
-    ]
-    .into_iter()
-    .find(|d| d.join("CACHEDIR.TAG").is_file())
-    .or(Some(above_profile))
-    .map(Path::to_path_buf)
+    [above_profile, above_profile.parent().unwrap_or(above_profile)]
+        .into_iter()
+        .find(|d| d.join("CACHEDIR.TAG").is_file())
+        .or(Some(above_profile))
+        .map(Path::to_path_buf)
 }
 
 /// Compile `wasm` for `config`, or reuse the artifact compiled earlier from
@@ -141,11 +131,7 @@ fn cache_key(wasm: &[u8], config: &Config) -> String {
     field(env!("KILN_BUILD_FINGERPRINT").as_bytes());
     field(&[kiln_artifact::FORMAT_VERSION]);
     field(config.cache_key().as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Write `bytes` to `path` so that readers see either no file or the whole of
@@ -154,14 +140,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     // Unique among concurrent writers: other processes differ by pid, other
     // threads of this one (several macro expansions) by the counter.
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let tmp = path.with_extension(format!(
-        "{EXTENSION}.{}.{}.tmp",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = fs::File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes))
-        .map_err(|e| Error::io(&tmp, e));
+    let tmp =
+        path.with_extension(format!("{EXTENSION}.{}.{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+    let written = fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes)).map_err(|e| Error::io(&tmp, e));
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);
         return Err(e);
@@ -185,8 +166,7 @@ mod tests {
 
     /// A fresh, empty directory per test (tests run in parallel).
     fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("kiln-cache-test-{}-{name}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("kiln-cache-test-{}-{name}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
     }
@@ -219,28 +199,19 @@ mod tests {
         assert_eq!(calls.get(), 2, "other bytes are a miss");
 
         // Only the two entries: no temporary file is left behind.
-        let mut names: Vec<_> = fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
+        let mut names: Vec<_> =
+            fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         names.sort();
         assert_eq!(names.len(), 2, "{names:?}");
-        assert!(
-            names
-                .iter()
-                .all(|n| n.ends_with(".kiln") && n.len() == 64 + 5),
-            "{names:?}"
-        );
+        assert!(names.iter().all(|n| n.ends_with(".kiln") && n.len() == 64 + 5), "{names:?}");
         fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn failed_compile_caches_nothing() {
         let dir = scratch("fail");
-        let err = compile_cached_with(b"junk", &Config::host(), &dir, |_, _| {
-            Err(Error::invalid("bad magic", 0))
-        })
-        .unwrap_err();
+        let err = compile_cached_with(b"junk", &Config::host(), &dir, |_, _| Err(Error::invalid("bad magic", 0)))
+            .unwrap_err();
         assert_eq!(err.message(), "bad magic");
         assert!(!dir.exists() || fs::read_dir(&dir).unwrap().next().is_none());
     }
@@ -250,11 +221,7 @@ mod tests {
         let wasm = b"\0asm\x01\0\0\0";
         let base = Config::host();
         let key = cache_key(wasm, &base);
-        assert_eq!(
-            key,
-            cache_key(wasm, &base.clone()),
-            "the key is deterministic"
-        );
+        assert_eq!(key, cache_key(wasm, &base.clone()), "the key is deterministic");
         assert_ne!(key, cache_key(b"\0asm\x01\0\0\x01", &base));
 
         let mut other = base.clone();
@@ -269,15 +236,9 @@ mod tests {
         other.consume_fuel(true);
         assert_ne!(key, cache_key(wasm, &other));
 
-        let other_arch = if cfg!(target_arch = "aarch64") {
-            "x86_64-unknown-linux-gnu"
-        } else {
-            "aarch64-unknown-linux-gnu"
-        };
-        assert_ne!(
-            key,
-            cache_key(wasm, &Config::for_target(other_arch).unwrap())
-        );
+        let other_arch =
+            if cfg!(target_arch = "aarch64") { "x86_64-unknown-linux-gnu" } else { "aarch64-unknown-linux-gnu" };
+        assert_ne!(key, cache_key(wasm, &Config::for_target(other_arch).unwrap()));
     }
 
     #[test]
@@ -300,35 +261,20 @@ mod tests {
         fs::create_dir_all(&member).unwrap();
 
         let with = |vars: &[(&str, &Path)]| {
-            let vars: Vec<(String, PathBuf)> = vars
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_path_buf()))
-                .collect();
+            let vars: Vec<(String, PathBuf)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_path_buf())).collect();
             cache_dir_from(move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
         };
         let kiln_cache = target.join("kiln-cache");
 
-        assert_eq!(
-            with(&[(ENV_CACHE_DIR, Path::new("/x")), ("OUT_DIR", &out)]),
-            Path::new("/x")
-        );
-        assert_eq!(
-            with(&[("OUT_DIR", &out), ("CARGO_TARGET_DIR", Path::new("/t"))]),
-            kiln_cache
-        );
+        assert_eq!(with(&[(ENV_CACHE_DIR, Path::new("/x")), ("OUT_DIR", &out)]), Path::new("/x"));
+        assert_eq!(with(&[("OUT_DIR", &out), ("CARGO_TARGET_DIR", Path::new("/t"))]), kiln_cache);
 
         let cross_out = target.join("aarch64-unknown-linux-gnu/debug/build/foo-0123/out");
         assert_eq!(with(&[("OUT_DIR", &cross_out)]), kiln_cache);
 
+        assert_eq!(with(&[("CARGO_TARGET_DIR", Path::new("/t"))]), Path::new("/t/kiln-cache"));
         assert_eq!(
-            with(&[("CARGO_TARGET_DIR", Path::new("/t"))]),
-            Path::new("/t/kiln-cache")
-        );
-        assert_eq!(
-            with(&[
-                ("CARGO_TARGET_DIR", Path::new("rel")),
-                ("CARGO_MANIFEST_DIR", &member)
-            ]),
+            with(&[("CARGO_TARGET_DIR", Path::new("rel")), ("CARGO_MANIFEST_DIR", &member)]),
             kiln_cache,
             "a relative CARGO_TARGET_DIR is ignored"
         );

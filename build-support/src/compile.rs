@@ -140,10 +140,7 @@ pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
     let bodies = run(config.parallel, inputs, |w, (def, input)| {
         let index = info.func_index(def);
         let mut validator = input.validator.into_validator(std::mem::take(&mut w.validator_allocs));
-        let func = w
-            .translator
-            .translate(&cx, def, &input.body, &mut validator)
-            .map_err(|e| e.in_func(index.0))?;
+        let func = w.translator.translate(&cx, def, &input.body, &mut validator).map_err(|e| e.in_func(index.0))?;
         w.validator_allocs = validator.into_allocations();
         w.finish(isa, func).map_err(|e| e.in_func(index.0))
     })?;

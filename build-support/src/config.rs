@@ -80,8 +80,8 @@ impl Config {
     /// Compile for `triple` (e.g. `aarch64-unknown-linux-gnu`) with its
     /// baseline CPU features.
     pub fn for_target(triple: &str) -> Result<Config> {
-        let triple = Triple::from_str(triple)
-            .map_err(|e| Error::target(format!("unknown target triple `{triple}`: {e}")))?;
+        let triple =
+            Triple::from_str(triple).map_err(|e| Error::target(format!("unknown target triple `{triple}`: {e}")))?;
         Ok(Config { triple, ..Config::host() })
     }
 
@@ -158,12 +158,6 @@ impl Config {
     pub(crate) fn cache_key(&self) -> String {
         let mut features = self.target_features.clone();
         features.sort();
-        format!(
-            "{}|{}|{:?}|{:?}",
-            self.triple,
-            features.join(","),
-            self.opt_level,
-            self.tunables
-        )
+        format!("{}|{}|{:?}|{:?}", self.triple, features.join(","), self.opt_level, self.tunables)
     }
 }

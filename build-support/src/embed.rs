@@ -58,18 +58,10 @@ pub struct Embed<'a> {
 /// documentation). Items declared inside it are private to the block, so
 /// any number of them can sit side by side.
 pub fn artifact_expr(embed: &Embed<'_>) -> Result<String> {
-    let Embed {
-        artifact,
-        source,
-        label,
-        triple,
-        compiled_by,
-    } = *embed;
-    let (arch, os) = cfg_values(triple)
-        .ok_or_else(|| Error::target(format!("kiln cannot embed code for target `{triple}`")))?;
-    let len = std::fs::metadata(artifact)
-        .map_err(|e| Error::io(artifact, e))?
-        .len();
+    let Embed { artifact, source, label, triple, compiled_by } = *embed;
+    let (arch, os) =
+        cfg_values(triple).ok_or_else(|| Error::target(format!("kiln cannot embed code for target `{triple}`")))?;
+    let len = std::fs::metadata(artifact).map_err(|e| Error::io(artifact, e))?.len();
     let artifact = utf8(artifact)?;
     let version = kiln_artifact::KILN_VERSION;
     let version_message = format!(
@@ -98,24 +90,14 @@ pub fn artifact_expr(embed: &Embed<'_>) -> Result<String> {
          ::core::compile_error!({wrong_target:?});"
     );
     if let Some(source) = source {
-        let _ = writeln!(
-            out,
-            "    const _: &[u8] = ::core::include_bytes!({:?});",
-            utf8(source)?
-        );
+        let _ = writeln!(out, "    const _: &[u8] = ::core::include_bytes!({:?});", utf8(source)?);
     }
-    let _ = writeln!(
-        out,
-        "    #[repr(C, align({align}))]\n    struct __KilnAligned([u8; {len}]);"
-    );
+    let _ = writeln!(out, "    #[repr(C, align({align}))]\n    struct __KilnAligned([u8; {len}]);");
     let constructor = match executable_section(os) {
         Some(section) => {
             // `unsafe(...)` is the form every edition accepts (2024 requires
             // it); the allow lets `#![deny(unsafe_code)]` crates use it.
-            let _ = writeln!(
-                out,
-                "    #[allow(unsafe_code)]\n    #[unsafe(link_section = {section:?})]"
-            );
+            let _ = writeln!(out, "    #[allow(unsafe_code)]\n    #[unsafe(link_section = {section:?})]");
             "__embedded_in_text"
         }
         None => "from_static_bytes",
@@ -132,13 +114,7 @@ pub fn artifact_expr(embed: &Embed<'_>) -> Result<String> {
 /// `include_bytes!` takes a string literal, so paths must be text.
 fn utf8(path: &Path) -> Result<&str> {
     path.to_str().ok_or_else(|| {
-        Error::io(
-            path,
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "the path is not valid UTF-8",
-            ),
-        )
+        Error::io(path, std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path is not valid UTF-8"))
     })
 }
 
@@ -155,12 +131,7 @@ pub fn cfg_values(triple: &Triple) -> Option<(&'static str, &'static str)> {
     let os = match triple.operating_system {
         // Rust's Android targets are `<arch>-linux-android`: the OS part says
         // Linux, the environment says Android, and `target_os` follows the latter.
-        OperatingSystem::Linux
-            if matches!(
-                triple.environment,
-                Environment::Android | Environment::Androideabi
-            ) =>
-        {
+        OperatingSystem::Linux if matches!(triple.environment, Environment::Android | Environment::Androideabi) => {
             "android"
         }
         OperatingSystem::Linux => "linux",
@@ -190,12 +161,10 @@ pub fn executable_section(os: &str) -> Option<&'static str> {
     match os {
         // ELF. `target_lexicon`'s binary format is `Unknown` for bare-metal
         // triples, so go by the OS, as rustc's own target specs do.
-        "linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly" | "illumos"
-        | "solaris" | "fuchsia" | "none" => Some(".text.kiln"),
+        "linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly" | "illumos" | "solaris" | "fuchsia"
+        | "none" => Some(".text.kiln"),
         // Mach-O.
-        "macos" | "ios" | "tvos" | "watchos" | "visionos" => {
-            Some("__TEXT,__kiln_text,regular,pure_instructions")
-        }
+        "macos" | "ios" | "tvos" | "watchos" | "visionos" => Some("__TEXT,__kiln_text,regular,pure_instructions"),
         _ => None,
     }
 }
@@ -218,10 +187,7 @@ mod tests {
         assert_eq!(cfg("aarch64-apple-darwin"), Some(("aarch64", "macos")));
         assert_eq!(cfg("x86_64-apple-darwin"), Some(("x86_64", "macos")));
         assert_eq!(cfg("aarch64-apple-ios"), Some(("aarch64", "ios")));
-        assert_eq!(
-            cfg("riscv64gc-unknown-linux-gnu"),
-            Some(("riscv64", "linux"))
-        );
+        assert_eq!(cfg("riscv64gc-unknown-linux-gnu"), Some(("riscv64", "linux")));
         assert_eq!(cfg("s390x-unknown-linux-gnu"), Some(("s390x", "linux")));
         assert_eq!(cfg("x86_64-unknown-freebsd"), Some(("x86_64", "freebsd")));
         assert_eq!(cfg("x86_64-pc-windows-msvc"), Some(("x86_64", "windows")));
@@ -257,47 +223,21 @@ mod tests {
             compiled_by: "kiln-build",
         };
         let code = artifact_expr(&embed).unwrap();
-        assert!(
-            code.contains("#[unsafe(link_section = \".text.kiln\")]"),
-            "{code}"
-        );
+        assert!(code.contains("#[unsafe(link_section = \".text.kiln\")]"), "{code}");
         assert!(code.contains("#[repr(C, align(16))]"), "{code}");
         assert!(code.contains("struct __KilnAligned([u8; 48]);"), "{code}");
-        assert!(
-            code.contains(r#"a \"quoted\" name.kiln"#),
-            "paths are escaped: {code}"
-        );
-        assert!(
-            code.contains("::kiln::Artifact::__embedded_in_text"),
-            "{code}"
-        );
-        assert!(
-            code.contains(r#"target_arch = "x86_64", target_os = "linux""#),
-            "{code}"
-        );
-        assert!(
-            !code.contains("include_bytes!(\"plugins"),
-            "untracked source: {code}"
-        );
+        assert!(code.contains(r#"a \"quoted\" name.kiln"#), "paths are escaped: {code}");
+        assert!(code.contains("::kiln::Artifact::__embedded_in_text"), "{code}");
+        assert!(code.contains(r#"target_arch = "x86_64", target_os = "linux""#), "{code}");
+        assert!(!code.contains("include_bytes!(\"plugins"), "untracked source: {code}");
 
         let windows = Triple::from_str("x86_64-pc-windows-msvc").unwrap();
-        let code = artifact_expr(&Embed {
-            triple: &windows,
-            ..embed
-        })
-        .unwrap();
+        let code = artifact_expr(&Embed { triple: &windows, ..embed }).unwrap();
         assert!(!code.contains("link_section"), "{code}");
-        assert!(
-            code.contains("::kiln::Artifact::from_static_bytes"),
-            "{code}"
-        );
+        assert!(code.contains("::kiln::Artifact::from_static_bytes"), "{code}");
 
         let i686 = Triple::from_str("i686-unknown-linux-gnu").unwrap();
-        assert!(artifact_expr(&Embed {
-            triple: &i686,
-            ..embed
-        })
-        .is_err());
+        assert!(artifact_expr(&Embed { triple: &i686, ..embed }).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -64,9 +64,7 @@ impl ModuleInterface {
             let (Some(func), ExternType::Func(ty)) = (func, ty) else {
                 return Vec::new();
             };
-            (0..ty.params.len() as u32)
-                .map(|i| locals.get(&(func, i)).cloned())
-                .collect()
+            (0..ty.params.len() as u32).map(|i| locals.get(&(func, i)).cloned()).collect()
         };
         for i in &mut self.imports {
             i.param_names = lookup(i.func, &i.ty);
@@ -107,12 +105,10 @@ pub use kiln_artifact::types::ExternType;
 pub fn module_interface(artifact: &[u8]) -> Result<ModuleInterface> {
     let bad = |why: String| Error::invalid(format!("not a kiln artifact: {why}"), 0usize);
     let file = object::File::parse(artifact).map_err(|e| bad(e.to_string()))?;
-    let section = file
-        .section_by_name(sections::INFO)
-        .ok_or_else(|| bad(format!("no `{}` section", sections::INFO)))?;
+    let section =
+        file.section_by_name(sections::INFO).ok_or_else(|| bad(format!("no `{}` section", sections::INFO)))?;
     let bytes = section.data().map_err(|e| bad(e.to_string()))?;
-    let info: ModuleInfo =
-        kiln_artifact::decode_postcard(sections::INFO, bytes).map_err(|e| bad(e.to_string()))?;
+    let info: ModuleInfo = kiln_artifact::decode_postcard(sections::INFO, bytes).map_err(|e| bad(e.to_string()))?;
     from_info(&info).ok_or_else(|| bad(format!("`{}` refers to missing types", sections::INFO)))
 }
 
@@ -133,13 +129,7 @@ fn from_info(info: &ModuleInfo) -> Option<ModuleInterface> {
                 ImportKind::Memory(m) => (ExternType::Memory(m), None),
                 ImportKind::Global(g) => (ExternType::Global(g), None),
             };
-            Some(Import {
-                module: i.module.clone(),
-                name: i.name.clone(),
-                ty,
-                param_names: Vec::new(),
-                func: index,
-            })
+            Some(Import { module: i.module.clone(), name: i.name.clone(), ty, param_names: Vec::new(), func: index })
         })
         .collect::<Option<Vec<_>>>()?;
     let exports = info
@@ -147,27 +137,15 @@ fn from_info(info: &ModuleInfo) -> Option<ModuleInterface> {
         .iter()
         .map(|e| {
             let (ty, index) = match e.kind {
-                ExportKind::Func(f) => (
-                    ExternType::Func(info.func_type(f)?.clone()),
-                    Some(f.index() as u32),
-                ),
+                ExportKind::Func(f) => (ExternType::Func(info.func_type(f)?.clone()), Some(f.index() as u32)),
                 ExportKind::Table(t) => (ExternType::Table(*info.tables.get(t.index())?), None),
                 ExportKind::Memory(m) => (ExternType::Memory(*info.memories.get(m.index())?), None),
                 ExportKind::Global(g) => (ExternType::Global(*info.globals.get(g.index())?), None),
             };
-            Some(Export {
-                name: e.name.clone(),
-                ty,
-                param_names: Vec::new(),
-                func: index,
-            })
+            Some(Export { name: e.name.clone(), ty, param_names: Vec::new(), func: index })
         })
         .collect::<Option<Vec<_>>>()?;
-    Some(ModuleInterface {
-        name: info.name.clone(),
-        imports,
-        exports,
-    })
+    Some(ModuleInterface { name: info.name.clone(), imports, exports })
 }
 
 #[cfg(test)]
@@ -193,20 +171,11 @@ mod tests {
         fn names(n: &[Option<String>]) -> Vec<Option<&str>> {
             n.iter().map(|n| n.as_deref()).collect()
         }
-        assert_eq!(
-            names(&iface.exports[1].param_names),
-            [Some("who"), Some("times")]
-        );
+        assert_eq!(names(&iface.exports[1].param_names), [Some("who"), Some("times")]);
         assert_eq!(names(&iface.imports[0].param_names), [Some("ptr"), None]);
         assert!(iface.imports[1].param_names.is_empty(), "not a function");
         assert_eq!(iface.imports.len(), 2);
-        assert_eq!(
-            (
-                iface.imports[0].module.as_str(),
-                iface.imports[0].name.as_str()
-            ),
-            ("host", "log")
-        );
+        assert_eq!((iface.imports[0].module.as_str(), iface.imports[0].name.as_str()), ("host", "log"));
         assert_eq!(iface.imports[0].ty.to_string(), "(func (param i32 i32))");
         assert!(matches!(iface.imports[1].ty, ExternType::Table(_)));
         let names: Vec<&str> = iface.exports.iter().map(|e| e.name.as_str()).collect();

@@ -57,8 +57,7 @@ const FEATURES: &[(&str, &str)] = &[
 fn shared_flags(config: &Config) -> Result<settings::Flags> {
     let mut b = settings::builder();
     let mut set = |name: &str, value: &str| {
-        b.set(name, value)
-            .map_err(|e| Error::target(format!("cranelift setting {name}={value}: {e}")))
+        b.set(name, value).map_err(|e| Error::target(format!("cranelift setting {name}={value}: {e}")))
     };
     set("opt_level", config.opt_level.cranelift_name())?;
     // Backtraces walk the frame-pointer chain.
@@ -88,8 +87,8 @@ pub fn build(config: &Config) -> Result<(OwnedTargetIsa, Vec<String>)> {
             )))
         }
     }
-    let mut builder = isa::lookup(config.triple.clone())
-        .map_err(|e| Error::target(format!("target `{}`: {e}", config.triple)))?;
+    let mut builder =
+        isa::lookup(config.triple.clone()).map_err(|e| Error::target(format!("target `{}`: {e}", config.triple)))?;
     let mut recorded = Vec::new();
     for feature in &config.target_features {
         let feature = feature.trim_start_matches('+');
@@ -102,19 +101,14 @@ pub fn build(config: &Config) -> Result<(OwnedTargetIsa, Vec<String>)> {
     }
     recorded.sort();
     recorded.dedup();
-    let isa = builder
-        .finish(shared_flags(config)?)
-        .map_err(|e| Error::target(format!("target `{}`: {e}", config.triple)))?;
+    let isa =
+        builder.finish(shared_flags(config)?).map_err(|e| Error::target(format!("target `{}`: {e}", config.triple)))?;
     Ok((isa, recorded))
 }
 
 /// The settings to record in `.kiln.engine`, as `name=value`.
 pub fn recorded_flags(isa: &dyn isa::TargetIsa) -> Vec<String> {
-    let mut v: Vec<String> = isa
-        .flags()
-        .iter()
-        .map(|f| format!("{}={}", f.name, f.value_string()))
-        .collect();
+    let mut v: Vec<String> = isa.flags().iter().map(|f| format!("{}={}", f.name, f.value_string())).collect();
     v.extend(isa.isa_flags().iter().map(|f| format!("{}={}", f.name, f.value_string())));
     v
 }

@@ -7,8 +7,8 @@ use kiln_artifact::index::*;
 use kiln_artifact::info::*;
 use kiln_artifact::types::*;
 use wasmparser::{
-    FuncToValidate, FunctionBody, KnownCustom, Name, Operator, Parser, Payload, TypeRef, ValidPayload,
-    Validator, ValidatorResources, WasmFeatures,
+    FuncToValidate, FunctionBody, KnownCustom, Name, Operator, Parser, Payload, TypeRef, ValidPayload, Validator,
+    ValidatorResources, WasmFeatures,
 };
 
 /// The WebAssembly features kiln accepts. The validator enables all of
@@ -158,7 +158,8 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleEnv<'_>> {
                         match &sub.composite_type.inner {
                             wasmparser::CompositeInnerType::Func(f) => {
                                 let params = f.params().iter().map(|&t| val_type(t, offset)).collect::<Result<_>>()?;
-                                let results = f.results().iter().map(|&t| val_type(t, offset)).collect::<Result<_>>()?;
+                                let results =
+                                    f.results().iter().map(|&t| val_type(t, offset)).collect::<Result<_>>()?;
                                 info.types.push(FuncType { params, results });
                             }
                             _ => return Err(Error::unsupported("GC types (struct, array)", offset)),
@@ -291,10 +292,9 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleEnv<'_>> {
                     };
                     let mode = match d.kind {
                         wasmparser::DataKind::Passive => DataMode::Passive,
-                        wasmparser::DataKind::Active { memory_index, offset_expr } => DataMode::Active {
-                            memory: MemoryIndex(memory_index),
-                            offset: const_expr(&offset_expr)?,
-                        },
+                        wasmparser::DataKind::Active { memory_index, offset_expr } => {
+                            DataMode::Active { memory: MemoryIndex(memory_index), offset: const_expr(&offset_expr)? }
+                        }
                     };
                     info.data.push(DataSegment { mode, bytes });
                 }

@@ -101,20 +101,11 @@ impl Plugins {
         I: IntoIterator<Item = P>,
         P: AsRef<Path>,
     {
-        Plugins::new(Source::Files(
-            files
-                .into_iter()
-                .map(|p| p.as_ref().to_path_buf())
-                .collect(),
-        ))
+        Plugins::new(Source::Files(files.into_iter().map(|p| p.as_ref().to_path_buf()).collect()))
     }
 
     fn new(source: Source) -> Plugins {
-        Plugins {
-            source,
-            config: None,
-            static_name: "PLUGINS".to_string(),
-        }
+        Plugins { source, config: None, static_name: "PLUGINS".to_string() }
     }
 
     /// Compile with these settings instead of the build's.
@@ -134,17 +125,15 @@ impl Plugins {
     /// print the `cargo:` lines of [`Table::directives`]. Returns the path
     /// written. For build scripts.
     pub fn write_table(&self, file_name: impl AsRef<Path>) -> Result<PathBuf> {
-        let out_dir = std::env::var_os("OUT_DIR")
-            .map(PathBuf::from)
-            .ok_or_else(|| {
-                Error::io(
-                    file_name.as_ref(),
-                    std::io::Error::new(
-                        std::io::ErrorKind::NotFound,
-                        "OUT_DIR is not set: Plugins::write_table runs in a build script",
-                    ),
-                )
-            })?;
+        let out_dir = std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or_else(|| {
+            Error::io(
+                file_name.as_ref(),
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "OUT_DIR is not set: Plugins::write_table runs in a build script",
+                ),
+            )
+        })?;
         let table = self.generate()?;
         let path = out_dir.join(file_name);
         // Written only when it changed, so that an unchanged table does not
@@ -163,9 +152,7 @@ impl Plugins {
             Some(config) => config.clone(),
             None => build_script_config(|name| std::env::var(name).ok())?,
         };
-        let base = std::env::var_os("CARGO_MANIFEST_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_default();
+        let base = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
         self.generate_with(&config, &base, &cache_dir())
     }
 
@@ -174,20 +161,14 @@ impl Plugins {
         let valid = ident.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             && ident.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            return Err(invalid_input(
-                Path::new(ident),
-                "the static's name must be a Rust identifier".to_string(),
-            ));
+            return Err(invalid_input(Path::new(ident), "the static's name must be a Rust identifier".to_string()));
         }
         let (mut directives, files) = match &self.source {
             Source::Dir(dir) => {
                 let dir = base.join(dir);
                 // cargo watches a folder by the newest modification time in
                 // it, its own included: adding or removing a file updates it.
-                (
-                    format!("cargo:rerun-if-changed={}\n", dir.display()),
-                    list_dir(&dir)?,
-                )
+                (format!("cargo:rerun-if-changed={}\n", dir.display()), list_dir(&dir)?)
             }
             Source::Files(files) => (String::new(), files.iter().map(|f| base.join(f)).collect()),
         };
@@ -200,11 +181,7 @@ impl Plugins {
             if pair[0].0 == pair[1].0 {
                 return Err(invalid_input(
                     &pair[1].1,
-                    format!(
-                        "two plugins are named `{}`: {} and this file",
-                        pair[0].0,
-                        pair[0].1.display()
-                    ),
+                    format!("two plugins are named `{}`: {} and this file", pair[0].0, pair[0].1.display()),
                 ));
             }
         }
@@ -223,8 +200,7 @@ impl Plugins {
             .par_iter()
             .map(|(_, path)| {
                 let wasm = crate::read_module(path)?;
-                compile_cached(&wasm, config, cache)
-                    .map_err(|e| e.in_file(path.display().to_string()))
+                compile_cached(&wasm, config, cache).map_err(|e| e.in_file(path.display().to_string()))
             })
             .collect();
 
@@ -251,11 +227,7 @@ impl Plugins {
         }
         source += "];\n";
         let names = plugins.into_iter().map(|(name, _)| name).collect();
-        Ok(Table {
-            names,
-            source,
-            directives,
-        })
+        Ok(Table { names, source, directives })
     }
 }
 
@@ -278,19 +250,13 @@ fn list_dir(dir: &Path) -> Result<Vec<PathBuf>> {
 fn plugin_name(path: &Path) -> Result<String> {
     match path.file_stem().and_then(|s| s.to_str()) {
         Some(name) if !name.is_empty() => Ok(name.to_string()),
-        _ => Err(invalid_input(
-            path,
-            "a plugin's file name must be valid UTF-8".to_string(),
-        )),
+        _ => Err(invalid_input(path, "a plugin's file name must be valid UTF-8".to_string())),
     }
 }
 
 #[cold]
 fn invalid_input(path: &Path, message: String) -> Error {
-    Error::io(
-        path,
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, message),
-    )
+    Error::io(path, std::io::Error::new(std::io::ErrorKind::InvalidInput, message))
 }
 
 #[cfg(test)]
@@ -299,8 +265,7 @@ mod tests {
 
     /// A fresh folder per test (tests run in parallel).
     fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("kiln-plugins-test-{}-{name}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("kiln-plugins-test-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("plugins")).unwrap();
         dir
@@ -331,15 +296,8 @@ mod tests {
                 format!("cargo:rerun-if-changed={}", p.join("b.wat").display()),
             ]
         );
-        assert!(
-            lines[3..]
-                .iter()
-                .all(|l| l.starts_with("cargo:rerun-if-env-changed=")),
-            "{lines:?}"
-        );
-        assert!(table
-            .source
-            .contains("pub static PLUGINS: &[(&str, ::kiln::Artifact)] = &[\n"));
+        assert!(lines[3..].iter().all(|l| l.starts_with("cargo:rerun-if-env-changed=")), "{lines:?}");
+        assert!(table.source.contains("pub static PLUGINS: &[(&str, ::kiln::Artifact)] = &[\n"));
         let a = table.source.find("(\"a\", {").unwrap();
         let b = table.source.find("(\"b\", {").unwrap();
         assert!(a < b, "{}", table.source);
@@ -358,20 +316,14 @@ mod tests {
         let dir = scratch("list");
         std::fs::write(dir.join("plugins/x.wat"), ANSWER).unwrap();
         let bad = Plugins::from_files(["plugins/x.wat"]).static_name("MY TOOLS");
-        assert!(generate(&bad, &dir)
-            .unwrap_err()
-            .to_string()
-            .contains("Rust identifier"));
+        assert!(generate(&bad, &dir).unwrap_err().to_string().contains("Rust identifier"));
         let plugins = Plugins::from_files(["plugins/x.wat"]).static_name("TOOLS");
         let table = generate(&plugins, &dir).unwrap();
         assert_eq!(table.names, ["x"]);
         assert!(table.source.contains("pub static TOOLS:"));
         assert_eq!(
             table.directives.lines().next().unwrap(),
-            format!(
-                "cargo:rerun-if-changed={}",
-                dir.join("plugins/x.wat").display()
-            )
+            format!("cargo:rerun-if-changed={}", dir.join("plugins/x.wat").display())
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -382,29 +334,15 @@ mod tests {
         std::fs::write(dir.join("plugins/good.wat"), ANSWER).unwrap();
         std::fs::write(dir.join("plugins/bad.wat"), "(module (func (result i32)))").unwrap();
         let err = generate(&Plugins::from_dir("plugins"), &dir).unwrap_err();
-        assert_eq!(
-            err.path(),
-            Some(dir.join("plugins/bad.wat").to_str().unwrap()),
-            "{err}"
-        );
+        assert_eq!(err.path(), Some(dir.join("plugins/bad.wat").to_str().unwrap()), "{err}");
 
         std::fs::remove_file(dir.join("plugins/bad.wat")).unwrap();
-        std::fs::write(
-            dir.join("plugins/good.wasm"),
-            wat::parse_str(ANSWER).unwrap(),
-        )
-        .unwrap();
-        let err = generate(&Plugins::from_dir("plugins"), &dir)
-            .unwrap_err()
-            .to_string();
+        std::fs::write(dir.join("plugins/good.wasm"), wat::parse_str(ANSWER).unwrap()).unwrap();
+        let err = generate(&Plugins::from_dir("plugins"), &dir).unwrap_err().to_string();
         assert!(err.contains("two plugins are named `good`"), "{err}");
 
         let err = generate(&Plugins::from_dir("missing"), &dir).unwrap_err();
-        assert_eq!(
-            err.path(),
-            Some(dir.join("missing").to_str().unwrap()),
-            "{err}"
-        );
+        assert_eq!(err.path(), Some(dir.join("missing").to_str().unwrap()), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

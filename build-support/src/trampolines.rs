@@ -42,10 +42,8 @@ pub(crate) fn array_to_wasm(
     ty: &FuncType,
 ) -> ir::Function {
     let ptr = isa.pointer_type();
-    let mut f = ir::Function::with_name_signature(
-        UserFuncName::user(NS_ARRAY_TRAMPOLINE, func.0),
-        array_call_signature(isa),
-    );
+    let mut f =
+        ir::Function::with_name_signature(UserFuncName::user(NS_ARRAY_TRAMPOLINE, func.0), array_call_signature(isa));
     let callee_sig = f.import_signature(wasm_signature(isa, ty));
     let name = f.declare_imported_user_function(UserExternalName { namespace: NS_WASM_FUNC, index: func.0 });
     let callee = f.import_function(ExtFuncData {
@@ -91,10 +89,8 @@ pub(crate) fn wasm_to_array(
     ty: &FuncType,
 ) -> ir::Function {
     let ptr = isa.pointer_type();
-    let mut f = ir::Function::with_name_signature(
-        UserFuncName::user(NS_WASM_TO_ARRAY, type_index.0),
-        wasm_signature(isa, ty),
-    );
+    let mut f =
+        ir::Function::with_name_signature(UserFuncName::user(NS_WASM_TO_ARRAY, type_index.0), wasm_signature(isa, ty));
     let array_sig = f.import_signature(array_call_signature(isa));
     let slots = ty.params.len().max(ty.results.len()).max(1) as u32;
     let slot = f.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, slots * VAL_RAW_SIZE, 4));
@@ -131,11 +127,8 @@ pub(crate) fn wasm_to_array(
         }
         b.ins().return_(&[]);
     } else {
-        let results: Vec<_> = ty
-            .results
-            .iter()
-            .map(|&r| b.ins().load(ir_type(r, ptr), value_flags(), values, 0))
-            .collect();
+        let results: Vec<_> =
+            ty.results.iter().map(|&r| b.ins().load(ir_type(r, ptr), value_flags(), values, 0)).collect();
         b.ins().return_(&results);
     }
     b.finalize(isa.frontend_config());

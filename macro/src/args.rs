@@ -69,15 +69,9 @@ impl Parse for Bindings {
             let _ = input.parse::<proc_macro2::TokenTree>()?;
         }
         if !input.is_empty() {
-            return Err(input
-                .error("kiln: include_wasm!(mod name = \"path\") takes nothing after the path"));
+            return Err(input.error("kiln: include_wasm!(mod name = \"path\") takes nothing after the path"));
         }
-        Ok(Bindings {
-            attrs,
-            vis,
-            name,
-            path,
-        })
+        Ok(Bindings { attrs, vis, name, path })
     }
 }
 
@@ -111,10 +105,7 @@ mod tests {
 
     #[test]
     fn accepts_a_literal() {
-        assert_eq!(
-            parse(r#""plugins/foo.wasm""#).unwrap().path.value(),
-            "plugins/foo.wasm"
-        );
+        assert_eq!(parse(r#""plugins/foo.wasm""#).unwrap().path.value(), "plugins/foo.wasm");
         assert_eq!(parse(r#""a.wat","#).unwrap().path.value(), "a.wat");
     }
 
@@ -128,34 +119,21 @@ mod tests {
             #[allow(dead_code)] pub(crate) mod greeter = "a.wat""#,
         ] {
             match parse(ok) {
-                Ok(super::Input::Mod(b)) => assert_eq!(
-                    (b.name.to_string(), b.path.value()),
-                    ("greeter".into(), "a.wat".into())
-                ),
+                Ok(super::Input::Mod(b)) => {
+                    assert_eq!((b.name.to_string(), b.path.value()), ("greeter".into(), "a.wat".into()))
+                }
                 _ => panic!("{ok}"),
             }
         }
         assert!(matches!(parse(r#""a.wat""#), Ok(super::Input::Expr(_))));
-        for bad in [
-            r#"mod greeter"#,
-            r#"mod greeter = PATH"#,
-            r#"mod = "a.wat""#,
-            r#"mod g = "a" "b""#,
-            "PATH",
-        ] {
+        for bad in [r#"mod greeter"#, r#"mod greeter = PATH"#, r#"mod = "a.wat""#, r#"mod g = "a" "b""#, "PATH"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn rejects_everything_else() {
-        for bad in [
-            "",
-            "PATH",
-            r#"concat!("a", ".wasm")"#,
-            r#""a.wasm" "b.wasm""#,
-            "b\"x\"",
-        ] {
+        for bad in ["", "PATH", r#"concat!("a", ".wasm")"#, r#""a.wasm" "b.wasm""#, "b\"x\""] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

@@ -50,13 +50,7 @@ use syn::Ident;
 
 /// Methods and associated functions of the generated struct, which exports
 /// must not shadow.
-const RESERVED: &[&str] = &[
-    "add_to_linker",
-    "instantiate",
-    "instantiate_with",
-    "from_instance",
-    "instance",
-];
+const RESERVED: &[&str] = &["add_to_linker", "instantiate", "instantiate_with", "from_instance", "instance"];
 
 /// Import modules of WASI preview 1, which `kiln::wasi::add_to_linker`
 /// defines: they are left out of the `Imports` trait (a host does not
@@ -73,8 +67,7 @@ const MAX_TYPED: usize = 12;
 pub(crate) fn expand(args: &Bindings) -> syn::Result<TokenStream> {
     let lit = &args.path;
     let embedded = compile_and_embed(lit)?;
-    let mut iface =
-        kiln_build::module_interface(&embedded.artifact).map_err(|e| diagnostics::other(lit, e))?;
+    let mut iface = kiln_build::module_interface(&embedded.artifact).map_err(|e| diagnostics::other(lit, e))?;
     iface.name_params(&embedded.wasm);
     generate(args, &iface, embedded.expr)
 }
@@ -112,11 +105,7 @@ fn tuple(types: &[ValType]) -> TokenStream {
 /// `ptr: i32, len: i32` and the names `ptr, len`: the parameters named
 /// from the name section (by the rule of [`crate::names`]), `p0`, `p1`…
 /// where it has no name.
-fn params(
-    ty: &FuncType,
-    wasm_names: &[Option<String>],
-    span: Span,
-) -> (Vec<TokenStream>, Vec<Ident>) {
+fn params(ty: &FuncType, wasm_names: &[Option<String>], span: Span) -> (Vec<TokenStream>, Vec<Ident>) {
     // `store` and `caller` are the parameters before them.
     let mut namer = Namer::new(&["store", "caller"]);
     let names: Vec<Ident> = (0..ty.params.len())
@@ -148,19 +137,12 @@ fn doc(text: impl AsRef<str>) -> TokenStream {
     quote!(#[doc = #text])
 }
 
-fn generate(
-    args: &Bindings,
-    iface: &ModuleInterface,
-    artifact: TokenStream,
-) -> syn::Result<TokenStream> {
+fn generate(args: &Bindings, iface: &ModuleInterface, artifact: TokenStream) -> syn::Result<TokenStream> {
     let lit = &args.path;
     let span = lit.span();
     let file = lit.value();
     let (attrs, vis, mod_name) = (&args.attrs, &args.vis, &args.name);
-    let struct_name = ident(
-        &upper_camel_case(mod_name.to_string().trim_start_matches("r#")),
-        mod_name.span(),
-    );
+    let struct_name = ident(&upper_camel_case(mod_name.to_string().trim_start_matches("r#")), mod_name.span());
 
     // ---- host imports → one trait method each ------------------------------
     let mut trait_methods = Vec::new();
@@ -216,16 +198,9 @@ fn generate(
                 ),
             ));
         }
-        let shared = func_imports
-            .iter()
-            .filter(|(i, _)| i.name == import.name && i.module != import.module)
-            .count()
-            > 0;
-        let snake = if shared {
-            snake_case(&format!("{module}_{name}"))
-        } else {
-            snake_case(name)
-        };
+        let shared =
+            func_imports.iter().filter(|(i, _)| i.name == import.name && i.module != import.module).count() > 0;
+        let snake = if shared { snake_case(&format!("{module}_{name}")) } else { snake_case(name) };
         let method = ident(&namer.fresh(&snake), span);
         let (decls, names) = params(ty, &import.param_names, span);
         let ret = tuple(&ty.results);
@@ -240,9 +215,7 @@ fn generate(
                 <T as Imports>::#method(caller, #(#names),*)
             })?;
         });
-        import_docs.push(format!(
-            "- `{module}`::`{name}`: `{ty}` → `Imports::{method}`"
-        ));
+        import_docs.push(format!("- `{module}`::`{name}`: `{ty}` → `Imports::{method}`"));
     }
 
     // ---- exports → fields resolved once, methods ---------------------------
@@ -256,7 +229,9 @@ fn generate(
         let id = ident(&namer.fresh(&snake_case(name)), span);
         match &export.ty {
             ExternType::Func(ty) if ty.params.len() > MAX_TYPED || ty.results.len() > MAX_TYPED => {
-                export_docs.push(format!("- `{name}`: `{ty}` — not bound (too many values for a `TypedFunc`): use `instance()`"));
+                export_docs.push(format!(
+                    "- `{name}`: `{ty}` — not bound (too many values for a `TypedFunc`): use `instance()`"
+                ));
             }
             ExternType::Func(ty) => {
                 let (p, r) = (tuple(&ty.params), tuple(&ty.results));
@@ -318,10 +293,9 @@ fn generate(
         "An instance of `{file}`, with its exports resolved: calling a method does no name lookup. A handle \
          (`Copy`), valid with the store it was instantiated in."
     ));
-    let trait_doc = doc(
-        "The host functions the module imports, one method per import, with the module's exact types: \
-         implement it for the store's data type. A method that does not match the module is a compile error.",
-    );
+    let trait_doc =
+        doc("The host functions the module imports, one method per import, with the module's exact types: \
+         implement it for the store's data type. A method that does not match the module is a compile error.");
     let blanket = if trait_methods.is_empty() {
         quote_spanned!(span=> impl<T: 'static> Imports for T {})
     } else {
@@ -429,9 +403,7 @@ mod tests {
         let mut iface = kiln_build::module_interface(&artifact).unwrap();
         iface.name_params(&wasm);
         let args: Bindings = syn::parse_str(r#"pub mod greeter = "plugins/greeter.wat""#).unwrap();
-        generate(&args, &iface, quote!(ARTIFACT_EXPR))
-            .unwrap()
-            .to_string()
+        generate(&args, &iface, quote!(ARTIFACT_EXPR)).unwrap().to_string()
     }
 
     #[test]
@@ -464,10 +436,7 @@ mod tests {
     #[test]
     fn no_imports_means_any_store_will_do() {
         let code = bindings_of(r#"(module (func (export "f")))"#);
-        assert!(
-            code.contains("impl < T : 'static > Imports for T { }"),
-            "{code}"
-        );
+        assert!(code.contains("impl < T : 'static > Imports for T { }"), "{code}");
     }
 
     #[test]
@@ -480,10 +449,7 @@ mod tests {
         assert!(!code.contains("fn fd_write"), "{code}");
         assert!(code.contains("fn log ("), "{code}");
         assert!(!code.contains("pub fn instantiate <"), "{code}");
-        assert!(
-            code.contains("kiln::wasi::add_to_linker"),
-            "documented: {code}"
-        );
+        assert!(code.contains("kiln::wasi::add_to_linker"), "documented: {code}");
     }
 
     fn error_of(wat: &str) -> String {
@@ -496,22 +462,14 @@ mod tests {
 
     #[test]
     fn imports_bindings_cannot_express_are_errors_that_say_why() {
-        let err = error_of(
-            r#"(module (import "env" "wide" (func (param i32 i32 i32 i32 i32 i32 i32 i32 i32))))"#,
-        );
-        assert!(
-            err.starts_with("kiln: `m.wat`: import `env`::`wide` has type (func (param"),
-            "{err}"
-        );
+        let err = error_of(r#"(module (import "env" "wide" (func (param i32 i32 i32 i32 i32 i32 i32 i32 i32))))"#);
+        assert!(err.starts_with("kiln: `m.wat`: import `env`::`wide` has type (func (param"), "{err}");
         assert!(err.contains("up to 8 parameters"), "{err}");
-        let err = error_of(
-            r#"(module (import "env" "f" (func (param i32))) (import "env" "f" (func (param i64))))"#,
-        );
+        let err = error_of(r#"(module (import "env" "f" (func (param i32))) (import "env" "f" (func (param i64))))"#);
         assert!(err.contains("imported twice with different types"), "{err}");
         // The same import twice with one type is one method.
-        let code = bindings_of(
-            r#"(module (import "env" "f" (func (param i32))) (import "env" "f" (func (param i32))))"#,
-        );
+        let code =
+            bindings_of(r#"(module (import "env" "f" (func (param i32))) (import "env" "f" (func (param i32))))"#);
         assert_eq!(code.matches("fn f (").count(), 1, "{code}");
     }
 

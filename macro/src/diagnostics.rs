@@ -107,8 +107,7 @@ mod tests {
 
     #[test]
     fn text_errors_point_into_the_file_as_written() {
-        let err =
-            Error::text("expected a i32\n     --> <anon>:3:14\n").in_file("/abs/plugins/foo.wasm");
+        let err = Error::text("expected a i32\n     --> <anon>:3:14\n").in_file("/abs/plugins/foo.wasm");
         let msg = module_error(&lit(), "/abs/plugins/foo.wasm", &err).to_string();
         assert_eq!(
             msg,
@@ -134,9 +133,7 @@ mod tests {
         let err = Error::io(std::path::Path::new("/cache/x.kiln"), io);
         let msg = module_error(&lit(), "/abs/plugins/foo.wasm", &err).to_string();
         assert!(
-            msg.starts_with(
-                "kiln: cannot cache the artifact compiled from `plugins/foo.wasm`: /cache/x.kiln: "
-            ),
+            msg.starts_with("kiln: cannot cache the artifact compiled from `plugins/foo.wasm`: /cache/x.kiln: "),
             "{msg}"
         );
     }
@@ -145,9 +142,6 @@ mod tests {
     fn panics_become_errors() {
         let payload: Box<dyn Any + Send> = Box::new(String::from("index out of bounds"));
         let msg = panicked(&lit(), &*payload).to_string();
-        assert!(
-            msg.contains("the compiler panicked: index out of bounds"),
-            "{msg}"
-        );
+        assert!(msg.contains("the compiler panicked: index out of bounds"), "{msg}");
     }
 }

@@ -35,8 +35,7 @@ pub(crate) fn compile_and_embed(lit: &LitStr) -> syn::Result<Embedded> {
     let source = resolve(lit)?;
     let source_str = utf8(lit, &source)?;
 
-    let config =
-        Config::from_build_env().map_err(|e| diagnostics::module_error(lit, source_str, &e))?;
+    let config = Config::from_build_env().map_err(|e| diagnostics::module_error(lit, source_str, &e))?;
 
     // The compiler is not expected to panic, but a panic here would surface
     // as an opaque "proc macro panicked" with no file name.
@@ -58,20 +57,12 @@ pub(crate) fn compile_and_embed(lit: &LitStr) -> syn::Result<Embedded> {
         compiled_by: "kiln-macro",
     })
     .map_err(|e| diagnostics::other(lit, e))?;
-    let expr: TokenStream = code.parse().map_err(|e| {
-        diagnostics::other(
-            lit,
-            format!("kiln bug: the embedding code does not parse: {e}"),
-        )
-    })?;
-    let bytes = std::fs::read(&artifact).map_err(|e| {
-        diagnostics::other(lit, format!("cannot read `{}`: {e}", artifact.display()))
-    })?;
-    Ok(Embedded {
-        expr: respan(expr, lit.span()),
-        artifact: bytes,
-        wasm,
-    })
+    let expr: TokenStream = code
+        .parse()
+        .map_err(|e| diagnostics::other(lit, format!("kiln bug: the embedding code does not parse: {e}")))?;
+    let bytes = std::fs::read(&artifact)
+        .map_err(|e| diagnostics::other(lit, format!("cannot read `{}`: {e}", artifact.display())))?;
+    Ok(Embedded { expr: respan(expr, lit.span()), artifact: bytes, wasm })
 }
 
 /// `tokens`, every one spanned at `span`.
@@ -112,10 +103,5 @@ fn resolve(lit: &LitStr) -> syn::Result<PathBuf> {
 
 /// `include_bytes!` takes a string literal, so the path must be text.
 fn utf8<'a>(lit: &LitStr, path: &'a Path) -> syn::Result<&'a str> {
-    path.to_str().ok_or_else(|| {
-        diagnostics::other(
-            lit,
-            format!("the path `{}` is not valid UTF-8", path.display()),
-        )
-    })
+    path.to_str().ok_or_else(|| diagnostics::other(lit, format!("the path `{}` is not valid UTF-8", path.display())))
 }

@@ -25,11 +25,10 @@ use std::collections::HashSet;
 
 /// Keywords that are raw-able (`r#kw`).
 const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern", "false",
-    "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
-    "ref", "return", "static", "struct", "trait", "true", "type", "unsafe", "use", "where",
-    "while", "abstract", "become", "box", "do", "final", "macro", "override", "priv", "try",
-    "typeof", "unsized", "virtual", "yield", "union",
+    "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern", "false", "fn", "for", "gen",
+    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static", "struct",
+    "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "try", "typeof", "unsized", "virtual", "yield", "union",
 ];
 
 /// Keywords that cannot be raw identifiers.
@@ -51,10 +50,7 @@ pub(crate) fn snake_case(name: &str) -> String {
             let prev = chars[i - 1];
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
             // `aB` starts a word at B; `ABc` starts one at B too (acronym end).
-            if prev.is_ascii_lowercase()
-                || prev.is_ascii_digit()
-                || (prev.is_ascii_uppercase() && next_lower)
-            {
+            if prev.is_ascii_lowercase() || prev.is_ascii_digit() || (prev.is_ascii_uppercase() && next_lower) {
                 words.push(std::mem::take(&mut word));
             }
         }
@@ -96,9 +92,7 @@ pub(crate) struct Namer {
 impl Namer {
     /// A namer for which `reserved` are already taken.
     pub(crate) fn new(reserved: &[&str]) -> Namer {
-        Namer {
-            taken: reserved.iter().map(|s| s.to_string()).collect(),
-        }
+        Namer { taken: reserved.iter().map(|s| s.to_string()).collect() }
     }
 
     /// A free identifier for `snake` (already snake_case), as Rust source
@@ -152,30 +146,11 @@ mod tests {
     #[test]
     fn identifiers_are_valid_and_distinct() {
         let mut namer = Namer::new(&["instantiate", "instance"]);
-        let names: Vec<String> = [
-            "type",
-            "self",
-            "2d",
-            "instance",
-            "get-value",
-            "getValue",
-            "getValue",
-        ]
-        .iter()
-        .map(|n| namer.fresh(&snake_case(n)))
-        .collect();
-        assert_eq!(
-            names,
-            [
-                "r#type",
-                "self_",
-                "_2d",
-                "instance_2",
-                "get_value",
-                "get_value_2",
-                "get_value_3"
-            ]
-        );
+        let names: Vec<String> = ["type", "self", "2d", "instance", "get-value", "getValue", "getValue"]
+            .iter()
+            .map(|n| namer.fresh(&snake_case(n)))
+            .collect();
+        assert_eq!(names, ["r#type", "self_", "_2d", "instance_2", "get_value", "get_value_2", "get_value_3"]);
         for n in &names {
             syn::parse_str::<syn::Ident>(n).unwrap_or_else(|e| panic!("{n}: {e}"));
         }

@@ -80,7 +80,10 @@ fn check_cpu_features(features: &[String]) -> Result<()> {
 fn check_codegen_flags(flags: &str) -> Result<()> {
     for required in REQUIRED_CODEGEN_FLAGS {
         if !flags.split(' ').any(|f| f == *required) {
-            return Err(Error::load(ENGINE, format!("artifact was compiled without `{required}`, which this runtime needs")));
+            return Err(Error::load(
+                ENGINE,
+                format!("artifact was compiled without `{required}`, which this runtime needs"),
+            ));
         }
     }
     Ok(())
@@ -140,7 +143,8 @@ mod tests {
     #[test]
     fn refuses_other_triple() {
         let mut info = host();
-        info.triple = if cfg!(target_arch = "s390x") { "x86_64-unknown-linux-gnu" } else { "s390x-unknown-linux-gnu" }.into();
+        info.triple =
+            if cfg!(target_arch = "s390x") { "x86_64-unknown-linux-gnu" } else { "s390x-unknown-linux-gnu" }.into();
         let e = check_info(&info).unwrap_err().to_string();
         assert!(e.contains("compiled for"), "{e}");
     }

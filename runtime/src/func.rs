@@ -63,7 +63,8 @@ impl Func {
         // store, which outlives the handle's use through the store.
         #[allow(unsafe_code)]
         let fr = unsafe { read_func_ref(self.raw) };
-        crate::type_registry::type_of(fr.type_id).unwrap_or_else(|| FuncType { params: Box::new([]), results: Box::new([]) })
+        crate::type_registry::type_of(fr.type_id)
+            .unwrap_or_else(|| FuncType { params: Box::new([]), results: Box::new([]) })
     }
 
     /// A host function from a closure taking and returning [`Val`]s.
@@ -101,10 +102,18 @@ impl Func {
         let raw = self.to_raw(s)?;
         let ty = self.ty_of(s);
         if params.len() != ty.params.len() {
-            return Err(Error::ty(format!("function {ty} takes {} arguments, {} given", ty.params.len(), params.len())));
+            return Err(Error::ty(format!(
+                "function {ty} takes {} arguments, {} given",
+                ty.params.len(),
+                params.len()
+            )));
         }
         if results.len() < ty.results.len() {
-            return Err(Error::ty(format!("function {ty} returns {} values, room for {} given", ty.results.len(), results.len())));
+            return Err(Error::ty(format!(
+                "function {ty} returns {} values, room for {} given",
+                ty.results.len(),
+                results.len()
+            )));
         }
         let mut values = vec![ValRaw::default(); ty.params.len().max(ty.results.len())];
         for (i, (p, t)) in params.iter().zip(ty.params.iter()).enumerate() {

@@ -28,19 +28,35 @@ pub enum Extern {
 impl Extern {
     /// The function, if it is one.
     pub fn into_func(self) -> Option<Func> {
-        if let Extern::Func(f) = self { Some(f) } else { None }
+        if let Extern::Func(f) = self {
+            Some(f)
+        } else {
+            None
+        }
     }
     /// The table, if it is one.
     pub fn into_table(self) -> Option<Table> {
-        if let Extern::Table(t) = self { Some(t) } else { None }
+        if let Extern::Table(t) = self {
+            Some(t)
+        } else {
+            None
+        }
     }
     /// The memory, if it is one.
     pub fn into_memory(self) -> Option<Memory> {
-        if let Extern::Memory(m) = self { Some(m) } else { None }
+        if let Extern::Memory(m) = self {
+            Some(m)
+        } else {
+            None
+        }
     }
     /// The global, if it is one.
     pub fn into_global(self) -> Option<Global> {
-        if let Extern::Global(g) = self { Some(g) } else { None }
+        if let Extern::Global(g) = self {
+            Some(g)
+        } else {
+            None
+        }
     }
 
     /// Its type.
@@ -125,7 +141,8 @@ impl Instance {
                 format!("module has {} imports, {} given", info.imports.len(), imports.len()),
             ));
         }
-        let mut resolved = ResolvedImports { funcs: Vec::new(), tables: Vec::new(), memories: Vec::new(), globals: Vec::new() };
+        let mut resolved =
+            ResolvedImports { funcs: Vec::new(), tables: Vec::new(), memories: Vec::new(), globals: Vec::new() };
         for (import, ext) in info.imports.iter().zip(imports) {
             let mismatch = |found: String| Error::link(&import.module, &import.name, found);
             match (import.kind, ext) {
@@ -144,7 +161,10 @@ impl Instance {
                     let actual = s.tables[idx].ty;
                     let current = Limits { min: s.tables[idx].elements.len() as u64, max: actual.limits.max };
                     if actual.element != expected.element || !limits_match(&current, &expected.limits) {
-                        return Err(mismatch(format!("expected {expected}, found {actual} with {} elements", current.min)));
+                        return Err(mismatch(format!(
+                            "expected {expected}, found {actual} with {} elements",
+                            current.min
+                        )));
                     }
                     resolved.tables.push(idx);
                 }
@@ -153,7 +173,10 @@ impl Instance {
                     let actual = s.memories[idx].ty;
                     let current = Limits { min: s.memories[idx].memory.pages(), max: actual.limits.max };
                     if actual.memory64 != expected.memory64 || !limits_match(&current, &expected.limits) {
-                        return Err(mismatch(format!("expected {expected}, found {actual} with {} pages", current.min)));
+                        return Err(mismatch(format!(
+                            "expected {expected}, found {actual} with {} pages",
+                            current.min
+                        )));
                     }
                     resolved.memories.push(idx);
                 }
@@ -229,7 +252,11 @@ impl Instance {
 
     /// The exported function `name` with static types; fails if it does not
     /// exist or has another type.
-    pub fn get_typed_func<P: WasmParams, R: WasmResults>(&self, mut store: impl AsContextMut, name: &str) -> Result<TypedFunc<P, R>> {
+    pub fn get_typed_func<P: WasmParams, R: WasmResults>(
+        &self,
+        mut store: impl AsContextMut,
+        name: &str,
+    ) -> Result<TypedFunc<P, R>> {
         let f = self
             .get_func(&mut store, name)
             .ok_or_else(|| Error::not_found(format!("no exported function `{name}`")))?;

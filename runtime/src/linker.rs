@@ -128,7 +128,11 @@ impl<T: 'static> Linker<T> {
         let mut imports = Vec::with_capacity(module.imports().len());
         for import in module.imports() {
             let ext = self.get(&mut store, import.module, import.name).ok_or_else(|| {
-                Error::link(import.module, import.name, format!("unknown import: nothing of type {} is defined with this name", import.ty))
+                Error::link(
+                    import.module,
+                    import.name,
+                    format!("unknown import: nothing of type {} is defined with this name", import.ty),
+                )
             })?;
             imports.push(ext);
         }

@@ -81,7 +81,10 @@ impl Memory {
     /// # Panics
     ///
     /// If this memory belongs to another store.
-    pub fn data_and_store_mut<'a, T: 'static>(&self, caller: &'a mut crate::Caller<'_, T>) -> (&'a mut [u8], &'a mut T) {
+    pub fn data_and_store_mut<'a, T: 'static>(
+        &self,
+        caller: &'a mut crate::Caller<'_, T>,
+    ) -> (&'a mut [u8], &'a mut T) {
         let inner = &mut *caller.inner;
         assert_eq!(inner.opaque.id, self.store, "memory belongs to another store");
         (inner.opaque.memories[self.index].memory.data_mut(), &mut inner.data)

@@ -74,21 +74,16 @@ impl Module {
         let b = bytes.get();
         let s = elf::parse(b)?;
         let engine = crate::engine_check::check(s.engine)?;
-        let info: ModuleInfo = kiln_artifact::decode_postcard(names::INFO, s.info).map_err(|e| Error::load(names::INFO, e.reason))?;
+        let info: ModuleInfo =
+            kiln_artifact::decode_postcard(names::INFO, s.info).map_err(|e| Error::load(names::INFO, e.reason))?;
         let traps = kiln_artifact::traps::TrapTable::parse(s.traps).map_err(|e| Error::load(names::TRAPS, e.reason))?;
         validate(&info, &s, &traps)?;
         let type_ids = crate::type_registry::canonicalize(&info.types);
-        let (text, traps, data, names_r, addrmap) = (sub(b, s.text), sub(b, s.traps), sub(b, s.data), sub(b, s.names), sub(b, s.addrmap));
-        let code = LoadedCode::new(bytes, in_place, text, traps).map_err(|e| Error::load(names::TEXT, format!("cannot map code: {e}")))?;
-        Ok(Module(Arc::new(ModuleInner {
-            code,
-            data,
-            names: names_r,
-            addrmap,
-            info,
-            engine,
-            type_ids,
-        })))
+        let (text, traps, data, names_r, addrmap) =
+            (sub(b, s.text), sub(b, s.traps), sub(b, s.data), sub(b, s.names), sub(b, s.addrmap));
+        let code = LoadedCode::new(bytes, in_place, text, traps)
+            .map_err(|e| Error::load(names::TEXT, format!("cannot map code: {e}")))?;
+        Ok(Module(Arc::new(ModuleInner { code, data, names: names_r, addrmap, info, engine, type_ids })))
     }
 
     /// The module's name from its name section.
@@ -119,7 +114,9 @@ impl Module {
     fn export_type(&self, kind: ExportKind) -> ExternType {
         let info = &self.0.info;
         match kind {
-            ExportKind::Func(f) => ExternType::Func(info.func_type(f).cloned().unwrap_or_else(|| FuncType { params: Box::new([]), results: Box::new([]) })),
+            ExportKind::Func(f) => ExternType::Func(
+                info.func_type(f).cloned().unwrap_or_else(|| FuncType { params: Box::new([]), results: Box::new([]) }),
+            ),
             ExportKind::Table(t) => ExternType::Table(info.tables[t.index()]),
             ExportKind::Memory(m) => ExternType::Memory(info.memories[m.index()]),
             ExportKind::Global(g) => ExternType::Global(info.globals[g.index()]),
@@ -202,7 +199,6 @@ impl Module {
             .map(|n| String::from_utf8_lossy(n).into_owned());
         Some((info.num_imported_funcs + i as u32, name))
     }
-
 }
 
 impl std::fmt::Debug for Module {
@@ -253,7 +249,9 @@ fn validate(info: &ModuleInfo, s: &elf::Sections<'_>, traps: &kiln_artifact::tra
     if info.wasm_to_array_trampolines.iter().any(|(t, r)| t.index() >= n_types || !in_text(r)) {
         return bad("a wasm-to-host trampoline is out of range".into());
     }
-    if !info.func_refs.windows(2).all(|w| w[0] < w[1]) || info.func_refs.iter().any(|f| f.index() >= info.functions.len()) {
+    if !info.func_refs.windows(2).all(|w| w[0] < w[1])
+        || info.func_refs.iter().any(|f| f.index() >= info.functions.len())
+    {
         return bad("function reference slots are not sorted or out of range".into());
     }
     for &f in &info.func_refs {

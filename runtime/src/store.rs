@@ -2,8 +2,8 @@
 //! compiled code checks, and the host's data.
 
 use crate::error::{Error, Result};
-pub use crate::vm::instance::{StoreLimits, UpdateDeadline};
 use crate::vm::instance::{StoreInner, StoreOpaque};
+pub use crate::vm::instance::{StoreLimits, UpdateDeadline};
 use std::any::{Any, TypeId};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -80,10 +80,11 @@ impl<T: 'static> Store<T> {
     /// host data and returns [`UpdateDeadline::Continue`] with new ticks,
     /// or [`UpdateDeadline::Interrupt`]. Without a callback the guest traps.
     pub fn epoch_deadline_callback(&mut self, mut f: impl FnMut(&mut T) -> UpdateDeadline + Send + 'static) {
-        self.inner.opaque.epoch_callback = Some(Box::new(move |store: &mut StoreOpaque| match store.downcast_mut::<T>() {
-            Some(inner) => f(&mut inner.data),
-            None => UpdateDeadline::Interrupt,
-        }));
+        self.inner.opaque.epoch_callback =
+            Some(Box::new(move |store: &mut StoreOpaque| match store.downcast_mut::<T>() {
+                Some(inner) => f(&mut inner.data),
+                None => UpdateDeadline::Interrupt,
+            }));
     }
 
     /// Cap what the guests of this store may take from the host: memory
@@ -99,7 +100,6 @@ impl<T: 'static> Store<T> {
     pub fn set_max_wasm_stack(&mut self, bytes: usize) {
         self.inner.opaque.max_wasm_stack = bytes;
     }
-
 }
 
 impl<T: Default + 'static> Default for Store<T> {

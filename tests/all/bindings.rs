@@ -19,16 +19,10 @@ struct Host {
 
 impl greeter::Imports for Host {
     fn log(mut caller: Caller<'_, Self>, ptr: i32, len: i32) -> kiln::Result<()> {
-        let memory = caller
-            .get_export("memory")
-            .and_then(|e| e.into_memory())
-            .unwrap();
+        let memory = caller.get_export("memory").and_then(|e| e.into_memory()).unwrap();
         let mut bytes = vec![0; len as u32 as usize];
         memory.read(&mut caller, ptr as u32 as usize, &mut bytes)?;
-        caller
-            .data_mut()
-            .lines
-            .push(String::from_utf8_lossy(&bytes).into_owned());
+        caller.data_mut().lines.push(String::from_utf8_lossy(&bytes).into_owned());
         Ok(())
     }
 
@@ -70,10 +64,7 @@ fn exports_are_typed_methods_and_imports_a_trait() {
     assert_eq!(plugin.instance_2(&mut store).unwrap(), 40);
 
     // The escape hatch reaches every export by its wasm name.
-    let by_name = plugin
-        .instance()
-        .get_typed_func::<(i32, i32), (i32, i32)>(&mut store, "divMod")
-        .unwrap();
+    let by_name = plugin.instance().get_typed_func::<(i32, i32), (i32, i32)>(&mut store, "divMod").unwrap();
     assert_eq!(by_name.call(&mut store, (9, 4)).unwrap(), (2, 1));
 }
 
@@ -82,10 +73,7 @@ fn host_errors_and_traps_come_back_as_errors() {
     let mut store = Store::new(Host::default());
     let plugin = greeter::Greeter::instantiate(&mut store).unwrap();
     let err = plugin.fail(&mut store, 7).unwrap_err();
-    assert!(
-        err.to_string().contains("host refused with 7") || err.trap().is_some(),
-        "{err}"
-    );
+    assert!(err.to_string().contains("host refused with 7") || err.trap().is_some(), "{err}");
     let err = plugin.div_mod(&mut store, 1, 0).unwrap_err();
     assert!(err.trap().is_some(), "{err}");
     // The instance is still usable.
@@ -145,11 +133,7 @@ fn modules_importing_memories_go_through_a_linker() {
     let mut store = Store::new(Counter(0));
     let memory = Memory::new(
         &mut store,
-        MemoryType {
-            limits: kiln::Limits { min: 1, max: None },
-            memory64: false,
-            shared: false,
-        },
+        MemoryType { limits: kiln::Limits { min: 1, max: None }, memory64: false, shared: false },
     )
     .unwrap();
     let mut linker = Linker::new();
@@ -169,10 +153,7 @@ fn exports_are_resolved_from_an_existing_instance() {
     let instance = kiln::Instance::new(&mut store, &adder::module().unwrap(), &[]).unwrap();
     let plugin = adder::Adder::from_instance(&mut store, instance).unwrap();
     assert_eq!(plugin.add(&mut store, 40, 2).unwrap(), 42);
-    assert_eq!(
-        plugin.load(&mut store, 8).unwrap(),
-        i32::from_le_bytes(*b"kiln")
-    );
+    assert_eq!(plugin.load(&mut store, 8).unwrap(), i32::from_le_bytes(*b"kiln"));
     assert_eq!(plugin.instance(), instance);
 }
 
@@ -191,9 +172,7 @@ fn wasi_imports_come_from_kiln_wasi_and_the_rest_from_the_trait() {
         }
     }
     let stdout = Pipe::new();
-    let mut store = Store::new(State {
-        wasi: WasiCtxBuilder::new().stdout(stdout.clone()).build(),
-    });
+    let mut store = Store::new(State { wasi: WasiCtxBuilder::new().stdout(stdout.clone()).build() });
     let mut linker = Linker::new();
     kiln::wasi::add_to_linker(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
     wasi_greeter::WasiGreeter::add_to_linker(&mut linker).unwrap();

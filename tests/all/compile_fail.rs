@@ -21,17 +21,9 @@ fn include_wasm_diagnostics() {
 fn stage_fixtures() {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     // CARGO_TARGET_TMPDIR is `<target>/tmp`; trybuild uses the same `<target>`.
-    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target dir");
-    let project_dir = target_dir
-        .join("tests")
-        .join("trybuild")
-        .join(env!("CARGO_PKG_NAME"));
-    copy_dir(
-        &manifest_dir.join("fixtures"),
-        &project_dir.join("fixtures"),
-    );
+    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir");
+    let project_dir = target_dir.join("tests").join("trybuild").join(env!("CARGO_PKG_NAME"));
+    copy_dir(&manifest_dir.join("fixtures"), &project_dir.join("fixtures"));
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -43,7 +35,6 @@ fn copy_dir(from: &Path, to: &Path) {
             copy_dir(&from, &to);
             continue;
         }
-        std::fs::copy(&from, &to)
-            .unwrap_or_else(|e| panic!("copying {} to {}: {e}", from.display(), to.display()));
+        std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("copying {} to {}: {e}", from.display(), to.display()));
     }
 }

@@ -63,7 +63,8 @@ fn dynamic_host_function_and_multi_value() {
     );
     let mut store = Store::new(());
     let mut linker = Linker::new();
-    let ty = FuncType { params: vec![ValType::I32, ValType::I64].into(), results: vec![ValType::I64, ValType::I32].into() };
+    let ty =
+        FuncType { params: vec![ValType::I32, ValType::I64].into(), results: vec![ValType::I64, ValType::I32].into() };
     linker
         .func_new("env", "swap", ty, |_caller, params, results| {
             results[0] = Val::I64(params[1].i64().unwrap() + 1);

@@ -60,12 +60,16 @@ fn memory_grow_and_size() {
 #[test]
 fn memory_shared_between_instances() {
     let mut store = Store::new(());
-    let memory = Memory::new(&mut store, MemoryType { limits: Limits { min: 1, max: None }, memory64: false, shared: false }).unwrap();
+    let memory =
+        Memory::new(&mut store, MemoryType { limits: Limits { min: 1, max: None }, memory64: false, shared: false })
+            .unwrap();
     let writer = module(
         r#"(module (import "env" "mem" (memory 1)) (data (i32.const 4) "\2a")
            (func (export "write") (param i32 i32) (i32.store (local.get 0) (local.get 1))))"#,
     );
-    let reader = module(r#"(module (import "env" "mem" (memory 1)) (func (export "read") (param i32) (result i32) (i32.load (local.get 0))))"#);
+    let reader = module(
+        r#"(module (import "env" "mem" (memory 1)) (func (export "read") (param i32) (result i32) (i32.load (local.get 0))))"#,
+    );
     let w = Instance::new(&mut store, &writer, &[Extern::Memory(memory)]).unwrap();
     let r = Instance::new(&mut store, &reader, &[Extern::Memory(memory)]).unwrap();
     let read = r.get_typed_func::<i32, i32>(&mut store, "read").unwrap();
@@ -155,7 +159,12 @@ fn store_limits_cap_growth_and_counts() {
           (func (export "tgrow") (param i32) (result i32) (table.grow (ref.null func) (local.get 0))))"#,
     );
     let mut store = Store::new(());
-    store.set_limits(kiln::StoreLimits { memory_size: 3 * 65536, table_elements: 10, instances: 2, ..Default::default() });
+    store.set_limits(kiln::StoreLimits {
+        memory_size: 3 * 65536,
+        table_elements: 10,
+        instances: 2,
+        ..Default::default()
+    });
     let i = Instance::new(&mut store, &m, &[]).unwrap();
     let grow = i.get_typed_func::<i32, i32>(&mut store, "grow").unwrap();
     assert_eq!(grow.call(&mut store, 2).unwrap(), 1);

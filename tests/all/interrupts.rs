@@ -87,7 +87,11 @@ fn epoch_callback_extends_the_deadline() {
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|extensions: &mut u32| {
         *extensions += 1;
-        if *extensions < 3 { UpdateDeadline::Continue(1) } else { UpdateDeadline::Interrupt }
+        if *extensions < 3 {
+            UpdateDeadline::Continue(1)
+        } else {
+            UpdateDeadline::Interrupt
+        }
     });
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
     let spin = instance.get_typed_func::<(), ()>(&mut store, "spin").unwrap();

@@ -25,7 +25,10 @@ fn integer_ops_match_rust() {
     let lt_u = i.get_typed_func::<(i32, i32), i32>(&mut store, "lt_u").unwrap();
     for &(a, b) in &[(1i32, 1i32), (0x12345678, 36), (-1, 7), (i32::MIN, 33)] {
         assert_eq!(rotl.call(&mut store, (a, b)).unwrap(), a.rotate_left(b as u32 % 32));
-        assert_eq!(shr.call(&mut store, (a as i64 * 1000, b as i64 + 64)).unwrap(), (a as i64 * 1000) >> ((b as i64 + 64) & 63));
+        assert_eq!(
+            shr.call(&mut store, (a as i64 * 1000, b as i64 + 64)).unwrap(),
+            (a as i64 * 1000) >> ((b as i64 + 64) & 63)
+        );
         assert_eq!(clz.call(&mut store, a).unwrap(), a.leading_zeros() as i32);
         assert_eq!(popcnt.call(&mut store, a as i64).unwrap(), (a as i64).count_ones() as i64);
         assert_eq!(ext8.call(&mut store, a).unwrap(), a as i8 as i32);

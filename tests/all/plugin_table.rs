@@ -15,12 +15,8 @@ fn apply(name: &str, text: &str) -> String {
     assert!(module.is_in_place(), "{name} runs in place");
     let mut store = Store::new(());
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let apply = instance
-        .get_typed_func::<i32, i32>(&mut store, "apply")
-        .unwrap();
-    text.bytes()
-        .map(|b| apply.call(&mut store, b as i32).unwrap() as u8 as char)
-        .collect()
+    let apply = instance.get_typed_func::<i32, i32>(&mut store, "apply").unwrap();
+    text.bytes().map(|b| apply.call(&mut store, b as i32).unwrap() as u8 as char).collect()
 }
 
 #[test]

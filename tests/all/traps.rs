@@ -124,7 +124,13 @@ fn host_function_error() {
     let mut store = Store::new(0u32);
     let mut linker = Linker::new();
     linker
-        .func_wrap("host", "f", |x: i32| -> Result<i32, Refused> { if x < 0 { Err(Refused(x as u32)) } else { Ok(x * 2) } })
+        .func_wrap("host", "f", |x: i32| -> Result<i32, Refused> {
+            if x < 0 {
+                Err(Refused(x as u32))
+            } else {
+                Ok(x * 2)
+            }
+        })
         .unwrap();
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
@@ -140,7 +146,15 @@ fn host_function_panic_is_resumed_in_the_host() {
     let module = module(CALLS_HOST);
     let mut store = Store::new(());
     let mut linker = Linker::new();
-    linker.func_wrap("host", "f", |x: i32| -> i32 { if x == 13 { panic!("unlucky") } else { x } }).unwrap();
+    linker
+        .func_wrap("host", "f", |x: i32| -> i32 {
+            if x == 13 {
+                panic!("unlucky")
+            } else {
+                x
+            }
+        })
+        .unwrap();
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.call(&mut store, 13)));
@@ -159,7 +173,10 @@ fn ten_thousand_traps_leave_the_host_healthy() {
     let load = minstance.get_typed_func::<i32, i32>(&mut mstore, "load").unwrap();
     for i in 0..10_000 {
         match i % 3 {
-            0 => assert_eq!(trap_of(unreachable.call(&mut store, &[], &mut []).unwrap_err()), TrapCode::UnreachableCodeReached),
+            0 => assert_eq!(
+                trap_of(unreachable.call(&mut store, &[], &mut []).unwrap_err()),
+                TrapCode::UnreachableCodeReached
+            ),
             1 => assert_eq!(trap_of(div.call(&mut store, (i, 0)).unwrap_err()), TrapCode::IntegerDivisionByZero),
             _ => assert_eq!(trap_of(load.call(&mut mstore, 70000 + i).unwrap_err()), TrapCode::MemoryOutOfBounds),
         }

@@ -68,7 +68,9 @@ fn wrapper_module() -> &'static Module {
     MODULE.get_or_init(|| {
         let mut wat = String::from("(module\n");
         for (name, params) in IMPORTS {
-            wat += &format!("  (import \"wasi_snapshot_preview1\" \"{name}\" (func ${name} (param {params}) (result i32)))\n");
+            wat += &format!(
+                "  (import \"wasi_snapshot_preview1\" \"{name}\" (func ${name} (param {params}) (result i32)))\n"
+            );
         }
         wat += "  (import \"wasi_snapshot_preview1\" \"proc_exit\" (func $proc_exit (param i32)))\n";
         wat += "  (memory (export \"memory\") 1)\n";
@@ -212,7 +214,10 @@ impl Guest {
         let mut names = Vec::new();
         let mut cookie = 0u64;
         loop {
-            assert_eq!(self.call("fd_readdir", &[fd as i64, BUF as i64, chunk as i64, cookie as i64, OUT as i64]), Errno::Success);
+            assert_eq!(
+                self.call("fd_readdir", &[fd as i64, BUF as i64, chunk as i64, cookie as i64, OUT as i64]),
+                Errno::Success
+            );
             let used = self.u32(OUT) as usize;
             let data = self.read(BUF, used);
             let mut at = 0;
@@ -268,7 +273,8 @@ impl Tree {
         let root = self.tmp.path();
         assert_eq!(std::fs::read_to_string(root.join("outside.txt")).unwrap(), "host secret");
         assert_eq!(std::fs::read_to_string(root.join("outside/inner.txt")).unwrap(), "inner secret");
-        let mut top: Vec<String> = std::fs::read_dir(root).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let mut top: Vec<String> =
+            std::fs::read_dir(root).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         top.sort();
         assert_eq!(top, ["outside", "outside.txt", "sandbox"]);
         let inner: Vec<_> = std::fs::read_dir(root.join("outside")).unwrap().collect();
@@ -282,7 +288,9 @@ const PREOPEN: u32 = 3;
 
 #[test]
 fn args_and_environment() {
-    let mut g = Guest::new(WasiCtxBuilder::new().args(["plugin", "--flag"]).arg("ü").env("KEY", "value").envs([("A", "b=c")]).build());
+    let mut g = Guest::new(
+        WasiCtxBuilder::new().args(["plugin", "--flag"]).arg("ü").env("KEY", "value").envs([("A", "b=c")]).build(),
+    );
     assert_eq!(g.call("args_sizes_get", &[OUT as i64, OUT as i64 + 4]), Errno::Success);
     assert_eq!((g.u32(OUT), g.u32(OUT + 4)), (3, 7 + 7 + 3));
     assert_eq!(g.call("args_get", &[PATH as i64, BUF as i64]), Errno::Success);
@@ -418,7 +426,8 @@ fn proc_exit_returns_the_code_to_the_host() {
 #[test]
 fn stdio_is_captured_or_fed() {
     let (out, err) = (Pipe::new(), Pipe::new());
-    let mut g = Guest::new(WasiCtxBuilder::new().stdin("line one\nrest").stdout(out.clone()).stderr(err.clone()).build());
+    let mut g =
+        Guest::new(WasiCtxBuilder::new().stdin("line one\nrest").stdout(out.clone()).stderr(err.clone()).build());
     // Two iovecs in one fd_write.
     g.write(BUF, b"hello, world");
     let mut iovs = Vec::new();
@@ -644,7 +653,7 @@ fn directories_links_and_listing() {
     // Listing: ".", "..", and every entry with its type, whatever the buffer size.
     let mut names = g.list(PREOPEN, 4096);
     names.sort();
-    let want = [("." , 3), ("..", 3), ("hard.txt", 4), ("moved.txt", 4), ("soft", 7), ("sub", 3)];
+    let want = [(".", 3), ("..", 3), ("hard.txt", 4), ("moved.txt", 4), ("soft", 7), ("sub", 3)];
     assert_eq!(names, want.iter().map(|(n, t)| (n.to_string(), *t as u8)).collect::<Vec<_>>());
     let mut small = g.list(PREOPEN, 40);
     small.sort();
@@ -732,15 +741,33 @@ fn escape_by_dot_dot_and_absolute_paths() {
     std::fs::create_dir(tree.sandbox().join("sub")).unwrap();
     let mut g = tree.guest(DirPerms::ReadWrite);
     let host_abs = tree.tmp.path().join("outside.txt").display().to_string();
-    for path in ["../outside.txt", "sub/../../outside.txt", "./../outside.txt", "sub/../sub/../../outside.txt", "..", "../outside", "/etc/passwd", "/", host_abs.as_str(), "//etc/passwd"] {
+    for path in [
+        "../outside.txt",
+        "sub/../../outside.txt",
+        "./../outside.txt",
+        "sub/../sub/../../outside.txt",
+        "..",
+        "../outside",
+        "/etc/passwd",
+        "/",
+        host_abs.as_str(),
+        "//etc/passwd",
+    ] {
         for lookup in [0, FOLLOW] {
             for oflags in [0, OFLAG_DIRECTORY, OFLAG_CREAT] {
                 let r = g.open(PREOPEN, lookup, path, oflags, ALL);
-                assert!(matches!(r, Err(e) if refused(e) || e == Errno::Inval), "path_open({path:?}, {oflags}) = {r:?}");
+                assert!(
+                    matches!(r, Err(e) if refused(e) || e == Errno::Inval),
+                    "path_open({path:?}, {oflags}) = {r:?}"
+                );
             }
         }
         let [p, l] = g.str(PATH, path);
-        assert_eq!(g.call("path_filestat_get", &[PREOPEN as i64, FOLLOW, p, l, BUF as i64]), Errno::Notcapable, "stat {path}");
+        assert_eq!(
+            g.call("path_filestat_get", &[PREOPEN as i64, FOLLOW, p, l, BUF as i64]),
+            Errno::Notcapable,
+            "stat {path}"
+        );
     }
     // Exactly ENOTCAPABLE for the plain shapes.
     assert_eq!(g.open(PREOPEN, 0, "../outside.txt", 0, RIGHT_FD_READ), Err(Errno::Notcapable));
@@ -796,7 +823,15 @@ fn escape_by_symlinks() {
     std::os::unix::fs::symlink("../created_dir", sb.join("dangle_dir")).unwrap();
     let mut g = tree.guest(DirPerms::ReadWrite);
 
-    for path in ["abs_file", "rel_file", "deep/up2", "abs_dir/inner.txt", "rel_dir/inner.txt", "etc/passwd", "rel_dir/../outside.txt"] {
+    for path in [
+        "abs_file",
+        "rel_file",
+        "deep/up2",
+        "abs_dir/inner.txt",
+        "rel_dir/inner.txt",
+        "etc/passwd",
+        "rel_dir/../outside.txt",
+    ] {
         for oflags in [0, OFLAG_CREAT, OFLAG_TRUNC] {
             let r = g.open(PREOPEN, FOLLOW, path, oflags, ALL);
             assert!(matches!(r, Err(e) if refused(e)), "open({path:?}, follow, {oflags}) = {r:?}");
@@ -815,7 +850,13 @@ fn escape_by_symlinks() {
     assert!(refused(g.open(PREOPEN, FOLLOW, "rel_dir", OFLAG_DIRECTORY, ALL).unwrap_err()));
     assert!(refused(g.open(PREOPEN, FOLLOW, "loop1", 0, ALL).unwrap_err()));
     // Writing through a link that leads out.
-    for (name, path) in [("path_create_directory", "rel_dir/made"), ("path_create_directory", "abs_dir/made"), ("path_unlink_file", "rel_dir/inner.txt"), ("path_unlink_file", "abs_dir/inner.txt"), ("path_remove_directory", "rel_dir/.")] {
+    for (name, path) in [
+        ("path_create_directory", "rel_dir/made"),
+        ("path_create_directory", "abs_dir/made"),
+        ("path_unlink_file", "rel_dir/inner.txt"),
+        ("path_unlink_file", "abs_dir/inner.txt"),
+        ("path_remove_directory", "rel_dir/."),
+    ] {
         let e = g.path_op(name, PREOPEN, path);
         assert!(refused(e) || e == Errno::Inval, "{name}({path:?}) = {e:?}");
     }
@@ -865,7 +906,7 @@ fn escape_by_symlinks() {
             }
         }
     }
-    assert!(refused(g.path_op("path_create_directory", PREOPEN, "dangle_dir/sub")) );
+    assert!(refused(g.path_op("path_create_directory", PREOPEN, "dangle_dir/sub")));
     assert_eq!(g.path_op("path_create_directory", PREOPEN, "dangle_dir"), Errno::Exist);
     // Renaming over a link replaces the link, never its target.
     std::fs::write(sb.join("plain.txt"), "plain").unwrap();
@@ -1041,7 +1082,11 @@ fn open_descriptors_are_capped() {
     let tree = Tree::new();
     std::fs::write(tree.sandbox().join("f.txt"), "x").unwrap();
     let mut g = Guest::new(
-        WasiCtxBuilder::new().max_open_files(6).preopened_dir(tree.sandbox(), "/", DirPerms::ReadWrite).unwrap().build(),
+        WasiCtxBuilder::new()
+            .max_open_files(6)
+            .preopened_dir(tree.sandbox(), "/", DirPerms::ReadWrite)
+            .unwrap()
+            .build(),
     );
     let fds: Vec<u32> = (0..2).map(|_| g.open(PREOPEN, 0, "f.txt", 0, RIGHT_FD_READ).unwrap()).collect();
     assert_eq!(fds, [4, 5]);
@@ -1150,7 +1195,12 @@ fn rust_std_program_runs() {
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let start = instance.get_typed_func::<(), ()>(&mut store, "_start").unwrap();
     let e = start.call(&mut store, ()).unwrap_err();
-    assert_eq!(e.downcast_ref::<I32Exit>(), Some(&I32Exit(7)), "{e}; stderr: {}", String::from_utf8_lossy(&err.contents()));
+    assert_eq!(
+        e.downcast_ref::<I32Exit>(),
+        Some(&I32Exit(7)),
+        "{e}; stderr: {}",
+        String::from_utf8_lossy(&err.contents())
+    );
     let stdout = String::from_utf8(out.contents()).unwrap();
     let expected = "\
 args: [\"hello\", \"input.txt\", \"output.txt\"]

@@ -27,7 +27,11 @@ pub(crate) fn new_object(isa: &dyn TargetIsa) -> Result<Object<'static>> {
         _ => Endianness::Little,
     };
     let mut obj = Object::new(BinaryFormat::Elf, arch, endian);
-    obj.flags = FileFlags::Elf { os_abi: object::elf::OsAbi(ELFOSABI_KILN), abi_version: 0, e_flags: object::elf::FileFlags(EF_KILN_MODULE | arch_flags) };
+    obj.flags = FileFlags::Elf {
+        os_abi: object::elf::OsAbi(ELFOSABI_KILN),
+        abi_version: 0,
+        e_flags: object::elf::FileFlags(EF_KILN_MODULE | arch_flags),
+    };
     Ok(obj)
 }
 

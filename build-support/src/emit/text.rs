@@ -10,10 +10,10 @@ use super::{CompiledBody, FuncReloc};
 use crate::error::{Error, Result};
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::isa::TargetIsa;
+use kiln_artifact::addrmap::AddrMapBuilder;
 use kiln_artifact::index::{FuncIndex, TypeIndex};
 use kiln_artifact::info::{ModuleInfo, Range};
 use kiln_artifact::traps::TrapTableBuilder;
-use kiln_artifact::addrmap::AddrMapBuilder;
 
 /// The laid-out text and everything located in it.
 pub(crate) struct Layout {
@@ -27,7 +27,12 @@ pub(crate) struct Layout {
     pub addrmap: Vec<u8>,
 }
 
-fn place(text: &mut Vec<u8>, body: &CompiledBody, traps: &mut TrapTableBuilder, addrmap: &mut AddrMapBuilder) -> Result<Range> {
+fn place(
+    text: &mut Vec<u8>,
+    body: &CompiledBody,
+    traps: &mut TrapTableBuilder,
+    addrmap: &mut AddrMapBuilder,
+) -> Result<Range> {
     let align = body.alignment.max(1) as usize;
     text.resize(text.len().next_multiple_of(align), 0);
     let start = u32::try_from(text.len()).map_err(|_| Error::codegen("text section exceeds 4 GiB"))?;
@@ -71,10 +76,8 @@ pub(crate) fn layout(
             .ok_or_else(|| Error::codegen(format!("call relocation against function {f}, which is not defined")))?;
         Ok(def.start as u64)
     };
-    let all = bodies
-        .iter()
-        .zip(&funcs)
-        .chain(array_trampolines.iter().map(|(_, b)| b).zip(arrays.iter().map(|(_, r)| r)));
+    let all =
+        bodies.iter().zip(&funcs).chain(array_trampolines.iter().map(|(_, b)| b).zip(arrays.iter().map(|(_, r)| r)));
     for (body, range) in all {
         for r in &body.relocs {
             let at = range.start as u64 + r.offset as u64;
@@ -109,7 +112,8 @@ pub(crate) fn layout(
 /// Patch one PC-relative call at text offset `at` to reach `target`.
 fn patch(isa: &dyn TargetIsa, text: &mut [u8], at: u64, target: u64, r: &FuncReloc) -> Result<()> {
     let delta = target as i64 + r.addend - at as i64;
-    let out_of_range = || Error::codegen(format!("call at text offset {at:#x} cannot reach {target:#x} ({:?})", r.kind));
+    let out_of_range =
+        || Error::codegen(format!("call at text offset {at:#x} cannot reach {target:#x} ({:?})", r.kind));
     let at = at as usize;
     let word = |text: &mut [u8]| -> Result<u32> {
         let b = text.get(at..at + 4).ok_or_else(out_of_range)?;
@@ -149,12 +153,7 @@ fn patch(isa: &dyn TargetIsa, text: &mut [u8], at: u64, target: u64, r: &FuncRel
             let v = i32::try_from(delta >> 1).map_err(|_| out_of_range())?;
             text[at..at + 4].copy_from_slice(&v.to_be_bytes());
         }
-        other => {
-            return Err(Error::codegen(format!(
-                "relocation {other:?} is not supported for {}",
-                isa.triple()
-            )))
-        }
+        other => return Err(Error::codegen(format!("relocation {other:?} is not supported for {}", isa.triple()))),
     }
     Ok(())
 }

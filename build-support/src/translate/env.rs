@@ -179,7 +179,19 @@ impl<'a> FuncEnv<'a> {
         let heap = region(HEAP_REGION, "heap");
         let table = region(TABLE_REGION, "table");
         let vmctx_region = region(VMCTX_REGION, "vmctx");
-        Ok(FuncEnv { cx, ptr: cx.isa.pointer_type(), vmctx, ty, ret_area, fuel_pending: 0, entry, heap, table, vmctx_region, cache })
+        Ok(FuncEnv {
+            cx,
+            ptr: cx.isa.pointer_type(),
+            vmctx,
+            ty,
+            ret_area,
+            fuel_pending: 0,
+            entry,
+            heap,
+            table,
+            vmctx_region,
+            cache,
+        })
     }
 
     // ---------------------------------------------------------------- flags

@@ -6,9 +6,9 @@
 //! operator reader's frame stack keep their allocations from one function
 //! to the next.
 
-use super::interrupts;
 use super::control::ControlFrame;
 use super::env::{self, EnvCache, FuncEnv};
+use super::interrupts;
 use super::{operators, unreachable, TranslateContext};
 use crate::abi;
 use crate::error::{Error, Result};

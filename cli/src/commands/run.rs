@@ -109,9 +109,8 @@ fn run_parsed(args: &RunArgs) -> Result<i32, String> {
     }
     for (host, guest, read_only) in &args.dirs {
         let perms = if *read_only { DirPerms::Read } else { DirPerms::ReadWrite };
-        builder = builder
-            .preopened_dir(host, guest.clone(), perms)
-            .map_err(|e| format!("--dir {}: {e}", host.display()))?;
+        builder =
+            builder.preopened_dir(host, guest.clone(), perms).map_err(|e| format!("--dir {}: {e}", host.display()))?;
     }
     let mut store = Store::new(Host { wasi: builder.build() });
     if let Some(fuel) = args.fuel {
@@ -120,9 +119,8 @@ fn run_parsed(args: &RunArgs) -> Result<i32, String> {
     let mut linker = Linker::new();
     kiln::wasi::add_to_linker(&mut linker, |h: &mut Host| &mut h.wasi).map_err(|e| e.to_string())?;
     let instance = linker.instantiate(&mut store, &module).map_err(|e| e.to_string())?;
-    let start = instance
-        .get_typed_func::<(), ()>(&mut store, "_start")
-        .map_err(|e| format!("not a WASI command: {e}"))?;
+    let start =
+        instance.get_typed_func::<(), ()>(&mut store, "_start").map_err(|e| format!("not a WASI command: {e}"))?;
     match start.call(&mut store, ()) {
         Ok(()) => Ok(0),
         Err(e) => match e.downcast_ref::<I32Exit>() {
@@ -142,8 +140,9 @@ mod tests {
 
     #[test]
     fn parses_wasmtime_shaped_flags() {
-        let a = parse_run_args(&s(&["--dir", "/tmp/x::/data", "--env", "A=b", "--fuel", "100", "p.wasm", "--", "-v", "x"]))
-            .unwrap();
+        let a =
+            parse_run_args(&s(&["--dir", "/tmp/x::/data", "--env", "A=b", "--fuel", "100", "p.wasm", "--", "-v", "x"]))
+                .unwrap();
         assert_eq!(a.module, PathBuf::from("p.wasm"));
         assert_eq!(a.dirs, vec![(PathBuf::from("/tmp/x"), "/data".to_string(), false)]);
         assert_eq!(a.env, vec![("A".to_string(), "b".to_string())]);

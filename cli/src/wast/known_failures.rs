@@ -53,7 +53,9 @@ impl KnownFailures {
                 .split_once(char::is_whitespace)
                 .map(|(id, r)| (id, r.trim()))
                 .filter(|(_, r)| !r.is_empty())
-                .ok_or_else(|| format!("line {}: `{line}` has no reason (expected `folder/file.wast:line  reason`)", i + 1))?;
+                .ok_or_else(|| {
+                    format!("line {}: `{line}` has no reason (expected `folder/file.wast:line  reason`)", i + 1)
+                })?;
             if entries.insert(id.to_string(), reason.to_string()).is_some() {
                 return Err(format!("line {}: `{id}` is listed twice", i + 1));
             }

@@ -275,8 +275,12 @@ impl Context {
             }
             WastDirective::ModuleInstance { instance, module, .. } => {
                 let def = module.map(|m| m.name().to_string()).unwrap_or_default();
-                let compiled = self.definitions.get(&def).cloned().ok_or_else(|| format!("no module definition `{def}`"))?;
-                let inst = self.linker.instantiate(&mut self.store, &compiled).map_err(|e| Failure::Kiln(Stage::Instantiate, e).to_string())?;
+                let compiled =
+                    self.definitions.get(&def).cloned().ok_or_else(|| format!("no module definition `{def}`"))?;
+                let inst = self
+                    .linker
+                    .instantiate(&mut self.store, &compiled)
+                    .map_err(|e| Failure::Kiln(Stage::Instantiate, e).to_string())?;
                 self.current = Some(inst);
                 if let Some(id) = instance {
                     self.instances.insert(id.name().to_string(), inst);
@@ -320,12 +324,13 @@ impl Context {
                     Err(failure) => expect_unlinkable(failure, message),
                 }
             }
-            WastDirective::AssertInvalid { module, message, .. } | WastDirective::AssertMalformed { module, message, .. } => {
-                self.expect_refused(module, message)
+            WastDirective::AssertInvalid { module, message, .. }
+            | WastDirective::AssertMalformed { module, message, .. } => self.expect_refused(module, message),
+            WastDirective::AssertInvalidCustom { .. } | WastDirective::AssertMalformedCustom { .. } => {
+                Ok(Outcome::Skipped(
+                    "custom-section checks (annotations): custom sections do not affect core validation".to_string(),
+                ))
             }
-            WastDirective::AssertInvalidCustom { .. } | WastDirective::AssertMalformedCustom { .. } => Ok(Outcome::Skipped(
-                "custom-section checks (annotations): custom sections do not affect core validation".to_string(),
-            )),
             WastDirective::AssertException { .. } => {
                 Ok(Outcome::Skipped("assert_exception: kiln does not implement exception handling".to_string()))
             }
@@ -419,7 +424,9 @@ impl Context {
             Ok(_) => Err(format!("kiln-build compiled a module the script says is refused with {message:?}")),
             Err(e) => match e.kind() {
                 kiln_build::ErrorKind::Invalid | kiln_build::ErrorKind::Text => Ok(Outcome::Passed),
-                other => Err(format!("expected the module to be refused as invalid ({message:?}), but it was refused as {other:?}: {e}")),
+                other => Err(format!(
+                    "expected the module to be refused as invalid ({message:?}), but it was refused as {other:?}: {e}"
+                )),
             },
         }
     }
@@ -439,7 +446,9 @@ fn skip_component() -> Outcome {
 fn encode(module: &mut QuoteWat<'_>) -> Result<Vec<u8>, String> {
     match module.to_test().map_err(|e| format!("the module does not encode: {e}"))? {
         QuoteWatTest::Binary(bytes) => Ok(bytes),
-        QuoteWatTest::Text(text) => kiln_build::wat_to_wasm(&text).map_err(|e| format!("the quoted module does not parse: {e}")),
+        QuoteWatTest::Text(text) => {
+            kiln_build::wat_to_wasm(&text).map_err(|e| format!("the quoted module does not parse: {e}"))
+        }
     }
 }
 
@@ -453,7 +462,9 @@ fn expect_trap(result: Result<Vec<Val>, Failure>, message: &str, store: &Store<(
         }
         Err(Failure::Kiln(stage, e)) if stage != Stage::Load => match e.trap() {
             Some(trap) if values::trap_matches(trap.code(), message) => Ok(Outcome::Passed),
-            Some(trap) => Err(format!("expected trap {message:?}, got trap {:?} ({:?})", trap.code().message(), trap.code())),
+            Some(trap) => {
+                Err(format!("expected trap {message:?}, got trap {:?} ({:?})", trap.code().message(), trap.code()))
+            }
             None => Err(format!("expected trap {message:?}, got error: {e}")),
         },
         Err(other) => Err(format!("expected trap {message:?}, got: {other}")),

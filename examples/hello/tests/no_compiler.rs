@@ -9,11 +9,8 @@ fn release_binary_contains_no_compiler() {
     let path = env!("CARGO_BIN_EXE_hello");
     let bytes = std::fs::read(path).expect("read the hello binary");
     let file = object::File::parse(&*bytes).expect("parse the hello binary");
-    let names: Vec<String> = file
-        .symbols()
-        .chain(file.dynamic_symbols())
-        .filter_map(|s| s.name().ok().map(str::to_owned))
-        .collect();
+    let names: Vec<String> =
+        file.symbols().chain(file.dynamic_symbols()).filter_map(|s| s.name().ok().map(str::to_owned)).collect();
     assert!(
         names.iter().any(|n| n.contains("kiln")),
         "the binary has no kiln symbols: is it stripped? the check would prove nothing"

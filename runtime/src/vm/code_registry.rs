@@ -125,10 +125,7 @@ pub unsafe fn register(text_start: usize, text_len: usize, traps: &[u8]) -> Regi
     }
     let overlaps_prev = at > 0 && reg[at - 1].entry.end > text_start;
     let overlaps_next = reg.get(at).is_some_and(|r| r.entry.start < end);
-    assert!(
-        !overlaps_prev && !overlaps_next,
-        "code range {text_start:#x}..{end:#x} overlaps a registered range"
-    );
+    assert!(!overlaps_prev && !overlaps_next, "code range {text_start:#x}..{end:#x} overlaps a registered range");
     reg.insert(at, Registered { entry: Entry { start: text_start, end, traps }, refs: 1 });
     publish(&reg);
     Registration { start: Some(text_start) }
@@ -324,7 +321,8 @@ mod tests {
                             // A fresh heap table each time, freed right after
                             // unregistration: a reader still using it would
                             // read freed memory.
-                            let traps = table(&[(0, TrapCode::StackOverflow), (i as u32 % 64 + 1, TrapCode::HeapMisaligned)]);
+                            let traps =
+                                table(&[(0, TrapCode::StackOverflow), (i as u32 % 64 + 1, TrapCode::HeapMisaligned)]);
                             // SAFETY: as in `register_lookup_unregister`;
                             // `traps` is dropped after `reg`.
                             let reg = unsafe { register(base, 0x100, &traps) };

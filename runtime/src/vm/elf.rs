@@ -104,9 +104,8 @@ pub fn parse(bytes: &[u8]) -> Result<Sections<'_>> {
         if std::mem::replace(&mut seen[which], true) {
             return Err(Error::load("section table", format!("section `{name}` appears twice")));
         }
-        let (offset, size) = section
-            .file_range(endian)
-            .ok_or_else(|| Error::load(name, "section has no bytes in the file"))?;
+        let (offset, size) =
+            section.file_range(endian).ok_or_else(|| Error::load(name, "section has no bytes in the file"))?;
         let range = usize::try_from(offset)
             .ok()
             .zip(usize::try_from(size).ok())

@@ -95,9 +95,8 @@ fn frame_at(store: &StoreOpaque, pc: usize) -> Option<FrameInfo> {
         if range.contains(&pc) {
             let off = (pc - range.start) as u32;
             let (func_index, func_name) = inst.module.func_at(off)?;
-            let wasm_offset = kiln_artifact::addrmap::AddrMap::parse(inst.module.addrmap_section())
-                .ok()
-                .and_then(|m| m.lookup(off));
+            let wasm_offset =
+                kiln_artifact::addrmap::AddrMap::parse(inst.module.addrmap_section()).ok().and_then(|m| m.lookup(off));
             return Some(FrameInfo { func_index, func_name, wasm_offset });
         }
     }

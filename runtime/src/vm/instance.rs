@@ -86,10 +86,9 @@ impl StoredMemory {
         // store, alive as long as self; no reference to it is held elsewhere
         // while the host runs.
         unsafe {
-            self.def.as_ptr().write(VMMemoryDefinition {
-                base: self.memory.base(),
-                current_length: self.memory.byte_len(),
-            })
+            self.def
+                .as_ptr()
+                .write(VMMemoryDefinition { base: self.memory.base(), current_length: self.memory.byte_len() })
         }
     }
 
@@ -118,10 +117,9 @@ impl StoredTable {
     fn sync(&mut self) {
         // SAFETY: as for `StoredMemory::sync`.
         unsafe {
-            self.def.as_ptr().write(VMTableDefinition {
-                base: self.elements.as_mut_ptr(),
-                current_elements: self.elements.len(),
-            })
+            self.def
+                .as_ptr()
+                .write(VMTableDefinition { base: self.elements.as_mut_ptr(), current_elements: self.elements.len() })
         }
     }
 
@@ -403,9 +401,17 @@ impl StoreOpaque {
     }
 
     /// Create a memory outside any instance.
-    pub(crate) fn new_memory(&mut self, ty: kiln_artifact::types::MemoryType, tunables: &kiln_artifact::engine::Tunables) -> Result<usize> {
+    pub(crate) fn new_memory(
+        &mut self,
+        ty: kiln_artifact::types::MemoryType,
+        tunables: &kiln_artifact::engine::Tunables,
+    ) -> Result<usize> {
         self.check_count("memories", self.memories.len(), 1, self.limits_policy.memories)?;
-        self.check_initial("memory (bytes)", ty.limits.min.saturating_mul(kiln_artifact::WASM_PAGE_SIZE), self.limits_policy.memory_size)?;
+        self.check_initial(
+            "memory (bytes)",
+            ty.limits.min.saturating_mul(kiln_artifact::WASM_PAGE_SIZE),
+            self.limits_policy.memory_size,
+        )?;
         let memory = LinearMemory::new(&ty, tunables).map_err(|e| Error::new(crate::ErrorKind::Instantiation, e))?;
         let mut owned = Box::new(VMMemoryDefinition { base: std::ptr::null_mut(), current_length: 0 });
         let def = NonNull::from(&mut *owned);
@@ -423,7 +429,10 @@ impl StoreOpaque {
         let def = NonNull::from(&mut *owned);
         let mut t = StoredTable { elements: Vec::new(), ty, def, _owned: Some(owned) };
         if t.grow(ty.limits.min, init).is_none() {
-            return Err(Error::new(crate::ErrorKind::Instantiation, format!("table of {} elements is too large", ty.limits.min)));
+            return Err(Error::new(
+                crate::ErrorKind::Instantiation,
+                format!("table of {} elements is too large", ty.limits.min),
+            ));
         }
         t.sync();
         self.tables.push(t);
@@ -629,7 +638,9 @@ fn check_interruption(store: &StoreOpaque, module: &Module) -> Result<()> {
     if let Some(e) = mismatch("fuel metering", t.consume_fuel, store.fuel_enabled, "Store::set_fuel") {
         return Err(e);
     }
-    if let Some(e) = mismatch("epoch interruption", t.epoch_interruption, store.epoch_enabled, "Store::set_epoch_deadline") {
+    if let Some(e) =
+        mismatch("epoch interruption", t.epoch_interruption, store.epoch_enabled, "Store::set_epoch_deadline")
+    {
         return Err(e);
     }
     Ok(())
@@ -701,7 +712,11 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
     store.check_count("memories", store.memories.len(), info.num_defined_memories() as usize, p.memories)?;
     store.check_count("tables", store.tables.len(), info.num_defined_tables() as usize, p.tables)?;
     for m in &info.memories[info.num_imported_memories as usize..] {
-        store.check_initial("memory (bytes)", m.limits.min.saturating_mul(kiln_artifact::WASM_PAGE_SIZE), p.memory_size)?;
+        store.check_initial(
+            "memory (bytes)",
+            m.limits.min.saturating_mul(kiln_artifact::WASM_PAGE_SIZE),
+            p.memory_size,
+        )?;
     }
     for t in &info.tables[info.num_imported_tables as usize..] {
         store.check_initial("table (elements)", t.limits.min, p.table_elements)?;
@@ -774,12 +789,18 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
             None => import_func_refs[f.index()],
             Some(def) => {
                 let c = &info.defined_funcs[def.index()];
-                let tramp = c
-                    .array_trampoline
-                    .ok_or_else(|| Error::load(kiln_artifact::sections::INFO, format!("function {f} escapes but has no array trampoline")))?;
+                let tramp = c.array_trampoline.ok_or_else(|| {
+                    Error::load(
+                        kiln_artifact::sections::INFO,
+                        format!("function {f} escapes but has no array trampoline"),
+                    )
+                })?;
                 // SAFETY: ranges were validated to lie inside the text at load.
                 let (wasm_call, array_call) = unsafe {
-                    (text.add(c.body.start as usize), std::mem::transmute::<*const u8, VMArrayCallFunction>(text.add(tramp.start as usize)))
+                    (
+                        text.add(c.body.start as usize),
+                        std::mem::transmute::<*const u8, VMArrayCallFunction>(text.add(tramp.start as usize)),
+                    )
                 };
                 VMFuncRef {
                     wasm_call,
@@ -795,8 +816,10 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
     // Defined memories.
     let tunables = &module.engine().tunables;
     for (i, ty) in info.memories[info.num_imported_memories as usize..].iter().enumerate() {
-        let memory = LinearMemory::new(ty, tunables).map_err(|e| Error::new(crate::ErrorKind::Instantiation, format!("memory {i}: {e}")))?;
-        let def = NonNull::new(v.field::<VMMemoryDefinition>(offsets.defined_memory(i as u32))).unwrap_or(NonNull::dangling());
+        let memory = LinearMemory::new(ty, tunables)
+            .map_err(|e| Error::new(crate::ErrorKind::Instantiation, format!("memory {i}: {e}")))?;
+        let def = NonNull::new(v.field::<VMMemoryDefinition>(offsets.defined_memory(i as u32)))
+            .unwrap_or(NonNull::dangling());
         let mut m = StoredMemory { memory, ty: *ty, def, _owned: None };
         m.sync();
         store.memories.push(m);
@@ -805,7 +828,8 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
 
     // Defined globals, in order (an initialiser may read earlier ones).
     for (i, ty) in info.globals[info.num_imported_globals as usize..].iter().enumerate() {
-        let def = NonNull::new(v.field::<VMGlobalDefinition>(offsets.defined_global(i as u32))).unwrap_or(NonNull::dangling());
+        let def = NonNull::new(v.field::<VMGlobalDefinition>(offsets.defined_global(i as u32)))
+            .unwrap_or(NonNull::dangling());
         store.globals.push(StoredGlobal { ty: *ty, def, _owned: None });
         inst.globals.push(store.globals.len() - 1);
         let value = eval(store, &inst, &info.global_inits[i])?;
@@ -816,10 +840,14 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
     // Defined tables.
     for (i, ty) in info.tables[info.num_imported_tables as usize..].iter().enumerate() {
         let init = eval(store, &inst, &info.table_inits[i])?.get_ref();
-        let def = NonNull::new(v.field::<VMTableDefinition>(offsets.defined_table(i as u32))).unwrap_or(NonNull::dangling());
+        let def =
+            NonNull::new(v.field::<VMTableDefinition>(offsets.defined_table(i as u32))).unwrap_or(NonNull::dangling());
         let mut t = StoredTable { elements: Vec::new(), ty: *ty, def, _owned: None };
         if t.grow(ty.limits.min, init).is_none() {
-            return Err(Error::new(crate::ErrorKind::Instantiation, format!("table {i} of {} elements is too large", ty.limits.min)));
+            return Err(Error::new(
+                crate::ErrorKind::Instantiation,
+                format!("table {i} of {} elements is too large", ty.limits.min),
+            ));
         }
         store.tables.push(t);
         inst.tables.push(store.tables.len() - 1);
@@ -831,9 +859,15 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
         let items: Vec<usize> = match &seg.items {
             ElementItems::Functions(fs) => fs
                 .iter()
-                .map(|&f| inst.func_ref(f).ok_or_else(|| Error::load(kiln_artifact::sections::INFO, format!("element function {f} has no funcref slot"))))
+                .map(|&f| {
+                    inst.func_ref(f).ok_or_else(|| {
+                        Error::load(kiln_artifact::sections::INFO, format!("element function {f} has no funcref slot"))
+                    })
+                })
                 .collect::<Result<_>>()?,
-            ElementItems::Expressions(es) => es.iter().map(|e| eval(store, &inst, e).map(|v| v.get_ref())).collect::<Result<_>>()?,
+            ElementItems::Expressions(es) => {
+                es.iter().map(|e| eval(store, &inst, e).map(|v| v.get_ref())).collect::<Result<_>>()?
+            }
         };
         segments.push(items);
     }
@@ -878,7 +912,9 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
     }
     let data = module.data_section();
     for (mem, off, range) in active_data {
-        let bytes = data.get(range.start as usize..range.end() as usize).ok_or_else(|| Error::load(kiln_artifact::sections::DATA, "segment out of range"))?;
+        let bytes = data
+            .get(range.start as usize..range.end() as usize)
+            .ok_or_else(|| Error::load(kiln_artifact::sections::DATA, "segment out of range"))?;
         let m = &mut store.memories[mem];
         let mem_bytes = m.memory.data_mut();
         match off.checked_add(bytes.len() as u64) {
@@ -898,7 +934,10 @@ fn element_items(store: &StoreOpaque, instance: usize, seg: usize) -> Result<Vec
     match &info.elements[seg].items {
         ElementItems::Functions(fs) => fs
             .iter()
-            .map(|&f| inst.func_ref(f).ok_or_else(|| Error::load(kiln_artifact::sections::INFO, "element function without slot")))
+            .map(|&f| {
+                inst.func_ref(f)
+                    .ok_or_else(|| Error::load(kiln_artifact::sections::INFO, "element function without slot"))
+            })
             .collect(),
         ElementItems::Expressions(es) => es.iter().map(|e| eval(store, inst, e).map(|v| v.get_ref())).collect(),
     }
@@ -919,7 +958,10 @@ pub fn start_func_ref(store: &StoreOpaque, instance: usize, imported: &[usize]) 
             // SAFETY: ranges were validated against the text at load; the
             // trampoline has the array-call signature by construction.
             let (wasm_call, array_call) = unsafe {
-                (text.add(c.body.start as usize), std::mem::transmute::<*const u8, VMArrayCallFunction>(text.add(tramp.start as usize)))
+                (
+                    text.add(c.body.start as usize),
+                    std::mem::transmute::<*const u8, VMArrayCallFunction>(text.add(tramp.start as usize)),
+                )
             };
             Some(VMFuncRef { wasm_call, array_call: Some(array_call), vmctx: inst.vmctx.as_ptr(), type_id: 0 })
         }

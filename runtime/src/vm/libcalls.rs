@@ -15,7 +15,11 @@ use crate::vm::vmctx::VMContext;
 /// # Safety
 /// `vmctx` must be the VMContext of a live instance, called from its
 /// compiled code (so the host holds no other reference to the store).
-unsafe fn with_instance<R>(vmctx: *mut VMContext, fail: R, f: impl FnOnce(&mut InstanceData, &mut StoreOpaque) -> R) -> R {
+unsafe fn with_instance<R>(
+    vmctx: *mut VMContext,
+    fail: R,
+    f: impl FnOnce(&mut InstanceData, &mut StoreOpaque) -> R,
+) -> R {
     // SAFETY: guaranteed by the caller.
     let inst = unsafe { instance_of(vmctx) };
     // SAFETY: wasm is running, so the entry point lent its exclusive borrow
@@ -46,16 +50,26 @@ unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64)
     }
 }
 
-unsafe extern "C" fn memory_copy(vmctx: *mut VMContext, dst_mem: u32, dst: u64, src_mem: u32, src: u64, len: u64) -> u8 {
+unsafe extern "C" fn memory_copy(
+    vmctx: *mut VMContext,
+    dst_mem: u32,
+    dst: u64,
+    src_mem: u32,
+    src: u64,
+    len: u64,
+) -> u8 {
     // SAFETY: called by compiled code with its own vmctx.
     unsafe {
         with_instance(vmctx, 0, |inst, store| {
-            let (Some(&d), Some(&s)) = (inst.memories.get(dst_mem as usize), inst.memories.get(src_mem as usize)) else {
+            let (Some(&d), Some(&s)) = (inst.memories.get(dst_mem as usize), inst.memories.get(src_mem as usize))
+            else {
                 return 0;
             };
             if d == s {
                 let bytes = store.memories[d].memory.data_mut();
-                let (Some(sr), Some(dr)) = (range(src, len, bytes.len()), range(dst, len, bytes.len())) else { return 0 };
+                let (Some(sr), Some(dr)) = (range(src, len, bytes.len()), range(dst, len, bytes.len())) else {
+                    return 0;
+                };
                 bytes.copy_within(sr, dr.start);
             } else {
                 let src_len = store.memories[s].memory.data_mut().len();
@@ -136,11 +150,19 @@ unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u64, val
     }
 }
 
-unsafe extern "C" fn table_copy(vmctx: *mut VMContext, dst_table: u32, src_table: u32, dst: u64, src: u64, len: u64) -> u8 {
+unsafe extern "C" fn table_copy(
+    vmctx: *mut VMContext,
+    dst_table: u32,
+    src_table: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u8 {
     // SAFETY: called by compiled code with its own vmctx.
     unsafe {
         with_instance(vmctx, 0, |inst, store| {
-            let (Some(&d), Some(&s)) = (inst.tables.get(dst_table as usize), inst.tables.get(src_table as usize)) else {
+            let (Some(&d), Some(&s)) = (inst.tables.get(dst_table as usize), inst.tables.get(src_table as usize))
+            else {
                 return 0;
             };
             let src_len = store.tables[s].elements.len();
@@ -206,28 +228,60 @@ fn quiet_f64(x: f64) -> f64 {
 }
 
 extern "C" fn ceil_f32(_: *mut VMContext, x: f32) -> f32 {
-    if x.is_nan() { quiet_f32(x) } else { x.ceil() }
+    if x.is_nan() {
+        quiet_f32(x)
+    } else {
+        x.ceil()
+    }
 }
 extern "C" fn ceil_f64(_: *mut VMContext, x: f64) -> f64 {
-    if x.is_nan() { quiet_f64(x) } else { x.ceil() }
+    if x.is_nan() {
+        quiet_f64(x)
+    } else {
+        x.ceil()
+    }
 }
 extern "C" fn floor_f32(_: *mut VMContext, x: f32) -> f32 {
-    if x.is_nan() { quiet_f32(x) } else { x.floor() }
+    if x.is_nan() {
+        quiet_f32(x)
+    } else {
+        x.floor()
+    }
 }
 extern "C" fn floor_f64(_: *mut VMContext, x: f64) -> f64 {
-    if x.is_nan() { quiet_f64(x) } else { x.floor() }
+    if x.is_nan() {
+        quiet_f64(x)
+    } else {
+        x.floor()
+    }
 }
 extern "C" fn trunc_f32(_: *mut VMContext, x: f32) -> f32 {
-    if x.is_nan() { quiet_f32(x) } else { x.trunc() }
+    if x.is_nan() {
+        quiet_f32(x)
+    } else {
+        x.trunc()
+    }
 }
 extern "C" fn trunc_f64(_: *mut VMContext, x: f64) -> f64 {
-    if x.is_nan() { quiet_f64(x) } else { x.trunc() }
+    if x.is_nan() {
+        quiet_f64(x)
+    } else {
+        x.trunc()
+    }
 }
 extern "C" fn nearest_f32(_: *mut VMContext, x: f32) -> f32 {
-    if x.is_nan() { quiet_f32(x) } else { x.round_ties_even() }
+    if x.is_nan() {
+        quiet_f32(x)
+    } else {
+        x.round_ties_even()
+    }
 }
 extern "C" fn nearest_f64(_: *mut VMContext, x: f64) -> f64 {
-    if x.is_nan() { quiet_f64(x) } else { x.round_ties_even() }
+    if x.is_nan() {
+        quiet_f64(x)
+    } else {
+        x.round_ties_even()
+    }
 }
 
 macro_rules! builtins_table {

@@ -126,7 +126,9 @@ impl LinearMemory {
         let min_bytes = min_bytes as usize; // <= reservation
         let mut mmap = match pooled_reservation(total) {
             Some(m) => m,
-            None => Mmap::reserve(total).map_err(|e| format!("cannot reserve {total} bytes for a linear memory: {e}"))?,
+            None => {
+                Mmap::reserve(total).map_err(|e| format!("cannot reserve {total} bytes for a linear memory: {e}"))?
+            }
         };
         mmap.make_accessible(0, min_bytes)
             .map_err(|e| format!("cannot make {min_bytes} bytes of linear memory accessible: {e}"))?;

@@ -38,7 +38,12 @@ impl LoadedCode {
     /// `TrapTable::parse`). With `in_place`, `bytes` must be static bytes in
     /// the binary's executable section (the macro's placement); the text
     /// then runs where it lies.
-    pub fn new(bytes: ArtifactBytes, in_place: bool, text: Range<usize>, traps: Range<usize>) -> std::io::Result<LoadedCode> {
+    pub fn new(
+        bytes: ArtifactBytes,
+        in_place: bool,
+        text: Range<usize>,
+        traps: Range<usize>,
+    ) -> std::io::Result<LoadedCode> {
         let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "section out of range");
         let code = match (&bytes, in_place) {
             (ArtifactBytes::Static(all), true) => CodeMemory::in_place(all.get(text).ok_or_else(bad)?),

@@ -189,7 +189,8 @@ mod tests {
                     // 2. Kiln code, but not a trap site.
                     classify(base + 9).map(|c| c.1),
                     // 3. Not kiln code at all (this very test's code).
-                    classify(claims_only_trap_sites_of_kiln_code_inside_an_activation as *const () as usize).map(|c| c.1),
+                    classify(claims_only_trap_sites_of_kiln_code_inside_an_activation as *const () as usize)
+                        .map(|c| c.1),
                 );
             })
         };
@@ -231,9 +232,11 @@ mod tests {
             // SAFETY: the closure owns nothing with a destructor. The read
             // faults outside kiln code on purpose: this child process must
             // die of it.
-            let _ = unsafe { catch_traps(&limits, 1 << 20, || {
-                page.as_ptr().read_volatile();
-            }) };
+            let _ = unsafe {
+                catch_traps(&limits, 1 << 20, || {
+                    page.as_ptr().read_volatile();
+                })
+            };
             std::process::exit(0);
         }
         let status = run_child("unclaimed_fault_dies_as_without_kiln");
@@ -269,9 +272,11 @@ mod tests {
                 // SAFETY: a complete C-ABI `u32 (*const u32)` function.
                 let load32: extern "C" fn(*const u32) -> u32 = unsafe { core::mem::transmute(code.text_ptr()) };
                 // SAFETY: the closure owns nothing with a destructor.
-                let r = unsafe { catch_traps(&limits, 1 << 20, || {
-                    load32(core::ptr::null());
-                }) };
+                let r = unsafe {
+                    catch_traps(&limits, 1 << 20, || {
+                        load32(core::ptr::null());
+                    })
+                };
                 if r.map_err(|t| t.code) != Err(TrapCode::MemoryOutOfBounds) {
                     std::process::exit(1);
                 }
@@ -279,9 +284,11 @@ mod tests {
             let page = crate::vm::mmap::Mmap::reserve(1).unwrap();
             // SAFETY: the closure owns nothing with a destructor. The read
             // faults outside kiln code on purpose: the host handler exits.
-            let _ = unsafe { catch_traps(&limits, 1 << 20, || {
-                page.as_ptr().read_volatile();
-            }) };
+            let _ = unsafe {
+                catch_traps(&limits, 1 << 20, || {
+                    page.as_ptr().read_volatile();
+                })
+            };
             std::process::exit(0);
         }
         let status = run_child("unclaimed_fault_goes_to_the_previous_handler");

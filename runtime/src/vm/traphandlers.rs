@@ -96,7 +96,8 @@ impl RawTrap {
     /// frame addresses, so a bad frame pointer ends the walk instead of
     /// faulting or looping. Async-signal-safe.
     fn capture(code: TrapCode, regs: sys::Registers, top: usize) -> RawTrap {
-        let mut raw = RawTrap { code, pc: regs.pc, fp: regs.fp, pcs: [0; MAX_BACKTRACE_FRAMES], len: 0, truncated: false };
+        let mut raw =
+            RawTrap { code, pc: regs.pc, fp: regs.fp, pcs: [0; MAX_BACKTRACE_FRAMES], len: 0, truncated: false };
         let (mut pc, mut fp, mut low) = (regs.pc, regs.fp, regs.sp);
         while super::code_registry::is_kiln_code(pc) {
             if raw.len == MAX_BACKTRACE_FRAMES {
@@ -263,12 +264,7 @@ pub unsafe fn catch_traps<F: FnMut()>(
         limits.stack_limit.set(stack_limit(max_wasm_stack));
     }
 
-    let activation = Activation {
-        resume_point: Cell::new(ptr::null()),
-        trap: Cell::new(None),
-        limits,
-        prev,
-    };
+    let activation = Activation { resume_point: Cell::new(ptr::null()), trap: Cell::new(None), limits, prev };
     CURRENT.with(|c| c.set(&activation));
     // SAFETY: `resume_point` is writable for the whole call; `call_closure`
     // is instantiated for `F` and `payload` is a live `F`; it cannot unwind

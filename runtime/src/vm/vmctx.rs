@@ -36,8 +36,12 @@ impl Default for VMRuntimeLimits {
 }
 
 /// Signature of array calls (see `kiln_artifact::vmctx`).
-pub type VMArrayCallFunction =
-    unsafe extern "C" fn(callee_vmctx: *mut VMContext, caller_vmctx: *mut VMContext, values: *mut ValRaw, len: usize) -> u8;
+pub type VMArrayCallFunction = unsafe extern "C" fn(
+    callee_vmctx: *mut VMContext,
+    caller_vmctx: *mut VMContext,
+    values: *mut ValRaw,
+    len: usize,
+) -> u8;
 
 /// An opaque pointer to code in the wasm calling convention; only compiled
 /// code calls it.

@@ -91,7 +91,13 @@ impl WasiCtx {
         mem.write_u64(res, ns.max(1))
     }
 
-    pub(crate) fn clock_time_get(&mut self, mem: &mut GuestMemory, clock: u32, _precision: u64, time: u32) -> WasiResult {
+    pub(crate) fn clock_time_get(
+        &mut self,
+        mem: &mut GuestMemory,
+        clock: u32,
+        _precision: u64,
+        time: u32,
+    ) -> WasiResult {
         mem.check_out(time, 8)?;
         let now = self.now(clock)?;
         mem.write_u64(time, now)
@@ -114,7 +120,14 @@ impl WasiCtx {
     /// Wait for the first of `n` subscriptions at `input` (48 bytes each);
     /// write the events (32 bytes each) to `output` and their count to
     /// `nevents`.
-    pub(crate) fn poll_oneoff(&mut self, mem: &mut GuestMemory, input: u32, output: u32, n: u32, nevents: u32) -> WasiResult {
+    pub(crate) fn poll_oneoff(
+        &mut self,
+        mem: &mut GuestMemory,
+        input: u32,
+        output: u32,
+        n: u32,
+        nevents: u32,
+    ) -> WasiResult {
         if n == 0 {
             return Err(Errno::Inval);
         }

@@ -107,9 +107,7 @@ impl TimeSpec {
     fn cap(self) -> cap_fs_ext::SystemTimeSpec {
         match self {
             TimeSpec::Now => cap_fs_ext::SystemTimeSpec::SymbolicNow,
-            TimeSpec::At(t) => {
-                cap_fs_ext::SystemTimeSpec::Absolute(cap_std::time::SystemTime::from_std(t))
-            }
+            TimeSpec::At(t) => cap_fs_ext::SystemTimeSpec::Absolute(cap_std::time::SystemTime::from_std(t)),
         }
     }
 }
@@ -181,7 +179,14 @@ fn follow(lookupflags: u32) -> bool {
 impl WasiCtx {
     // ---- reading and writing -------------------------------------------
 
-    pub(crate) fn fd_read(&mut self, mem: &mut GuestMemory, fd: u32, iovs: u32, iovs_len: u32, nread: u32) -> WasiResult {
+    pub(crate) fn fd_read(
+        &mut self,
+        mem: &mut GuestMemory,
+        fd: u32,
+        iovs: u32,
+        iovs_len: u32,
+        nread: u32,
+    ) -> WasiResult {
         let iovs = mem.iovecs(iovs, iovs_len)?;
         mem.check_out(nread, 4)?;
         let d = self.table.get_mut(fd)?;
@@ -211,7 +216,14 @@ impl WasiCtx {
         mem.write_u32(nread, total as u32)
     }
 
-    pub(crate) fn fd_write(&mut self, mem: &mut GuestMemory, fd: u32, iovs: u32, iovs_len: u32, nwritten: u32) -> WasiResult {
+    pub(crate) fn fd_write(
+        &mut self,
+        mem: &mut GuestMemory,
+        fd: u32,
+        iovs: u32,
+        iovs_len: u32,
+        nwritten: u32,
+    ) -> WasiResult {
         let iovs = mem.iovecs(iovs, iovs_len)?;
         mem.check_out(nwritten, 4)?;
         let d = self.table.get_mut(fd)?;
@@ -240,7 +252,15 @@ impl WasiCtx {
         mem.write_u32(nwritten, total as u32)
     }
 
-    pub(crate) fn fd_pread(&mut self, mem: &mut GuestMemory, fd: u32, iovs: u32, iovs_len: u32, offset: u64, nread: u32) -> WasiResult {
+    pub(crate) fn fd_pread(
+        &mut self,
+        mem: &mut GuestMemory,
+        fd: u32,
+        iovs: u32,
+        iovs_len: u32,
+        offset: u64,
+        nread: u32,
+    ) -> WasiResult {
         let iovs = mem.iovecs(iovs, iovs_len)?;
         mem.check_out(nread, 4)?;
         let f = self.seekable(fd, FD_READ | FD_SEEK)?;
@@ -263,7 +283,15 @@ impl WasiCtx {
         mem.write_u32(nread, total as u32)
     }
 
-    pub(crate) fn fd_pwrite(&mut self, mem: &mut GuestMemory, fd: u32, iovs: u32, iovs_len: u32, offset: u64, nwritten: u32) -> WasiResult {
+    pub(crate) fn fd_pwrite(
+        &mut self,
+        mem: &mut GuestMemory,
+        fd: u32,
+        iovs: u32,
+        iovs_len: u32,
+        offset: u64,
+        nwritten: u32,
+    ) -> WasiResult {
         let iovs = mem.iovecs(iovs, iovs_len)?;
         mem.check_out(nwritten, 4)?;
         let f = self.seekable(fd, FD_WRITE | FD_SEEK)?;
@@ -294,7 +322,14 @@ impl WasiCtx {
         }
     }
 
-    pub(crate) fn fd_seek(&mut self, mem: &mut GuestMemory, fd: u32, offset: i64, whence: u32, newoffset: u32) -> WasiResult {
+    pub(crate) fn fd_seek(
+        &mut self,
+        mem: &mut GuestMemory,
+        fd: u32,
+        offset: i64,
+        whence: u32,
+        newoffset: u32,
+    ) -> WasiResult {
         mem.check_out(newoffset, 8)?;
         let right = if whence == 1 && offset == 0 { FD_TELL } else { FD_SEEK };
         let f = self.seekable(fd, right)?;
@@ -384,7 +419,13 @@ impl WasiCtx {
         Ok(())
     }
 
-    pub(crate) fn fd_fdstat_set_rights(&mut self, _mem: &mut GuestMemory, fd: u32, base: u64, inheriting: u64) -> WasiResult {
+    pub(crate) fn fd_fdstat_set_rights(
+        &mut self,
+        _mem: &mut GuestMemory,
+        fd: u32,
+        base: u64,
+        inheriting: u64,
+    ) -> WasiResult {
         let d = self.table.get_mut(fd)?;
         // Rights can only be dropped, never gained.
         if base & !d.rights != 0 || inheriting & !d.inheriting != 0 {
@@ -417,7 +458,14 @@ impl WasiCtx {
         Ok(())
     }
 
-    pub(crate) fn fd_filestat_set_times(&mut self, _mem: &mut GuestMemory, fd: u32, atim: u64, mtim: u64, fst: u32) -> WasiResult {
+    pub(crate) fn fd_filestat_set_times(
+        &mut self,
+        _mem: &mut GuestMemory,
+        fd: u32,
+        atim: u64,
+        mtim: u64,
+        fst: u32,
+    ) -> WasiResult {
         let d = self.table.require(fd, FD_FILESTAT_SET_TIMES)?;
         let (a, m) = times(atim, mtim, fst)?;
         match &d.kind {
@@ -482,7 +530,15 @@ impl WasiCtx {
         mem.write_bytes(path, name.as_bytes())
     }
 
-    pub(crate) fn fd_readdir(&mut self, mem: &mut GuestMemory, fd: u32, buf: u32, buf_len: u32, cookie: u64, bufused: u32) -> WasiResult {
+    pub(crate) fn fd_readdir(
+        &mut self,
+        mem: &mut GuestMemory,
+        fd: u32,
+        buf: u32,
+        buf_len: u32,
+        cookie: u64,
+        bufused: u32,
+    ) -> WasiResult {
         mem.range(buf, buf_len)?;
         mem.check_out(bufused, 4)?;
         let (dir, _) = self.table.dir(fd, FD_READDIR)?;
@@ -538,8 +594,12 @@ impl WasiCtx {
         {
             return Err(Errno::Inval);
         }
-        let (creat, directory, excl, trunc) =
-            (oflags & OFLAGS_CREAT != 0, oflags & OFLAGS_DIRECTORY != 0, oflags & OFLAGS_EXCL != 0, oflags & OFLAGS_TRUNC != 0);
+        let (creat, directory, excl, trunc) = (
+            oflags & OFLAGS_CREAT != 0,
+            oflags & OFLAGS_DIRECTORY != 0,
+            oflags & OFLAGS_EXCL != 0,
+            oflags & OFLAGS_TRUNC != 0,
+        );
         let mut needed = PATH_OPEN;
         if creat {
             needed |= PATH_CREATE_FILE;
@@ -581,7 +641,9 @@ impl WasiCtx {
             opts.truncate(trunc);
             opts.follow(if follow(dirflags) { FollowSymlinks::Yes } else { FollowSymlinks::No });
             opts.maybe_dir(true);
-            opts.dsync(fdflags & FDFLAGS_DSYNC != 0).sync(fdflags & FDFLAGS_SYNC != 0).rsync(fdflags & FDFLAGS_RSYNC != 0);
+            opts.dsync(fdflags & FDFLAGS_DSYNC != 0)
+                .sync(fdflags & FDFLAGS_SYNC != 0)
+                .rsync(fdflags & FDFLAGS_RSYNC != 0);
             let file = dir.open_with(&path, &opts)?;
             if fdflags & FDFLAGS_NONBLOCK != 0 {
                 rustix::fs::fcntl_setfl(&file, rustix::fs::fcntl_getfl(&file)? | OFlags::NONBLOCK)?;
@@ -621,7 +683,15 @@ impl WasiCtx {
         Ok(())
     }
 
-    pub(crate) fn path_filestat_get(&mut self, mem: &mut GuestMemory, fd: u32, flags: u32, path: u32, len: u32, buf: u32) -> WasiResult {
+    pub(crate) fn path_filestat_get(
+        &mut self,
+        mem: &mut GuestMemory,
+        fd: u32,
+        flags: u32,
+        path: u32,
+        len: u32,
+        buf: u32,
+    ) -> WasiResult {
         mem.check_out(buf, 64)?;
         let path = mem.path(path, len)?;
         let (dir, _) = self.table.dir(fd, PATH_FILESTAT_GET)?;
@@ -652,7 +722,16 @@ impl WasiCtx {
         Ok(())
     }
 
-    pub(crate) fn path_rename(&mut self, mem: &mut GuestMemory, fd: u32, old: u32, old_len: u32, new_fd: u32, new: u32, new_len: u32) -> WasiResult {
+    pub(crate) fn path_rename(
+        &mut self,
+        mem: &mut GuestMemory,
+        fd: u32,
+        old: u32,
+        old_len: u32,
+        new_fd: u32,
+        new: u32,
+        new_len: u32,
+    ) -> WasiResult {
         let (old, new) = (mem.path(old, old_len)?, mem.path(new, new_len)?);
         let (src, _) = self.table.dir(fd, PATH_RENAME_SOURCE)?;
         let (dst, _) = self.table.dir(new_fd, PATH_RENAME_TARGET)?;
@@ -680,7 +759,15 @@ impl WasiCtx {
         Ok(())
     }
 
-    pub(crate) fn path_symlink(&mut self, mem: &mut GuestMemory, old: u32, old_len: u32, fd: u32, new: u32, new_len: u32) -> WasiResult {
+    pub(crate) fn path_symlink(
+        &mut self,
+        mem: &mut GuestMemory,
+        old: u32,
+        old_len: u32,
+        fd: u32,
+        new: u32,
+        new_len: u32,
+    ) -> WasiResult {
         let (target, link) = (mem.path(old, old_len)?, mem.path(new, new_len)?);
         let (dir, _) = self.table.dir(fd, PATH_SYMLINK)?;
         // cap-std refuses absolute targets; relative ones that lead out are
@@ -689,7 +776,16 @@ impl WasiCtx {
         Ok(())
     }
 
-    pub(crate) fn path_readlink(&mut self, mem: &mut GuestMemory, fd: u32, path: u32, len: u32, buf: u32, buf_len: u32, bufused: u32) -> WasiResult {
+    pub(crate) fn path_readlink(
+        &mut self,
+        mem: &mut GuestMemory,
+        fd: u32,
+        path: u32,
+        len: u32,
+        buf: u32,
+        buf_len: u32,
+        bufused: u32,
+    ) -> WasiResult {
         mem.range(buf, buf_len)?;
         mem.check_out(bufused, 4)?;
         let path = mem.path(path, len)?;

@@ -107,10 +107,14 @@ pub fn add_to_linker<T: 'static>(
             Err(e) => e as i32,
         }
     };
-    linker.func_wrap(MODULE, "sock_accept", move |mut c: Caller<'_, T>, fd: u32, _: u32, _: u32| not_a_socket(&mut c, fd))?;
-    linker.func_wrap(MODULE, "sock_recv", move |mut c: Caller<'_, T>, fd: u32, _: u32, _: u32, _: u32, _: u32, _: u32| {
+    linker.func_wrap(MODULE, "sock_accept", move |mut c: Caller<'_, T>, fd: u32, _: u32, _: u32| {
         not_a_socket(&mut c, fd)
     })?;
+    linker.func_wrap(
+        MODULE,
+        "sock_recv",
+        move |mut c: Caller<'_, T>, fd: u32, _: u32, _: u32, _: u32, _: u32, _: u32| not_a_socket(&mut c, fd),
+    )?;
     linker.func_wrap(MODULE, "sock_send", move |mut c: Caller<'_, T>, fd: u32, _: u32, _: u32, _: u32, _: u32| {
         not_a_socket(&mut c, fd)
     })?;

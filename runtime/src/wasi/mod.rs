@@ -219,7 +219,9 @@ impl WasiCtxBuilder {
     /// Give the guest the host process's whole environment. Opt-in: the
     /// environment often holds secrets.
     pub fn inherit_env(self) -> Self {
-        self.envs(std::env::vars_os().map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned())))
+        self.envs(
+            std::env::vars_os().map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned())),
+        )
     }
 
     /// The guest reads the host's stdin and writes the host's stdout and
@@ -312,7 +314,9 @@ impl WasiCtxBuilder {
         }
         WasiCtx {
             args: nul_terminated(self.args.iter().map(String::as_str)),
-            env: nul_terminated(self.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().iter().map(String::as_str)),
+            env: nul_terminated(
+                self.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().iter().map(String::as_str),
+            ),
             table,
             start: std::time::Instant::now(),
         }

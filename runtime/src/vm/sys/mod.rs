@@ -29,9 +29,7 @@ mod unix;
 pub use unix::*;
 
 #[cfg(not(unix))]
-compile_error!(
-    "kiln's runtime only supports Unix hosts so far; porting starts in runtime/src/vm/sys/mod.rs"
-);
+compile_error!("kiln's runtime only supports Unix hosts so far; porting starts in runtime/src/vm/sys/mod.rs");
 
 /// Size of the frame record a frame pointer points to: the caller's frame
 /// pointer, then the return address.
@@ -182,8 +180,23 @@ mod tests {
         // Every x86_64 CPU that runs a 64-bit OS has SSE2, and the table's
         // names are all known to the detector.
         for f in [
-            "sse3", "ssse3", "cmpxchg16b", "sse4.1", "sse4.2", "popcnt", "avx", "avx2", "fma", "bmi1",
-            "bmi2", "lzcnt", "avx512bitalg", "avx512dq", "avx512vl", "avx512vbmi", "avx512f",
+            "sse3",
+            "ssse3",
+            "cmpxchg16b",
+            "sse4.1",
+            "sse4.2",
+            "popcnt",
+            "avx",
+            "avx2",
+            "fma",
+            "bmi1",
+            "bmi2",
+            "lzcnt",
+            "avx512bitalg",
+            "avx512dq",
+            "avx512vl",
+            "avx512vbmi",
+            "avx512f",
         ] {
             assert!(host_has_cpu_feature(f).is_some(), "{f}");
         }

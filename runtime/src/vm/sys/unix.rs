@@ -58,7 +58,10 @@ impl Protection {
 /// swap or overcommit budget until pages are made accessible and touched.
 pub fn mmap_reserve(len: usize) -> io::Result<NonNull<u8>> {
     if len == 0 || !len.is_multiple_of(page_size()) {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "mmap length must be a non-zero multiple of the page size"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "mmap length must be a non-zero multiple of the page size",
+        ));
     }
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let noreserve = libc::MAP_NORESERVE;
@@ -67,14 +70,7 @@ pub fn mmap_reserve(len: usize) -> io::Result<NonNull<u8>> {
     // SAFETY: an anonymous mapping at an address of the kernel's choice
     // cannot overlap or alter any existing memory.
     let p = unsafe {
-        libc::mmap(
-            ptr::null_mut(),
-            len,
-            libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | noreserve,
-            -1,
-            0,
-        )
+        libc::mmap(ptr::null_mut(), len, libc::PROT_NONE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | noreserve, -1, 0)
     };
     if p == libc::MAP_FAILED {
         return Err(io::Error::last_os_error());
@@ -282,12 +278,7 @@ pub unsafe fn ucontext_registers(ctx: *const c_void) -> Registers {
     // pointer; r15 is the stack pointer.
     #[cfg(target_arch = "s390x")]
     let (pc, fp, sp) = (mc.psw.addr as usize, mc.gregs[11] as usize, mc.gregs[15] as usize);
-    #[cfg(not(any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "s390x"
-    )))]
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64", target_arch = "s390x")))]
     compile_error!("porting: read PC, FP and SP from ucontext_t for this architecture in vm/sys/unix.rs");
     Registers { pc, fp, sp }
 }
