@@ -774,10 +774,13 @@ fn escape_by_dot_dot_and_absolute_paths() {
     assert_eq!(g.open(PREOPEN, 0, "/etc/passwd", 0, RIGHT_FD_READ), Err(Errno::Notcapable));
     assert_eq!(g.open(PREOPEN, 0, &host_abs, 0, RIGHT_FD_READ), Err(Errno::Notcapable));
 
-    // Changing things outside, through every path function.
+    // Changing things outside, through every path function. The absolute
+    // target is in the host's temp dir, so a successful escape would show.
+    let escape = std::env::temp_dir().join(format!("kiln-wasi-escape-{}", std::process::id()));
+    let escape = escape.to_str().expect("temp dir is UTF-8").to_string();
     for (name, path) in [
         ("path_create_directory", "../made"),
-        ("path_create_directory", "/tmp/kiln-wasi-escape"),
+        ("path_create_directory", escape.as_str()),
         ("path_remove_directory", "../outside"),
         ("path_remove_directory", ".."),
         ("path_unlink_file", "../outside.txt"),
@@ -786,7 +789,7 @@ fn escape_by_dot_dot_and_absolute_paths() {
         let e = g.path_op(name, PREOPEN, path);
         assert!(refused(e), "{name}({path:?}) = {e:?}");
     }
-    for (from, to) in [("../outside.txt", "stolen.txt"), ("sub", "../sub"), ("sub", "/tmp/kiln-wasi-escape")] {
+    for (from, to) in [("../outside.txt", "stolen.txt"), ("sub", "../sub"), ("sub", escape.as_str())] {
         let [o, ol] = g.str(PATH, from);
         let [n, nl] = g.str(PATH2, to);
         let e = g.call("path_rename", &[PREOPEN as i64, o, ol, PREOPEN as i64, n, nl]);
@@ -797,7 +800,7 @@ fn escape_by_dot_dot_and_absolute_paths() {
     let [p, l] = g.str(PATH, "../outside.txt");
     assert!(refused(g.call("path_filestat_set_times", &[PREOPEN as i64, FOLLOW, p, l, 0, 0, 2 | 8])));
     assert!(refused(g.call("path_readlink", &[PREOPEN as i64, p, l, BUF as i64, 64, OUT as i64])));
-    assert!(!Path::new("/tmp/kiln-wasi-escape").exists());
+    assert!(!Path::new(&escape).exists());
     tree.assert_outside_untouched();
     assert!(tree.sandbox().join("sub").is_dir());
 }

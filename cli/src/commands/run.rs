@@ -141,10 +141,10 @@ mod tests {
     #[test]
     fn parses_wasmtime_shaped_flags() {
         let a =
-            parse_run_args(&s(&["--dir", "/tmp/x::/data", "--env", "A=b", "--fuel", "100", "p.wasm", "--", "-v", "x"]))
+            parse_run_args(&s(&["--dir", "host-data::/data", "--env", "A=b", "--fuel", "100", "p.wasm", "--", "-v", "x"]))
                 .unwrap();
         assert_eq!(a.module, PathBuf::from("p.wasm"));
-        assert_eq!(a.dirs, vec![(PathBuf::from("/tmp/x"), "/data".to_string(), false)]);
+        assert_eq!(a.dirs, vec![(PathBuf::from("host-data"), "/data".to_string(), false)]);
         assert_eq!(a.env, vec![("A".to_string(), "b".to_string())]);
         assert_eq!(a.fuel, Some(100));
         assert_eq!(a.args, s(&["-v", "x"]));

@@ -13,7 +13,7 @@
 //!     .args(["plugin", "--flag"])
 //!     .env("KEY", "value")
 //!     .stdout(stdout.clone())                 // or .inherit_stdio()
-//!     .preopened_dir("/srv/plugin-data", "/data", DirPerms::ReadWrite)?
+//!     .preopened_dir("plugin-data", "/data", DirPerms::ReadWrite)?
 //!     .build();
 //! let mut store = kiln::Store::new(State { wasi });
 //! let mut linker = kiln::Linker::new();
