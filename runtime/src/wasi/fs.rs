@@ -13,7 +13,7 @@
 
 use super::errno::{Errno, WasiResult};
 use super::fd_table::{rights::*, Descriptor, Kind};
-use super::guest::GuestMemory;
+use super::guest::{GuestMemory, IoVec};
 use super::WasiCtx;
 use cap_fs_ext::{
     DirExt, FileTypeExt, FollowSymlinks, OpenOptionsFollowExt, OpenOptionsMaybeDirExt, OpenOptionsSyncExt,
@@ -53,6 +53,33 @@ const FST_MTIM_NOW: u32 = 8;
 
 /// Largest byte count one call reports (the result is a `u32`).
 const MAX_TRANSFER: usize = u32::MAX as usize;
+
+/// The scatter/gather loop of `fd_read`, `fd_write`, `fd_pread` and
+/// `fd_pwrite`: `step(iovec, bytes moved so far, room)` moves at most `room`
+/// bytes of one buffer. It returns `Err` for a failure that fails the call
+/// outright (a bad pointer, a bad descriptor) and `Ok(Err)` for an I/O error,
+/// which fails the call only if nothing was moved yet — otherwise the count
+/// so far is the result, as POSIX reports a partial transfer. The loop stops
+/// at a short transfer and at the largest count a `u32` can report.
+fn transfer(
+    iovs: &[IoVec],
+    mut step: impl FnMut(&IoVec, usize, usize) -> WasiResult<Result<usize, Errno>>,
+) -> WasiResult<usize> {
+    let mut total = 0usize;
+    for v in iovs {
+        let room = (v.len as usize).min(MAX_TRANSFER - total);
+        let n = match step(v, total, room)? {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += n;
+        if n < room || total == MAX_TRANSFER {
+            break;
+        }
+    }
+    Ok(total)
+}
 
 fn filetype(ty: cap_std::fs::FileType) -> u8 {
     if ty.is_dir() {
@@ -193,26 +220,14 @@ impl WasiCtx {
         if d.rights & FD_READ == 0 {
             return Err(if matches!(d.kind, Kind::Dir(_)) { Errno::Isdir } else { Errno::Notcapable });
         }
-        let mut total = 0usize;
-        for v in iovs {
-            let buf = mem.slice_mut(v.ptr, v.len)?;
-            let room = buf.len().min(MAX_TRANSFER - total);
-            let buf = &mut buf[..room];
-            let r = match &mut d.kind {
-                Kind::File(f) => (&*f).read(buf),
-                Kind::Stdin(input) => input.read(buf),
+        let total = transfer(&iovs, |v, _, room| {
+            let buf = &mut mem.slice_mut(v.ptr, v.len)?[..room];
+            Ok(match &mut d.kind {
+                Kind::File(f) => (&*f).read(buf).map_err(Errno::from),
+                Kind::Stdin(input) => input.read(buf).map_err(Errno::from),
                 _ => return Err(Errno::Badf),
-            };
-            let n = match r {
-                Ok(n) => n,
-                Err(e) if total == 0 => return Err(e.into()),
-                Err(_) => break,
-            };
-            total += n;
-            if n < buf.len() || total == MAX_TRANSFER {
-                break;
-            }
-        }
+            })
+        })?;
         mem.write_u32(nread, total as u32)
     }
 
@@ -230,25 +245,14 @@ impl WasiCtx {
         if d.rights & FD_WRITE == 0 {
             return Err(if matches!(d.kind, Kind::Dir(_)) { Errno::Isdir } else { Errno::Notcapable });
         }
-        let mut total = 0usize;
-        for v in iovs {
-            let buf = mem.slice(v.ptr, v.len)?;
-            let buf = &buf[..buf.len().min(MAX_TRANSFER - total)];
-            let r = match &mut d.kind {
+        let total = transfer(&iovs, |v, _, room| {
+            let buf = &mem.slice(v.ptr, v.len)?[..room];
+            Ok(match &mut d.kind {
                 Kind::File(f) => (&*f).write(buf).map_err(Errno::from),
                 Kind::Output(out) => out.write(buf),
                 _ => return Err(Errno::Badf),
-            };
-            let n = match r {
-                Ok(n) => n,
-                Err(e) if total == 0 => return Err(e),
-                Err(_) => break,
-            };
-            total += n;
-            if n < buf.len() || total == MAX_TRANSFER {
-                break;
-            }
-        }
+            })
+        })?;
         mem.write_u32(nwritten, total as u32)
     }
 
@@ -264,22 +268,11 @@ impl WasiCtx {
         let iovs = mem.iovecs(iovs, iovs_len)?;
         mem.check_out(nread, 4)?;
         let f = self.seekable(fd, FD_READ | FD_SEEK)?;
-        let mut total = 0usize;
-        for v in iovs {
-            let buf = mem.slice_mut(v.ptr, v.len)?;
-            let room = buf.len().min(MAX_TRANSFER - total);
-            let buf = &mut buf[..room];
-            let at = offset.checked_add(total as u64).ok_or(Errno::Inval)?;
-            let n = match FileExt::read_at(f, buf, at) {
-                Ok(n) => n,
-                Err(e) if total == 0 => return Err(e.into()),
-                Err(_) => break,
-            };
-            total += n;
-            if n < buf.len() || total == MAX_TRANSFER {
-                break;
-            }
-        }
+        let total = transfer(&iovs, |v, done, room| {
+            let buf = &mut mem.slice_mut(v.ptr, v.len)?[..room];
+            let at = offset.checked_add(done as u64).ok_or(Errno::Inval)?;
+            Ok(FileExt::read_at(f, buf, at).map_err(Errno::from))
+        })?;
         mem.write_u32(nread, total as u32)
     }
 
@@ -295,22 +288,12 @@ impl WasiCtx {
         let iovs = mem.iovecs(iovs, iovs_len)?;
         mem.check_out(nwritten, 4)?;
         let f = self.seekable(fd, FD_WRITE | FD_SEEK)?;
-        let mut total = 0usize;
-        for v in iovs {
-            let buf = mem.slice(v.ptr, v.len)?;
-            let buf = &buf[..buf.len().min(MAX_TRANSFER - total)];
-            let at = offset.checked_add(total as u64).ok_or(Errno::Inval)?;
+        let total = transfer(&iovs, |v, done, room| {
+            let buf = &mem.slice(v.ptr, v.len)?[..room];
+            let at = offset.checked_add(done as u64).ok_or(Errno::Inval)?;
             check_extent(at, buf.len() as u64)?;
-            let n = match FileExt::write_at(f, buf, at) {
-                Ok(n) => n,
-                Err(e) if total == 0 => return Err(e.into()),
-                Err(_) => break,
-            };
-            total += n;
-            if n < buf.len() || total == MAX_TRANSFER {
-                break;
-            }
-        }
+            Ok(FileExt::write_at(f, buf, at).map_err(Errno::from))
+        })?;
         mem.write_u32(nwritten, total as u32)
     }
 
