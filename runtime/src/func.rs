@@ -42,7 +42,7 @@ impl Func {
         if !ok {
             return Err(Error::ty(format!(
                 "host function of type {} cannot be passed to wasm: no module in this store imports a function of that type",
-                self.ty_of(store)
+                self.ty_of()
             )));
         }
         Ok(raw)
@@ -57,8 +57,7 @@ impl Func {
         fr.type_id
     }
 
-    fn ty_of(&self, store: &StoreOpaque) -> FuncType {
-        let _ = store;
+    fn ty_of(&self) -> FuncType {
         // SAFETY: a Func handle always holds a non-null funcref of its
         // store, which outlives the handle's use through the store.
         #[allow(unsafe_code)]
@@ -92,15 +91,19 @@ impl Func {
     }
 
     /// The function's type.
+    ///
+    /// # Panics
+    /// If the function belongs to another store.
     pub fn ty(&self, store: impl AsContextMut) -> FuncType {
-        self.ty_of(store.opaque())
+        assert_eq!(store.opaque().id, self.store, "function used with a store it does not belong to");
+        self.ty_of()
     }
 
     /// Call with dynamic values; `results` must have room for every result.
     pub fn call(&self, mut store: impl AsContextMut, params: &[Val], results: &mut [Val]) -> Result<()> {
         let s = store.opaque_mut();
         let raw = self.to_raw(s)?;
-        let ty = self.ty_of(s);
+        let ty = self.ty_of();
         if params.len() != ty.params.len() {
             return Err(Error::ty(format!(
                 "function {ty} takes {} arguments, {} given",
@@ -140,7 +143,8 @@ impl Func {
     /// A typed view of the function, checked against its type once so
     /// calls need no checks.
     pub fn typed<P: WasmParams, R: WasmResults>(&self, store: impl AsContextMut) -> Result<TypedFunc<P, R>> {
-        let ty = self.ty_of(store.opaque());
+        self.to_raw(store.opaque())?;
+        let ty = self.ty_of();
         typed::check_signature::<P, R>(&ty)?;
         Ok(TypedFunc::new_unchecked(*self))
     }

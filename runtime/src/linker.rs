@@ -11,20 +11,12 @@ use crate::vm::instance::HostFn;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+#[derive(Clone)]
 enum Definition {
     /// An item of a particular store.
     Extern(Extern),
     /// A host function, created in each store that instantiates with it.
     HostFunc(FuncType, Arc<HostFn>),
-}
-
-impl Clone for Definition {
-    fn clone(&self) -> Self {
-        match self {
-            Definition::Extern(e) => Definition::Extern(*e),
-            Definition::HostFunc(t, f) => Definition::HostFunc(t.clone(), f.clone()),
-        }
-    }
 }
 
 /// Named definitions (host functions, and items of instances or of the

@@ -140,9 +140,19 @@ mod tests {
 
     #[test]
     fn parses_wasmtime_shaped_flags() {
-        let a =
-            parse_run_args(&s(&["--dir", "host-data::/data", "--env", "A=b", "--fuel", "100", "p.wasm", "--", "-v", "x"]))
-                .unwrap();
+        let a = parse_run_args(&s(&[
+            "--dir",
+            "host-data::/data",
+            "--env",
+            "A=b",
+            "--fuel",
+            "100",
+            "p.wasm",
+            "--",
+            "-v",
+            "x",
+        ]))
+        .unwrap();
         assert_eq!(a.module, PathBuf::from("p.wasm"));
         assert_eq!(a.dirs, vec![(PathBuf::from("host-data"), "/data".to_string(), false)]);
         assert_eq!(a.env, vec![("A".to_string(), "b".to_string())]);

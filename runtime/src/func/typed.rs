@@ -272,23 +272,31 @@ pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
     fn into_host_fn(self) -> (FuncType, Arc<HostFn>);
 }
 
+/// The erased host function around a typed body: load the arguments from
+/// their slots, run `call`, store the results; shared by both closure shapes
+/// of [`IntoFunc`].
+fn erase<P: WasmParams + 'static, R: WasmRet + 'static>(
+    call: impl Fn(&mut StoreOpaque, Option<usize>, P) -> Result<R> + Send + Sync + 'static,
+) -> (FuncType, Arc<HostFn>) {
+    let ty = FuncType { params: P::valtypes().into(), results: R::Ok::valtypes().into() };
+    let f: Arc<HostFn> = Arc::new(move |store: &mut StoreOpaque, caller: Option<usize>, vals: &mut [ValRaw]| {
+        let args = P::load_raw(store, vals);
+        call(store, caller, args)?.into_result()?.store_raw(store, vals)
+    });
+    (ty, f)
+}
+
 macro_rules! into_func {
     ($(($($a:ident $i:tt),*);)*) => {$(
         // Without a caller.
         impl<T: 'static, F, R, $($a: WasmTy,)*> IntoFunc<T, ($($a,)*), R> for F
         where
             F: Fn($($a),*) -> R + Send + Sync + 'static,
-            R: WasmRet,
+            R: WasmRet + 'static,
         {
             fn into_host_fn(self) -> (FuncType, Arc<HostFn>) {
-                let ty = FuncType { params: <($($a,)*) as WasmParams>::valtypes().into(), results: R::Ok::valtypes().into() };
-                let f: Arc<HostFn> = Arc::new(move |store: &mut StoreOpaque, _caller: Option<usize>, vals: &mut [ValRaw]| {
-                    #[allow(unused_variables)]
-                    let args = <($($a,)*) as WasmParams>::load_raw(store, vals);
-                    let r = (self)($(args.$i),*).into_result()?;
-                    r.store_raw(store, vals)
-                });
-                (ty, f)
+                #[allow(unused_variables)]
+                erase(move |_: &mut StoreOpaque, _: Option<usize>, args: ($($a,)*)| Ok((self)($(args.$i),*)))
             }
         }
 
@@ -296,20 +304,14 @@ macro_rules! into_func {
         impl<T: 'static, F, R, $($a: WasmTy,)*> IntoFunc<T, (Caller<'static, T>, $($a,)*), R> for F
         where
             F: Fn(Caller<'_, T>, $($a),*) -> R + Send + Sync + 'static,
-            R: WasmRet,
+            R: WasmRet + 'static,
         {
             fn into_host_fn(self) -> (FuncType, Arc<HostFn>) {
-                let ty = FuncType { params: <($($a,)*) as WasmParams>::valtypes().into(), results: R::Ok::valtypes().into() };
-                let f: Arc<HostFn> = Arc::new(move |store: &mut StoreOpaque, caller: Option<usize>, vals: &mut [ValRaw]| {
-                    #[allow(unused_variables)]
-                    let args = <($($a,)*) as WasmParams>::load_raw(store, vals);
-                    let r = {
-                        let inner = store.downcast_mut::<T>().ok_or_else(|| Error::wrong_store("host function"))?;
-                        (self)(Caller { inner, instance: caller }, $(args.$i),*).into_result()?
-                    };
-                    r.store_raw(store, vals)
-                });
-                (ty, f)
+                #[allow(unused_variables)]
+                erase(move |store: &mut StoreOpaque, caller: Option<usize>, args: ($($a,)*)| {
+                    let inner = store.downcast_mut::<T>().ok_or_else(|| Error::wrong_store("host function"))?;
+                    Ok((self)(Caller { inner, instance: caller }, $(args.$i),*))
+                })
             }
         }
     )*};

@@ -470,8 +470,7 @@ impl StoreOpaque {
         raw
     }
 
-    /// Point host functions' contexts at this store again (the store's
-    /// opaque part lives in a box, so this only matters if it was rebuilt).
+    /// Instance `index` of this store.
     pub(crate) fn instance(&self, index: usize) -> &InstanceData {
         &self.instances[index]
     }
@@ -853,9 +852,11 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
         inst.tables.push(store.tables.len() - 1);
     }
 
-    // Element segments: evaluate every item now, as the spec does.
-    let mut segments = Vec::with_capacity(info.elements.len());
-    for seg in &info.elements {
+    // Element segments: evaluate every item once, now, as the spec does.
+    // Passive segments are kept for `table.init`; active ones are applied
+    // below and then count as dropped.
+    let mut active_items = Vec::new();
+    for (i, seg) in info.elements.iter().enumerate() {
         let items: Vec<usize> = match &seg.items {
             ElementItems::Functions(fs) => fs
                 .iter()
@@ -869,11 +870,10 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
                 es.iter().map(|e| eval(store, &inst, e).map(|v| v.get_ref())).collect::<Result<_>>()?
             }
         };
-        segments.push(items);
-    }
-    for (i, items) in segments.into_iter().enumerate() {
-        if let ElementMode::Passive = info.elements[i].mode {
-            inst.elements[i] = Some(items);
+        match seg.mode {
+            ElementMode::Passive => inst.elements[i] = Some(items),
+            ElementMode::Active { .. } => active_items.push(items),
+            ElementMode::Declared => {}
         }
     }
 
@@ -882,11 +882,11 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
     // From here on, effects are observable even if a later step traps.
     let inst = &store.instances[index];
     let info = inst.module.info();
-    let mut active_elems = Vec::new();
-    for (i, seg) in info.elements.iter().enumerate() {
+    let mut active_elems = Vec::with_capacity(active_items.len());
+    for seg in info.elements.iter() {
         if let ElementMode::Active { table, offset } = &seg.mode {
             let off = eval(store, inst, offset)?.get_i32() as u32 as u64;
-            active_elems.push((i, inst.tables[table.index()], off));
+            active_elems.push((inst.tables[table.index()], off));
         }
     }
     let mut active_data = Vec::new();
@@ -899,8 +899,7 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
         }
     }
     let module = inst.module.clone();
-    for (seg, table, off) in active_elems {
-        let items = element_items(store, index, seg)?;
+    for ((table, off), items) in active_elems.into_iter().zip(active_items) {
         let t = &mut store.tables[table];
         let end = off.checked_add(items.len() as u64);
         match end {
@@ -923,24 +922,6 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
         }
     }
     Ok(index)
-}
-
-/// Items of element segment `seg` of an instance being initialised, as
-/// evaluated at instantiation (re-evaluated for active segments, which are
-/// not kept).
-fn element_items(store: &StoreOpaque, instance: usize, seg: usize) -> Result<Vec<usize>> {
-    let inst = &store.instances[instance];
-    let info = inst.module.info();
-    match &info.elements[seg].items {
-        ElementItems::Functions(fs) => fs
-            .iter()
-            .map(|&f| {
-                inst.func_ref(f)
-                    .ok_or_else(|| Error::load(kiln_artifact::sections::INFO, "element function without slot"))
-            })
-            .collect(),
-        ElementItems::Expressions(es) => es.iter().map(|e| eval(store, inst, e).map(|v| v.get_ref())).collect(),
-    }
 }
 
 /// The `VMFuncRef` of an instance's start function, if it has one.
