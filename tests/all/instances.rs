@@ -200,3 +200,17 @@ fn handles_of_another_store_are_refused() {
     let size = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mem.size(&mut b)));
     assert!(size.is_err(), "a foreign handle never reads another store's memory");
 }
+
+#[test]
+fn active_data_segments_are_dropped_after_instantiation() {
+    let (mut store, instance) = instantiate(
+        r#"(module
+          (memory 1)
+          (data $d (i32.const 0) "abc")
+          (func (export "init") (param i32) (memory.init $d (i32.const 100) (i32.const 0) (local.get 0))))"#,
+    );
+    let init = instance.get_typed_func::<i32, ()>(&mut store, "init").unwrap();
+    init.call(&mut store, 0).unwrap();
+    let err = init.call(&mut store, 1).unwrap_err();
+    assert_eq!(err.trap().unwrap().code(), kiln::TrapCode::MemoryOutOfBounds);
+}

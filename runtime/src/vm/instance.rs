@@ -890,12 +890,12 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
         }
     }
     let mut active_data = Vec::new();
-    for seg in info.data.iter() {
+    for (i, seg) in info.data.iter().enumerate() {
         if let DataMode::Active { memory, offset } = &seg.mode {
             let ty = &info.memories[memory.index()];
             let v = eval(store, inst, offset)?;
             let off = if ty.memory64 { v.get_i64() as u64 } else { v.get_i32() as u32 as u64 };
-            active_data.push((inst.memories[memory.index()], off, seg.bytes));
+            active_data.push((i, inst.memories[memory.index()], off, seg.bytes));
         }
     }
     let module = inst.module.clone();
@@ -910,7 +910,7 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
         }
     }
     let data = module.data_section();
-    for (mem, off, range) in active_data {
+    for (seg, mem, off, range) in active_data {
         let bytes = data
             .get(range.start as usize..range.end() as usize)
             .ok_or_else(|| Error::load(kiln_artifact::sections::DATA, "segment out of range"))?;
@@ -920,6 +920,9 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
             Some(end) if end <= mem_bytes.len() as u64 => mem_bytes[off as usize..end as usize].copy_from_slice(bytes),
             _ => return Err(Trap::new(TrapCode::MemoryOutOfBounds, Vec::new()).into()),
         }
+        // An applied active segment is dropped, as by `data.drop`:
+        // `memory.init` sees it empty from now on.
+        store.instances[index].dropped_data[seg] = true;
     }
     Ok(index)
 }
