@@ -370,7 +370,7 @@ mod tests {
         let o = VMOffsets::new(8u8, counts);
         assert_eq!(o.imported_func(0), 48);
         assert_eq!(o.imported_table(0), 48 + 2 * 24);
-        assert!(o.defined_global(0) % 16 == 0);
+        assert!(o.defined_global(0).is_multiple_of(16));
         assert!(o.defined_global(4) + 16 <= o.func_ref(0));
         assert_eq!(o.size(), o.func_ref(3) + 32);
         let o4 = VMOffsets::new(4u8, counts);
