@@ -59,6 +59,11 @@ macro_rules! for_each_builtin {
             nearest_f32(vmctx: vmctx, x: f32) -> f32;
             /// `f64.nearest` where the ISA has no rounding instruction.
             nearest_f64(vmctx: vmctx, x: f64) -> f64;
+            /// Fused `x * y + z` (relaxed SIMD, deterministic) where the ISA
+            /// has no FMA instruction.
+            fma_f32(vmctx: vmctx, x: f32, y: f32, z: f32) -> f32;
+            /// Fused `x * y + z` where the ISA has no FMA instruction.
+            fma_f64(vmctx: vmctx, x: f64, y: f64, z: f64) -> f64;
         }
     };
 }

@@ -71,6 +71,10 @@ pub struct EngineInfo {
     pub codegen_flags: String,
     /// WebAssembly features the validator accepted, separated by spaces.
     pub wasm_features: String,
+    /// The results relaxed-SIMD instructions give: `deterministic` (the
+    /// proposal's deterministic profile, the same on every target) or the
+    /// name of the target whose instructions define them (`x86`).
+    pub relaxed_simd: String,
     /// Settings shared by compiled code and runtime.
     pub tunables: Tunables,
 }
@@ -128,6 +132,7 @@ mod tests {
             cpu_features: alloc::vec!["sse4.1".into()],
             codegen_flags: "opt_level=speed preserve_frame_pointers=true".into(),
             wasm_features: "bulk-memory".into(),
+            relaxed_simd: "deterministic".into(),
             tunables: Tunables::default(),
         };
         let bytes = encode(&info);

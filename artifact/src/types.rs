@@ -70,10 +70,11 @@ pub struct FuncType {
 
 impl FuncType {
     /// Whether results come back through a return area (more than one
-    /// result) rather than as the native return value. See
+    /// result, or a `v128` one: not every target returns vectors in
+    /// registers) rather than as the native return value. See
     /// [`crate::vmctx`] for the calling convention.
     pub fn uses_return_area(&self) -> bool {
-        self.results.len() > 1
+        self.results.len() > 1 || self.results.contains(&ValType::V128)
     }
 }
 

@@ -45,7 +45,8 @@
 //!
 //! * **wasm**: Cranelift's `tail` convention. Parameters are
 //!   `(callee_vmctx, caller_vmctx, wasm params…)`. A function with at most
-//!   one result returns it natively; with more, the caller passes one more
+//!   one result, not a `v128`, returns it natively; otherwise (riscv64
+//!   returns no vector in registers) the caller passes one more
 //!   parameter, a pointer to a return area of 16-byte slots, and the callee
 //!   stores result `i` at `16 * i`, little-endian.
 //! * **array**: the platform's C convention:

@@ -7,7 +7,7 @@ use crate::emit::{self, CompiledBody, FuncReloc};
 use crate::error::{Error, Result};
 use crate::module_env::{self, FunctionInput};
 use crate::trampolines::{self, NS_WASM_FUNC};
-use crate::translate::{traps::from_ir, FuncTranslator, TranslateContext};
+use crate::translate::{traps::from_ir, FuncTranslator, Lowering, TranslateContext};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName};
 use cranelift_codegen::isa::TargetIsa;
@@ -94,18 +94,6 @@ impl Worker {
     }
 }
 
-/// Whether the ISA rounds floats natively; otherwise `ceil`/`floor`/
-/// `trunc`/`nearest` become builtin calls, because Cranelift would emit
-/// libcalls that a relocation-free artifact cannot have.
-fn has_native_rounding(isa: &dyn TargetIsa) -> bool {
-    match isa.triple().architecture {
-        target_lexicon::Architecture::X86_64 => {
-            isa.isa_flags().iter().any(|f| f.name == "has_sse41" && f.as_bool() == Some(true))
-        }
-        _ => true,
-    }
-}
-
 /// Run `f` over `items`, in parallel if asked, with one `Worker` per thread.
 fn run<T: Send, R: Send>(
     parallel: bool,
@@ -123,7 +111,8 @@ fn run<T: Send, R: Send>(
 pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
     let (isa, cpu_features) = crate::isa::build(config)?;
     let isa = &*isa;
-    let env = module_env::parse(wasm)?;
+    let features = module_env::features(config);
+    let env = module_env::parse(wasm, features)?;
     let info = &env.info;
     let offsets = VMOffsets::new(isa.pointer_bytes(), VMCounts::of(info));
     let cx = TranslateContext {
@@ -131,7 +120,7 @@ pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
         offsets: &offsets,
         isa,
         tunables: &config.tunables,
-        native_rounding: has_native_rounding(isa),
+        lowering: Lowering::of(isa, config.relaxed_simd_deterministic),
     };
 
     let wasm_offsets: Vec<u32> = env.functions.iter().map(|f| f.body.range().start as u32).collect();
@@ -177,7 +166,8 @@ pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
         triple: config.triple.to_string(),
         cpu_features,
         codegen_flags: crate::isa::recorded_flags(isa).join(" "),
-        wasm_features: module_env::feature_names().join(" "),
+        wasm_features: module_env::feature_names(features).join(" "),
+        relaxed_simd: cx.lowering.relaxed.name().to_string(),
         tunables: config.tunables.clone(),
     };
     emit::emit(emit::Input {

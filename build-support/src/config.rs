@@ -56,6 +56,9 @@ pub struct Config {
     pub(crate) opt_level: OptLevel,
     pub(crate) tunables: Tunables,
     pub(crate) parallel: bool,
+    pub(crate) wasm_simd: bool,
+    pub(crate) wasm_multi_memory: bool,
+    pub(crate) relaxed_simd_deterministic: bool,
 }
 
 impl Default for Config {
@@ -74,6 +77,9 @@ impl Config {
             opt_level: OptLevel::Speed,
             tunables: Tunables::default(),
             parallel: true,
+            wasm_simd: true,
+            wasm_multi_memory: false,
+            relaxed_simd_deterministic: false,
         }
     }
 
@@ -138,6 +144,31 @@ impl Config {
         self
     }
 
+    /// Accept the SIMD and relaxed-SIMD instructions and the `v128` type
+    /// (the default). When off, a module using them fails validation with
+    /// an error naming the instruction and its offset.
+    pub fn wasm_simd(&mut self, enable: bool) -> &mut Self {
+        self.wasm_simd = enable;
+        self
+    }
+
+    /// Accept modules with several memories (the multi-memory proposal,
+    /// part of wasm 3.0). Off by default: wasm 2.0 allows one memory.
+    pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
+        self.wasm_multi_memory = enable;
+        self
+    }
+
+    /// Give relaxed-SIMD instructions the proposal's deterministic results,
+    /// the same on every target. Off by default: each target then uses its
+    /// fastest instructions (this only changes code for x86_64). Either way
+    /// the choice is fixed in the artifact and recorded in `.kiln.engine`,
+    /// so an artifact behaves the same on every machine that loads it.
+    pub fn relaxed_simd_deterministic(&mut self, enable: bool) -> &mut Self {
+        self.relaxed_simd_deterministic = enable;
+        self
+    }
+
     /// Compile functions on all cores (the default) or on one.
     pub fn parallel(&mut self, enable: bool) -> &mut Self {
         self.parallel = enable;
@@ -158,6 +189,15 @@ impl Config {
     pub(crate) fn cache_key(&self) -> String {
         let mut features = self.target_features.clone();
         features.sort();
-        format!("{}|{}|{:?}|{:?}", self.triple, features.join(","), self.opt_level, self.tunables)
+        format!(
+            "{}|{}|{:?}|{:?}|simd={}|multi-memory={}|relaxed-deterministic={}",
+            self.triple,
+            features.join(","),
+            self.opt_level,
+            self.tunables,
+            self.wasm_simd,
+            self.wasm_multi_memory,
+            self.relaxed_simd_deterministic
+        )
     }
 }

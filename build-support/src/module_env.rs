@@ -11,16 +11,23 @@ use wasmparser::{
     ValidatorResources, WasmFeatures,
 };
 
-/// The WebAssembly features kiln accepts. The validator enables all of
-/// wasm 2.0 (SIMD included: its instructions are refused by the translator
-/// with a precise error until SIMD is supported).
-pub(crate) fn features() -> WasmFeatures {
-    WasmFeatures::WASM2 | WasmFeatures::EXTENDED_CONST
+/// The WebAssembly features kiln accepts: all of wasm 2.0 (SIMD included),
+/// relaxed SIMD and extended constant expressions; without the SIMD
+/// proposals unless `config` asks for them (the default), and with
+/// multi-memory if it asks for it.
+pub(crate) fn features(config: &crate::Config) -> WasmFeatures {
+    let mut f = WasmFeatures::WASM2 | WasmFeatures::EXTENDED_CONST | WasmFeatures::RELAXED_SIMD;
+    if !config.wasm_simd {
+        f -= WasmFeatures::SIMD | WasmFeatures::RELAXED_SIMD;
+    }
+    if config.wasm_multi_memory {
+        f |= WasmFeatures::MULTI_MEMORY;
+    }
+    f
 }
 
 /// Names of the enabled features, for `.kiln.engine`.
-pub(crate) fn feature_names() -> Vec<String> {
-    let f = features();
+pub(crate) fn feature_names(f: WasmFeatures) -> Vec<String> {
     f.iter_names().map(|(name, _)| name.to_ascii_lowercase().replace('_', "-")).collect()
 }
 
@@ -122,8 +129,8 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
 }
 
 /// Parse and validate the module structure.
-pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleEnv<'_>> {
-    let mut validator = Validator::new_with_features(features());
+pub(crate) fn parse(wasm: &[u8], features: WasmFeatures) -> Result<ModuleEnv<'_>> {
+    let mut validator = Validator::new_with_features(features);
     let mut info = ModuleInfo::default();
     let mut functions = Vec::new();
     let mut data = Vec::new();
@@ -134,7 +141,7 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleEnv<'_>> {
     // its default (every feature) would read memory limits as memory64's
     // 64-bit LEBs and accept encodings that are malformed in wasm 2.0.
     let mut parser = Parser::new(0);
-    parser.set_features(features());
+    parser.set_features(features);
     for payload in parser.parse_all(wasm) {
         let payload = payload?;
         match validator.payload(&payload)? {

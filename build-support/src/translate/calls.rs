@@ -49,7 +49,7 @@ pub(crate) fn call(
 ) -> Result<()> {
     let func = FuncIndex(func);
     let (ty_index, ty) = env.func_type_of(func)?;
-    FuncEnv::check_no_v128(ty.params.iter().chain(ty.results.iter()).copied(), offset)?;
+    env.cx.lowering.check_v128(ty.params.iter().chain(ty.results.iter()).copied(), offset)?;
     let (callee, callee_vmctx) = if env.cx.module.is_imported_func(func) {
         let (code, callee_vmctx) = env.imported_func(builder, func);
         (Callee::Indirect(env.wasm_sig(builder, ty_index)?, code), callee_vmctx)
@@ -71,7 +71,7 @@ pub(crate) fn call_indirect(
 ) -> Result<()> {
     let ty_index = TypeIndex(ty);
     let ty = env.func_type(ty_index)?;
-    FuncEnv::check_no_v128(ty.params.iter().chain(ty.results.iter()).copied(), offset)?;
+    env.cx.lowering.check_v128(ty.params.iter().chain(ty.results.iter()).copied(), offset)?;
     let index = state.pop()?;
     let funcref = tables::checked_funcref(builder, env, TableIndex(table), index, ty_index)?;
     let o = env.cx.offsets;

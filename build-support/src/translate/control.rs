@@ -101,13 +101,15 @@ impl<'a> BlockSig<'a> {
     fn of(env: &FuncEnv<'a>, ty: BlockType, offset: usize) -> Result<Self> {
         Ok(match ty {
             BlockType::Empty => BlockSig::Empty,
-            BlockType::Type(wasmparser::ValType::V128) => {
-                return Err(Error::unsupported("v128 values (simd proposal)", offset))
+            BlockType::Type(t) => {
+                if t == wasmparser::ValType::V128 {
+                    env.cx.lowering.check_v128([kiln_artifact::types::ValType::V128], offset)?;
+                }
+                BlockSig::Result(env.wasm_type(t))
             }
-            BlockType::Type(t) => BlockSig::Result(env.wasm_type(t)),
             BlockType::FuncType(i) => {
                 let f = env.func_type(TypeIndex(i))?;
-                FuncEnv::check_no_v128(f.params.iter().chain(f.results.iter()).copied(), offset)?;
+                env.cx.lowering.check_v128(f.params.iter().chain(f.results.iter()).copied(), offset)?;
                 BlockSig::Func(f)
             }
         })

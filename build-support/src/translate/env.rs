@@ -255,17 +255,6 @@ impl<'a> FuncEnv<'a> {
         }
     }
 
-    /// Refuse v128 values: kiln does not translate SIMD yet, and Cranelift
-    /// cannot even hold a v128 on some targets (riscv64 without V panics in
-    /// lowering). Called wherever such a value could first appear: function
-    /// signatures, locals, block types, callee types, globals.
-    pub fn check_no_v128(tys: impl IntoIterator<Item = ValType>, offset: usize) -> Result<()> {
-        if tys.into_iter().any(|t| t == ValType::V128) {
-            return Err(Error::unsupported("v128 values (simd proposal)", offset));
-        }
-        Ok(())
-    }
-
     /// The function type `ty` of the module.
     pub fn func_type(&self, ty: TypeIndex) -> Result<&'a FuncType> {
         let module = self.cx.module;

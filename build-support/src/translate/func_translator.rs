@@ -82,7 +82,7 @@ impl FuncTranslator {
             .ok_or_else(|| Error::codegen(format!("function {func_index} has no type")))?;
 
         let start = usize::try_from(body.range().start).unwrap_or(usize::MAX);
-        FuncEnv::check_no_v128(ty.params.iter().chain(ty.results.iter()).copied(), start)?;
+        cx.lowering.check_v128(ty.params.iter().chain(ty.results.iter()).copied(), start)?;
 
         let mut function =
             ir::Function::with_name_signature(UserFuncName::user(0, func_index.0), abi::wasm_signature(cx.isa, ty));
@@ -169,7 +169,7 @@ fn declare_locals(
         // anything is allocated for them.
         validator.define_locals(offset, count, ty)?;
         if ty == wasmparser::ValType::V128 {
-            return Err(Error::unsupported("v128 values (simd proposal)", offset));
+            env.cx.lowering.check_v128([kiln_artifact::types::ValType::V128], offset)?;
         }
         let ir_ty = env.wasm_type(ty);
         let zero = zero_value(builder, ir_ty);
@@ -184,6 +184,10 @@ fn declare_locals(
 
 fn zero_value(builder: &mut FunctionBuilder<'_>, ty: ir::Type) -> Value {
     match ty {
+        types::I8X16 => {
+            let zero = builder.func.dfg.constants.insert(ir::ConstantData::from(&[0u8; 16][..]));
+            builder.ins().vconst(types::I8X16, zero)
+        }
         types::F32 => builder.ins().f32const(0.0),
         types::F64 => builder.ins().f64const(0.0),
         ty => builder.ins().iconst(ty, 0),

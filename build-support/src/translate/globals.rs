@@ -32,7 +32,7 @@ pub(crate) fn get(
 ) -> Result<()> {
     let global = GlobalIndex(global);
     let ty = global_type(env, global)?;
-    FuncEnv::check_no_v128([ty.content], offset)?;
+    env.cx.lowering.check_v128([ty.content], offset)?;
     let (base, offset) = env.global_location(builder, global)?;
     let flags = env.global_flags(ty.mutable);
     let value = builder.ins().load(env.ir_type(ty.content), flags, base, offset);
@@ -50,7 +50,7 @@ pub(crate) fn set(
 ) -> Result<()> {
     let global = GlobalIndex(global);
     let ty = global_type(env, global)?;
-    FuncEnv::check_no_v128([ty.content], offset)?;
+    env.cx.lowering.check_v128([ty.content], offset)?;
     let value = state.pop()?;
     let (base, offset) = env.global_location(builder, global)?;
     let flags = env.global_flags(ty.mutable);

@@ -69,7 +69,9 @@ fn memory_of(memarg: &MemArg, offset: usize) -> Result<MemoryIndex> {
     }
 }
 
-fn access(
+/// The address of a `size`-byte access at `index` + the memarg's offset,
+/// with its bounds check.
+pub(crate) fn address(
     builder: &mut FunctionBuilder<'_>,
     env: &mut FuncEnv<'_>,
     memarg: &MemArg,
@@ -94,7 +96,7 @@ pub(crate) fn load(
     offset: usize,
 ) -> Result<()> {
     let index = state.pop()?;
-    let HeapAddr { addr, offset: imm } = access(builder, env, memarg, index, kind.size(), offset)?;
+    let HeapAddr { addr, offset: imm } = address(builder, env, memarg, index, kind.size(), offset)?;
     let flags = env.heap_flags();
     let ins = builder.ins();
     let value = match kind {
@@ -126,7 +128,7 @@ pub(crate) fn store(
         Store::Low16 => 2,
         Store::Low32 => 4,
     };
-    let HeapAddr { addr, offset: imm } = access(builder, env, memarg, index, size, offset)?;
+    let HeapAddr { addr, offset: imm } = address(builder, env, memarg, index, size, offset)?;
     let flags = env.heap_flags();
     let ins = builder.ins();
     match kind {

@@ -16,6 +16,7 @@
 //! | `env.rs` | `FuncEnv`: everything reached through the VMContext, and every per-function cache |
 //! | `bounds.rs` | linear-memory address computation and bounds checks (**sandbox-critical**) |
 //! | `memory.rs` | loads, stores, memory.size/grow/copy/fill/init, data.drop |
+//! | `simd.rs` | every v128 instruction (SIMD and relaxed SIMD), and the sequences used where Cranelift would need a helper call |
 //! | `tables.rs` | table.get/set/size/grow/fill/copy/init, elem.drop, the checks of `call_indirect` |
 //! | `calls.rs` | call, call_indirect, return_call, return_call_indirect, return areas |
 //! | `globals.rs` | global.get/global.set |
@@ -46,6 +47,7 @@ mod globals;
 mod interrupts;
 mod memory;
 mod operators;
+mod simd;
 mod tables;
 pub(crate) mod traps;
 mod unreachable;
@@ -66,9 +68,86 @@ pub(crate) struct TranslateContext<'a> {
     pub isa: &'a dyn cranelift_codegen::isa::TargetIsa,
     /// Settings the compiled code and the runtime share (bounds checks…).
     pub tunables: &'a kiln_artifact::engine::Tunables,
-    /// Whether the ISA rounds floats natively (`ceil`, `floor`, `trunc`,
-    /// `nearest`). When false (x86_64 without SSE4.1) they become calls of
-    /// the rounding builtins, since Cranelift would otherwise emit libcalls,
-    /// which kiln artifacts cannot contain.
+    /// What the target does natively, where kiln must choose a lowering.
+    pub lowering: Lowering,
+}
+
+/// The target's abilities that decide between Cranelift's lowering of an
+/// instruction and one of kiln's: Cranelift falls back to helper calls
+/// (libcalls) for some instructions on some CPUs, and artifacts contain no
+/// calls outside their own text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Lowering {
+    /// The target is x86_64.
+    pub x86: bool,
+    /// `ceil`/`floor`/`trunc`/`nearest` (scalar and vector) are
+    /// instructions; otherwise (x86_64 without SSE4.1) they call the
+    /// rounding builtins.
     pub native_rounding: bool,
+    /// A fused multiply-add instruction exists (x86_64 needs FMA).
+    pub native_fma: bool,
+    /// x86_64 only: `pshufb` exists (SSSE3); without it byte permutations
+    /// Cranelift cannot do with SSE2 go through a stack slot.
+    pub pshufb: bool,
+    /// The target can hold `v128` values at all (riscv64 needs V).
+    pub simd: bool,
+    /// How relaxed-SIMD instructions behave.
+    pub relaxed: RelaxedSimd,
+}
+
+/// The results relaxed-SIMD instructions give, recorded in `.kiln.engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RelaxedSimd {
+    /// The deterministic profile of the proposal: the same results on
+    /// every target.
+    Deterministic,
+    /// x86_64's own instructions (`pshufb`, `cvttps2dq`, `blendv`,
+    /// `minps`, `pmulhrsw`, `pmaddubsw`; multiply-add unfused without FMA).
+    X86,
+}
+
+impl RelaxedSimd {
+    /// The name recorded in the artifact.
+    pub fn name(self) -> &'static str {
+        match self {
+            RelaxedSimd::Deterministic => "deterministic",
+            RelaxedSimd::X86 => "x86",
+        }
+    }
+}
+
+impl Lowering {
+    /// The abilities of `isa`; relaxed SIMD follows the target unless
+    /// `deterministic` is asked for (only x86_64 differs).
+    pub fn of(isa: &dyn cranelift_codegen::isa::TargetIsa, deterministic: bool) -> Lowering {
+        use target_lexicon::Architecture;
+        let flag = |name: &str| isa.isa_flags().iter().any(|f| f.name == name && f.as_bool() == Some(true));
+        let arch = isa.triple().architecture;
+        let x86 = arch == Architecture::X86_64;
+        Lowering {
+            x86,
+            native_rounding: !x86 || flag("has_sse41"),
+            native_fma: isa.has_native_fma(),
+            pshufb: x86 && flag("has_ssse3"),
+            simd: !matches!(arch, Architecture::Riscv64(_)) || flag("has_v"),
+            relaxed: if x86 && !deterministic { RelaxedSimd::X86 } else { RelaxedSimd::Deterministic },
+        }
+    }
+
+    /// Refuse `v128` values where the target cannot hold them. Called
+    /// wherever one may first appear: signatures, locals, block types,
+    /// callee types, globals, SIMD instructions.
+    pub fn check_v128(
+        &self,
+        tys: impl IntoIterator<Item = kiln_artifact::types::ValType>,
+        offset: impl crate::error::IntoOffset,
+    ) -> crate::error::Result<()> {
+        if !self.simd && tys.into_iter().any(|t| t == kiln_artifact::types::ValType::V128) {
+            return Err(crate::error::Error::unsupported(
+                "v128 values (the target has no vector registers: riscv64 needs the V extension)",
+                offset,
+            ));
+        }
+        Ok(())
+    }
 }

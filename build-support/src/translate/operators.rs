@@ -23,6 +23,7 @@ use super::env::FuncEnv;
 use super::func_translator::FuncState;
 use super::globals;
 use super::memory::{self, Load, Store};
+use super::simd;
 use super::tables;
 use super::traps::to_ir;
 use crate::error::{Error, Result};
@@ -335,10 +336,15 @@ pub(crate) fn translate_operator(
         Op::ElemDrop { elem_index } => tables::elem_drop(builder, env, *elem_index)?,
 
         // ================================================================
-        // Everything else: SIMD, atomics, exceptions, GC, typed function
-        // references, stack switching, wide arithmetic…
+        // SIMD and relaxed SIMD (simd.rs); everything else (atomics,
+        // exceptions, GC, typed function references, stack switching, wide
+        // arithmetic…) is unsupported
         // ================================================================
-        other => return Err(Error::unsupported(operator_name(other), offset)),
+        other => {
+            if !simd::translate(other, offset, state, builder, env)? {
+                return Err(Error::unsupported(operator_name(other), offset));
+            }
+        }
     }
     Ok(())
 }
@@ -361,7 +367,7 @@ enum Rounding {
 /// code must not contain any.
 fn round(state: &mut FuncState, builder: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>, r: Rounding) -> Result<()> {
     let x = state.pop()?;
-    let v = if env.cx.native_rounding {
+    let v = if env.cx.lowering.native_rounding {
         let ins = builder.ins();
         match r {
             Rounding::Ceil => ins.ceil(x),

@@ -284,6 +284,15 @@ extern "C" fn nearest_f64(_: *mut VMContext, x: f64) -> f64 {
     }
 }
 
+// One rounding, as FMA instructions do (software on CPUs without them);
+// a NaN result keeps wasm's rule of any NaN being allowed.
+extern "C" fn fma_f32(_: *mut VMContext, x: f32, y: f32, z: f32) -> f32 {
+    x.mul_add(y, z)
+}
+extern "C" fn fma_f64(_: *mut VMContext, x: f64, y: f64, z: f64) -> f64 {
+    x.mul_add(y, z)
+}
+
 macro_rules! builtins_table {
     ($( $(#[$doc:meta])* $name:ident ( $($p:ident : $t:ident),* ) $(-> $ret:ident)? $(=> $trap:ident)? ; )*) => {
         /// The table compiled code indexes by `BuiltinIndex`.
