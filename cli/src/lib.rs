@@ -11,7 +11,7 @@
 //! ```no_run
 //! let script = "(module (func (export \"one\") (result i32) i32.const 1))\n\
 //!               (assert_return (invoke \"one\") (i32.const 1))";
-//! let report = kiln_cli::wast::run_script("inline.wast", script);
+//! let report = kiln_cli::wast::run_script("inline.wast", script, &kiln_build::Config::host());
 //! assert_eq!(report.counts().failed, 0);
 //! ```
 

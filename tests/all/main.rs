@@ -10,4 +10,5 @@ mod interrupts;
 mod numerics;
 mod plugin_table;
 mod traps;
+mod v128;
 mod wasi;

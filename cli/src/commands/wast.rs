@@ -20,7 +20,11 @@ pub fn wast(paths: &[String]) -> ExitCode {
     let mut scripts = Vec::new();
     for f in files {
         match std::fs::read_to_string(&f) {
-            Ok(text) => scripts.push(Script { name: f.display().to_string(), contents: text.into() }),
+            Ok(text) => scripts.push(Script {
+                name: f.display().to_string(),
+                contents: text.into(),
+                config: kiln_build::Config::host(),
+            }),
             Err(e) => {
                 eprintln!("kiln wast: {}: {e}", f.display());
                 return ExitCode::FAILURE;

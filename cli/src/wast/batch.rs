@@ -19,6 +19,8 @@ pub struct Script {
     pub name: String,
     /// The script's text.
     pub contents: Cow<'static, str>,
+    /// How its modules are compiled (target features, relaxed SIMD…).
+    pub config: kiln_build::Config,
 }
 
 /// A script's report and how long it took.
@@ -47,7 +49,7 @@ pub fn run_all(scripts: &[Script], threads: usize, on_done: impl Fn(&Timed) + Sy
                 .spawn_scoped(scope, || {
                     while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                         let start = Instant::now();
-                        let report = run_script(&scripts[i].name, &scripts[i].contents);
+                        let report = run_script(&scripts[i].name, &scripts[i].contents, &scripts[i].config);
                         let timed = Timed { report, elapsed: start.elapsed() };
                         on_done(&timed);
                         done.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(timed);

@@ -100,11 +100,13 @@ impl ScriptReport {
 }
 
 /// Parse `contents` as a `.wast` script and run every directive in a fresh
-/// store. `name` is used in every message (`name:line:col`). Never panics:
-/// a panic in a directive is caught and fails that directive.
-pub fn run_script(name: &str, contents: &str) -> ScriptReport {
+/// store, compiling its modules with `config` (on one thread: scripts run
+/// in parallel already). `name` is used in every message
+/// (`name:line:col`). Never panics: a panic in a directive is caught and
+/// fails that directive.
+pub fn run_script(name: &str, contents: &str, config: &kiln_build::Config) -> ScriptReport {
     let mut report = ScriptReport { name: name.to_string(), results: Vec::new() };
-    let outcome = catch_unwind(AssertUnwindSafe(|| run_parsed(contents, &mut report.results)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| run_parsed(contents, config, &mut report.results)));
     let failure = match outcome {
         Ok(Ok(())) => None,
         Ok(Err((span, message))) => Some((span, format!("the script does not parse: {message}"))),
@@ -122,13 +124,17 @@ fn linecol(contents: &str, span: Span) -> (usize, usize) {
     (l + 1, c + 1)
 }
 
-fn run_parsed(contents: &str, results: &mut Vec<TestResult>) -> Result<(), (Option<Span>, String)> {
+fn run_parsed(
+    contents: &str,
+    config: &kiln_build::Config,
+    results: &mut Vec<TestResult>,
+) -> Result<(), (Option<Span>, String)> {
     let mut lexer = Lexer::new(contents);
     // The spec's own scripts contain such characters in strings on purpose.
     lexer.allow_confusing_unicode(true);
     let buf = ParseBuffer::new_with_lexer(lexer).map_err(|e| (Some(e.span()), e.message()))?;
     let wast = parser::parse::<Wast<'_>>(&buf).map_err(|e| (Some(e.span()), e.message()))?;
-    let mut cx = Context::new();
+    let mut cx = Context::new(config);
     for directive in wast.directives {
         let (line, col) = linecol(contents, directive.span());
         let kind = directive_name(&directive);
@@ -137,7 +143,7 @@ fn run_parsed(contents: &str, results: &mut Vec<TestResult>) -> Result<(), (Opti
             Err(panic) => {
                 // The store may be in any state after a panic: start over
                 // so later directives are not judged against it.
-                cx = Context::new();
+                cx = Context::new(config);
                 Outcome::Failed(format!("panic: {}", panic_message(&*panic)))
             }
         };
@@ -222,14 +228,13 @@ struct Context {
 }
 
 impl Context {
-    fn new() -> Context {
+    fn new(config: &kiln_build::Config) -> Context {
         let mut store = Store::new(());
         let mut linker = Linker::new();
         // Scripts register several modules under one name over time.
         linker.allow_shadowing(true);
         spectest::define(&mut linker, &mut store).expect("the spectest module defines");
-        let mut config = kiln_build::Config::host();
-        // Scripts run in parallel with each other already.
+        let mut config = config.clone();
         config.parallel(false);
         Context { store, linker, config, current: None, instances: HashMap::new(), definitions: HashMap::new() }
     }

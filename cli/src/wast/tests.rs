@@ -73,7 +73,7 @@ const EXPECTED: &[(usize, bool)] = &[
 
 #[test]
 fn every_directive_kind_passes_and_fails() {
-    let report = run_script("self.wast", SCRIPT);
+    let report = run_script("self.wast", SCRIPT, &kiln_build::Config::host());
     let got: Vec<(usize, bool)> = report.results.iter().map(|r| (r.line, r.outcome == Outcome::Passed)).collect();
     for (r, f) in report.failures() {
         eprintln!("{f} [{}]", r.directive);
@@ -85,11 +85,12 @@ fn every_directive_kind_passes_and_fails() {
 
 #[test]
 fn failures_are_located_and_parse_errors_reported() {
-    let report = run_script("dir/x.wast", "(module)\n  (assert_return (invoke \"nope\"))\n");
+    let report =
+        run_script("dir/x.wast", "(module)\n  (assert_return (invoke \"nope\"))\n", &kiln_build::Config::host());
     let failures: Vec<String> = report.failures().map(|(_, f)| f).collect();
     assert_eq!(failures, vec!["dir/x.wast:2:4: assert_return: no exported function `nope`".to_string()]);
 
-    let report = run_script("bad.wast", "(module\n");
+    let report = run_script("bad.wast", "(module\n", &kiln_build::Config::host());
     assert_eq!(report.counts().failed, 1);
     assert!(report.failures().next().unwrap().1.starts_with("bad.wast:"));
 }
