@@ -16,6 +16,9 @@ mod gen {
 #[allow(dead_code)]
 #[path = "../kernels/src/algo.rs"]
 mod algo;
+#[allow(dead_code)]
+#[path = "../kernels/simd/src/blend.rs"]
+mod blend;
 mod report;
 
 include!(concat!(env!("OUT_DIR"), "/modules.rs"));
@@ -95,11 +98,22 @@ pub struct Row {
     pub note: String,
     /// The kiln/Wasmtime ratio aimed for, if any.
     pub target: Option<f64>,
+    /// Whether an execution row counts in the geometric mean.
+    pub in_geomean: bool,
 }
 
 impl Row {
     fn new(group: &'static str, name: impl Into<String>, kiln: f64, wasmtime: f64, unit: &'static str) -> Row {
-        Row { group, name: name.into(), kiln: Some(kiln), wasmtime, unit, note: String::new(), target: None }
+        Row {
+            group,
+            name: name.into(),
+            kiln: Some(kiln),
+            wasmtime,
+            unit,
+            note: String::new(),
+            target: None,
+            in_geomean: true,
+        }
     }
     fn target(mut self, t: f64) -> Row {
         self.target = Some(t);
@@ -128,7 +142,7 @@ fn wasm_of(name: &str) -> Vec<u8> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     match name {
         "large" => gen::large_module(),
-        "kernels" => std::fs::read(root.join("wasm/kernels.wasm")).unwrap(),
+        "kernels" | "kernels-simd" => std::fs::read(root.join(format!("wasm/{name}.wasm"))).unwrap(),
         other => wat::parse_file(root.join(format!("wasm/{other}.wat"))).unwrap(),
     }
 }
@@ -296,17 +310,27 @@ struct Kernel {
     desc: &'static str,
     args: &'static [u32],
     float: bool,
+    /// In `kernels-simd.wasm` (built with simd128) rather than `kernels.wasm`.
+    simd: bool,
     native: fn(&[u32]) -> Out,
 }
 
 fn kernels() -> Vec<Kernel> {
     vec![
-        Kernel { name: "fib", desc: "recursive fib(32)", args: &[32], float: false, native: |a| Out::I(algo::fib(a[0])) },
+        Kernel {
+            name: "fib",
+            desc: "recursive fib(32)",
+            args: &[32],
+            float: false,
+            simd: false,
+            native: |a| Out::I(algo::fib(a[0])),
+        },
         Kernel {
             name: "sieve",
             desc: "sieve, primes below 4M",
             args: &[4_000_000],
             float: false,
+            simd: false,
             native: |a| Out::I(algo::sieve(&mut vec![0; a[0] as usize])),
         },
         Kernel {
@@ -314,6 +338,7 @@ fn kernels() -> Vec<Kernel> {
             desc: "f64 matrix multiply 300×300",
             args: &[300],
             float: true,
+            simd: false,
             native: |a| {
                 let n = a[0] as usize;
                 let (mut x, mut y, mut z) = (vec![0.0; n * n], vec![0.0; n * n], vec![0.0; n * n]);
@@ -325,6 +350,7 @@ fn kernels() -> Vec<Kernel> {
             desc: "sha256, 1 MiB × 4",
             args: &[1 << 20, 7, 4],
             float: false,
+            simd: false,
             native: |a| Out::I(algo::sha256_rounds(&mut vec![0; a[0] as usize], a[1], a[2])),
         },
         Kernel {
@@ -332,6 +358,7 @@ fn kernels() -> Vec<Kernel> {
             desc: "quicksort 500k u32",
             args: &[500_000, 42],
             float: false,
+            simd: false,
             native: |a| Out::I(algo::sort(&mut vec![0; a[0] as usize], a[1])),
         },
         Kernel {
@@ -339,6 +366,7 @@ fn kernels() -> Vec<Kernel> {
             desc: "mandelbrot f32 400×400",
             args: &[400],
             float: false,
+            simd: false,
             native: |a| Out::I(algo::mandelbrot(a[0])),
         },
         Kernel {
@@ -346,6 +374,7 @@ fn kernels() -> Vec<Kernel> {
             desc: "LZ77 compress + decompress 2 MiB",
             args: &[2 << 20, 9],
             float: false,
+            simd: false,
             native: |a| {
                 let n = a[0] as usize;
                 let mut input = vec![0; n];
@@ -359,9 +388,51 @@ fn kernels() -> Vec<Kernel> {
             desc: "memset/memcpy (bulk memory) 16 MiB × 16",
             args: &[16 << 20, 16],
             float: false,
+            simd: false,
             native: |a| Out::I(algo::memops(&mut vec![0; a[0] as usize], a[1])),
         },
+        Kernel {
+            name: "simd_blend",
+            desc: "RGBA alpha blend in simd128, 1 Mpixel × 16",
+            args: &[1 << 20, 16, 5],
+            float: false,
+            simd: true,
+            native: |a| {
+                let (mut x, mut y) = (vec![0; 4 * a[0] as usize], vec![0; 4 * a[0] as usize]);
+                Out::I(blend::blend_rounds(&mut x, &mut y, a[2], a[1]))
+            },
+        },
     ]
+}
+
+/// CPU features as rustc names them, those of this machine that Cranelift
+/// uses: what Wasmtime's default `Config` detects and compiles for.
+fn host_features() -> Vec<&'static str> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        macro_rules! detected {
+            ($($f:tt),*) => { [$(($f, std::is_x86_feature_detected!($f))),*] };
+        }
+        let all =
+            detected!("sse3", "ssse3", "sse4.1", "sse4.2", "popcnt", "avx", "avx2", "fma", "bmi1", "bmi2", "lzcnt");
+        all.into_iter().filter(|(_, on)| *on).map(|(f, _)| f).collect()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    Vec::new()
+}
+
+/// kiln's instance of the SIMD kernel, compiled here at run time rather
+/// than embedded by build.rs: a module kiln refuses must cost its row, not
+/// the build, and kiln gets this machine's CPU features, as Wasmtime does
+/// (which matters for vector code). Copied code runs as fast as in place.
+fn kiln_simd_instance() -> Result<(kiln::Store<()>, kiln::Instance), String> {
+    let mut config = kiln_build::Config::host();
+    config.target_features(host_features());
+    let artifact = kiln_build::compile(&wasm_of("kernels-simd"), &config).map_err(|e| e.to_string())?;
+    let module = kiln::Module::from_bytes(&artifact).map_err(|e| e.to_string())?;
+    let mut store = kiln::Store::new(());
+    let instance = kiln::Linker::<()>::new().instantiate(&mut store, &module).map_err(|e| e.to_string())?;
+    Ok((store, instance))
 }
 
 /// Call a kernel with its arguments; one function per engine and arity.
@@ -387,44 +458,73 @@ fn wasmtime_call(store: &mut wasmtime::Store<()>, inst: &wasmtime::Instance, k: 
     })
 }
 
+fn wasmtime_instance(engine: &wasmtime::Engine, name: &str) -> (wasmtime::Store<()>, wasmtime::Instance) {
+    let module = wasmtime::Module::new(engine, wasm_of(name)).unwrap();
+    let mut store = wasmtime::Store::new(engine, ());
+    let instance = wasmtime::Linker::<()>::new(engine).instantiate(&mut store, &module).unwrap();
+    (store, instance)
+}
+
+/// Milliseconds `f` takes.
+fn timed_ms(f: impl FnOnce()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_secs_f64() * 1e3
+}
+
 fn execution(quick: bool, engine: &wasmtime::Engine, rows: &mut Vec<Row>) {
     let km = kiln::Module::new(module("kernels")).unwrap();
     let mut ks = kiln::Store::new(());
     let ki = kiln::Linker::<()>::new().instantiate(&mut ks, &km).unwrap();
-    let wm = wasmtime::Module::new(engine, wasm_of("kernels")).unwrap();
-    let mut ws = wasmtime::Store::new(engine, ());
-    let wi = wasmtime::Linker::<()>::new(engine).instantiate(&mut ws, &wm).unwrap();
+    let mut kiln_simd = kiln_simd_instance();
+    let (mut ws, wi) = wasmtime_instance(engine, "kernels");
+    let (mut ws_simd, wi_simd) = wasmtime_instance(engine, "kernels-simd");
     let rounds = if quick { 3 } else { 21 };
     for k in kernels() {
+        let name = format!("{} ({})", k.name, k.desc);
+        let (ws, wi) = if k.simd { (&mut ws_simd, &wi_simd) } else { (&mut ws, &wi) };
         let expect = (k.native)(k.args);
-        let wres = wasmtime_call(&mut ws, &wi, &k).expect("wasmtime kernel");
+        let wres = wasmtime_call(ws, wi, &k).expect("wasmtime kernel");
         assert_eq!(wres, expect, "Wasmtime got {} wrong", k.name);
-        let kres = kiln_call(&mut ks, &ki, &k);
-        match kres {
-            Ok(r) if r == expect => {}
-            other => {
-                let what = match other {
-                    Ok(r) => format!("wrong result {r:?}, expected {expect:?}"),
-                    Err(e) => format!("error: {e}"),
-                };
-                log(&format!("kernel {}: kiln FAILED: {what}", k.name));
-                let mut row = Row::new("execution", format!("{} ({})", k.name, k.desc), 0.0, 0.0, "ms").note(format!("kiln FAILED: {what}"));
-                row.kiln = None;
-                rows.push(row);
-                continue;
+        let kiln = if k.simd {
+            kiln_simd.as_mut().map(|(s, i)| (s, &*i)).map_err(|e| format!("error: {e}"))
+        } else {
+            Ok((&mut ks, &ki))
+        };
+        let checked = kiln.and_then(|(ks, ki)| match kiln_call(ks, ki, &k) {
+            Ok(r) if r == expect => Ok((ks, ki)),
+            Ok(r) => Err(format!("wrong result {r:?}, expected {expect:?}")),
+            Err(e) => Err(format!("error: {e}")),
+        });
+        let mut row = match checked {
+            Ok((ks, ki)) => {
+                let (mut sk, mut sw) = (Vec::new(), Vec::new());
+                for _ in 0..rounds {
+                    sk.push(timed_ms(|| assert_eq!(kiln_call(ks, ki, &k).unwrap(), expect)));
+                    sw.push(timed_ms(|| assert_eq!(wasmtime_call(ws, wi, &k).unwrap(), expect)));
+                }
+                let row = Row::new("execution", name, median(sk), median(sw), "ms").target(1.10);
+                log(&format!("kernel {}: kiln {:.2} ms, wasmtime {:.2} ms", k.name, row.kiln.unwrap(), row.wasmtime));
+                row
             }
+            Err(what) => {
+                log(&format!("kernel {}: kiln FAILED: {what}", k.name));
+                // Wasmtime is timed all the same, so that its figure is there.
+                let sw = (0..rounds).map(|_| timed_ms(|| assert_eq!(wasmtime_call(ws, wi, &k).unwrap(), expect)));
+                let mut row =
+                    Row::new("execution", name, 0.0, median(sw.collect()), "ms").note(format!("kiln FAILED: {what}"));
+                row.kiln = None;
+                row
+            }
+        };
+        if k.simd {
+            // The mean stays over the scalar kernels, as in earlier runs, so
+            // that it can be compared with them.
+            row.in_geomean = false;
+            let features = host_features().join(", ");
+            let said = if row.note.is_empty() { String::new() } else { format!("{}; ", row.note) };
+            row.note = format!("{said}not in the geometric mean; kiln compiled at run time for this CPU ({features})");
         }
-        let (mut sk, mut sw) = (Vec::new(), Vec::new());
-        for _ in 0..rounds {
-            let t = Instant::now();
-            assert_eq!(kiln_call(&mut ks, &ki, &k).unwrap(), expect);
-            sk.push(t.elapsed().as_secs_f64() * 1e3);
-            let t = Instant::now();
-            assert_eq!(wasmtime_call(&mut ws, &wi, &k).unwrap(), expect);
-            sw.push(t.elapsed().as_secs_f64() * 1e3);
-        }
-        let row = Row::new("execution", format!("{} ({})", k.name, k.desc), median(sk), median(sw), "ms").target(1.10);
-        log(&format!("kernel {}: kiln {:.2} ms, wasmtime {:.2} ms", k.name, row.kiln.unwrap(), row.wasmtime));
         rows.push(row);
     }
 }
