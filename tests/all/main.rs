@@ -9,6 +9,7 @@ mod instances;
 mod interrupts;
 mod numerics;
 mod plugin_table;
+mod simd;
 mod traps;
 mod v128;
 mod wasi;
