@@ -355,42 +355,55 @@ fn set_local(state: &mut FuncState, builder: &mut FunctionBuilder<'_>, index: u3
 }
 
 #[derive(Clone, Copy)]
-enum Rounding {
+pub(crate) enum Rounding {
     Ceil,
     Floor,
     Trunc,
     Nearest,
 }
 
-/// `ceil`/`floor`/`trunc`/`nearest`: Cranelift's instruction where the ISA
-/// has one, else the builtin — Cranelift would emit a libcall, and kiln
-/// code must not contain any.
 fn round(state: &mut FuncState, builder: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>, r: Rounding) -> Result<()> {
     let x = state.pop()?;
-    let v = if env.cx.lowering.native_rounding {
+    let v = round_value(builder, env, x, r)?;
+    state.push(v);
+    Ok(())
+}
+
+/// `ceil`/`floor`/`trunc`/`nearest` of a float or float vector: Cranelift's
+/// instruction where the ISA has one, else the builtin (per lane for
+/// vectors) — Cranelift would emit a libcall, and kiln code must not
+/// contain any.
+pub(crate) fn round_value(
+    builder: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
+    x: Value,
+    r: Rounding,
+) -> Result<Value> {
+    if env.cx.lowering.native_rounding {
         let ins = builder.ins();
-        match r {
+        return Ok(match r {
             Rounding::Ceil => ins.ceil(x),
             Rounding::Floor => ins.floor(x),
             Rounding::Trunc => ins.trunc(x),
             Rounding::Nearest => ins.nearest(x),
-        }
-    } else {
-        let f64 = builder.func.dfg.value_type(x) == F64;
-        let b = match (r, f64) {
-            (Rounding::Ceil, false) => BuiltinIndex::ceil_f32,
-            (Rounding::Ceil, true) => BuiltinIndex::ceil_f64,
-            (Rounding::Floor, false) => BuiltinIndex::floor_f32,
-            (Rounding::Floor, true) => BuiltinIndex::floor_f64,
-            (Rounding::Trunc, false) => BuiltinIndex::trunc_f32,
-            (Rounding::Trunc, true) => BuiltinIndex::trunc_f64,
-            (Rounding::Nearest, false) => BuiltinIndex::nearest_f32,
-            (Rounding::Nearest, true) => BuiltinIndex::nearest_f64,
-        };
-        env.call_builtin_value(builder, b, &[x])?
+        });
+    }
+    let ty = builder.func.dfg.value_type(x);
+    let b = match (r, ty.lane_type() == F64) {
+        (Rounding::Ceil, false) => BuiltinIndex::ceil_f32,
+        (Rounding::Ceil, true) => BuiltinIndex::ceil_f64,
+        (Rounding::Floor, false) => BuiltinIndex::floor_f32,
+        (Rounding::Floor, true) => BuiltinIndex::floor_f64,
+        (Rounding::Trunc, false) => BuiltinIndex::trunc_f32,
+        (Rounding::Trunc, true) => BuiltinIndex::trunc_f64,
+        (Rounding::Nearest, false) => BuiltinIndex::nearest_f32,
+        (Rounding::Nearest, true) => BuiltinIndex::nearest_f64,
     };
-    state.push(v);
-    Ok(())
+    if ty.is_vector() {
+        simd::per_lane(builder, env, b, &[x])
+    } else {
+        env.call_builtin_value(builder, b, &[x])
+    }
 }
 
 /// The text-format name of an operator and the proposal it belongs to, for

@@ -20,7 +20,7 @@
 use super::env::FuncEnv;
 use super::func_translator::FuncState;
 use super::memory::{self, Store};
-use super::operators::operator_name;
+use super::operators::{operator_name, round_value, Rounding};
 use super::{Lowering, RelaxedSimd};
 use crate::error::{Error, Result};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -159,12 +159,12 @@ pub(crate) fn translate(
         Op::V128Load16x4U { memarg } => load_extend(state, builder, env, memarg, offset, Extend::U16x4)?,
         Op::V128Load32x2S { memarg } => load_extend(state, builder, env, memarg, offset, Extend::S32x2)?,
         Op::V128Load32x2U { memarg } => load_extend(state, builder, env, memarg, offset, Extend::U32x2)?,
-        Op::V128Load8Splat { memarg } => load_splat(state, builder, env, memarg, offset, I8X16)?,
-        Op::V128Load16Splat { memarg } => load_splat(state, builder, env, memarg, offset, I16X8)?,
-        Op::V128Load32Splat { memarg } => load_splat(state, builder, env, memarg, offset, I32X4)?,
-        Op::V128Load64Splat { memarg } => load_splat(state, builder, env, memarg, offset, I64X2)?,
-        Op::V128Load32Zero { memarg } => load_zero(state, builder, env, memarg, offset, I32X4)?,
-        Op::V128Load64Zero { memarg } => load_zero(state, builder, env, memarg, offset, I64X2)?,
+        Op::V128Load8Splat { memarg } => load_scalar(state, builder, env, memarg, offset, I8X16, Fill::Splat)?,
+        Op::V128Load16Splat { memarg } => load_scalar(state, builder, env, memarg, offset, I16X8, Fill::Splat)?,
+        Op::V128Load32Splat { memarg } => load_scalar(state, builder, env, memarg, offset, I32X4, Fill::Splat)?,
+        Op::V128Load64Splat { memarg } => load_scalar(state, builder, env, memarg, offset, I64X2, Fill::Splat)?,
+        Op::V128Load32Zero { memarg } => load_scalar(state, builder, env, memarg, offset, I32X4, Fill::Zero)?,
+        Op::V128Load64Zero { memarg } => load_scalar(state, builder, env, memarg, offset, I64X2, Fill::Zero)?,
         Op::V128Store { memarg } => memory::store(state, builder, env, memarg, Store::Plain, offset)?,
         Op::V128Load8Lane { memarg, lane } => load_lane(state, builder, env, memarg, offset, I8X16, *lane)?,
         Op::V128Load16Lane { memarg, lane } => load_lane(state, builder, env, memarg, offset, I16X8, *lane)?,
@@ -641,37 +641,32 @@ fn load_extend(
     Ok(())
 }
 
-/// `v128.loadN_splat`.
-fn load_splat(
-    state: &mut FuncState,
-    builder: &mut FunctionBuilder<'_>,
-    env: &mut FuncEnv<'_>,
-    memarg: &MemArg,
-    offset: usize,
-    ty: Type,
-) -> Result<()> {
-    let lane = ty.lane_type();
-    let (flags, addr, imm) = address(state, builder, env, memarg, lane.bytes() as u8, offset)?;
-    let x = builder.ins().load(lane, flags, addr, imm);
-    let v = builder.ins().splat(ty, x);
-    push_v(state, builder, v);
-    Ok(())
+#[derive(Clone, Copy)]
+enum Fill {
+    /// `v128.loadN_splat`: the scalar in every lane.
+    Splat,
+    /// `v128.load32_zero` / `v128.load64_zero`: the scalar in lane 0,
+    /// zeros above.
+    Zero,
 }
 
-/// `v128.load32_zero` / `v128.load64_zero`: the scalar in lane 0, zeros
-/// above.
-fn load_zero(
+/// Load one scalar of `ty`'s lane type and make a vector of it.
+fn load_scalar(
     state: &mut FuncState,
     builder: &mut FunctionBuilder<'_>,
     env: &mut FuncEnv<'_>,
     memarg: &MemArg,
     offset: usize,
     ty: Type,
+    fill: Fill,
 ) -> Result<()> {
     let lane = ty.lane_type();
     let (flags, addr, imm) = address(state, builder, env, memarg, lane.bytes() as u8, offset)?;
     let x = builder.ins().load(lane, flags, addr, imm);
-    let v = builder.ins().scalar_to_vector(ty, x);
+    let v = match fill {
+        Fill::Splat => builder.ins().splat(ty, x),
+        Fill::Zero => builder.ins().scalar_to_vector(ty, x),
+    };
     push_v(state, builder, v);
     Ok(())
 }
@@ -914,16 +909,7 @@ fn relaxed_min_max(
     Ok(())
 }
 
-#[derive(Clone, Copy)]
-enum Rounding {
-    Ceil,
-    Floor,
-    Trunc,
-    Nearest,
-}
-
-/// Lane-wise `ceil`/`floor`/`trunc`/`nearest`: Cranelift's instruction where
-/// the ISA rounds natively, else the scalar builtin per lane.
+/// Lane-wise `ceil`/`floor`/`trunc`/`nearest` (see `round_value`).
 fn round(
     state: &mut FuncState,
     builder: &mut FunctionBuilder<'_>,
@@ -932,35 +918,14 @@ fn round(
     r: Rounding,
 ) -> Result<()> {
     let x = pop_as(state, builder, ty)?;
-    let v = if env.cx.lowering.native_rounding {
-        let ins = builder.ins();
-        match r {
-            Rounding::Ceil => ins.ceil(x),
-            Rounding::Floor => ins.floor(x),
-            Rounding::Trunc => ins.trunc(x),
-            Rounding::Nearest => ins.nearest(x),
-        }
-    } else {
-        let f64 = ty == F64X2;
-        let b = match (r, f64) {
-            (Rounding::Ceil, false) => BuiltinIndex::ceil_f32,
-            (Rounding::Ceil, true) => BuiltinIndex::ceil_f64,
-            (Rounding::Floor, false) => BuiltinIndex::floor_f32,
-            (Rounding::Floor, true) => BuiltinIndex::floor_f64,
-            (Rounding::Trunc, false) => BuiltinIndex::trunc_f32,
-            (Rounding::Trunc, true) => BuiltinIndex::trunc_f64,
-            (Rounding::Nearest, false) => BuiltinIndex::nearest_f32,
-            (Rounding::Nearest, true) => BuiltinIndex::nearest_f64,
-        };
-        per_lane(builder, env, b, &[x])?
-    };
+    let v = round_value(builder, env, x, r)?;
     push_v(state, builder, v);
     Ok(())
 }
 
 /// Apply the scalar builtin `b` to each lane of `args` (all of one float
 /// vector type).
-fn per_lane(
+pub(crate) fn per_lane(
     builder: &mut FunctionBuilder<'_>,
     env: &mut FuncEnv<'_>,
     b: BuiltinIndex,
