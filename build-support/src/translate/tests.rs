@@ -139,9 +139,10 @@ fn isa(triple: &str, features: &[&str]) -> OwnedTargetIsa {
     crate::isa::build(&config).unwrap().0
 }
 
-/// The ISAs kiln supports: x86_64 baseline (SSE2: kiln's own lowerings
-/// where Cranelift would call helpers) and with the features Cranelift uses
-/// most, and the other architectures' baselines (riscv64 with V, for SIMD).
+/// The ISAs kiln supports: x86_64 with the features Cranelift uses most,
+/// at its baseline (SSE2: kiln's own lowerings where Cranelift would call
+/// helpers) and in between, and the other architectures' baselines
+/// (riscv64 with V, for SIMD).
 fn all_isas() -> Vec<OwnedTargetIsa> {
     vec![
         isa(
@@ -149,6 +150,8 @@ fn all_isas() -> Vec<OwnedTargetIsa> {
             &["sse3", "ssse3", "sse4.1", "sse4.2", "popcnt", "avx", "avx2", "fma", "bmi1", "bmi2", "lzcnt"],
         ),
         isa("x86_64-unknown-linux-gnu", &[]),
+        // SSSE3 without SSE4.1: pshufb, but kiln's rounding builtins.
+        isa("x86_64-unknown-linux-gnu", &["sse3", "ssse3"]),
         isa("aarch64-unknown-linux-gnu", &[]),
         isa("riscv64gc-unknown-linux-gnu", &["v"]),
         isa("s390x-unknown-linux-gnu", &[]),
