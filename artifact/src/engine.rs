@@ -17,6 +17,27 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
+/// The results relaxed-SIMD instructions give, fixed at build time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RelaxedSimd {
+    /// The deterministic profile of the proposal: the same results on
+    /// every target.
+    Deterministic,
+    /// x86_64's own instructions (`pshufb`, `cvttps2dq`, `blendv`,
+    /// `minps`, `pmulhrsw`, `pmaddubsw`; multiply-add unfused without FMA).
+    X86,
+}
+
+impl RelaxedSimd {
+    /// The name used in messages and tools.
+    pub fn name(self) -> &'static str {
+        match self {
+            RelaxedSimd::Deterministic => "deterministic",
+            RelaxedSimd::X86 => "x86",
+        }
+    }
+}
+
 /// How memory accesses are kept inside linear memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BoundsChecks {
@@ -71,10 +92,8 @@ pub struct EngineInfo {
     pub codegen_flags: String,
     /// WebAssembly features the validator accepted, separated by spaces.
     pub wasm_features: String,
-    /// The results relaxed-SIMD instructions give: `deterministic` (the
-    /// proposal's deterministic profile, the same on every target) or the
-    /// name of the target whose instructions define them (`x86`).
-    pub relaxed_simd: String,
+    /// The results relaxed-SIMD instructions give.
+    pub relaxed_simd: RelaxedSimd,
     /// Settings shared by compiled code and runtime.
     pub tunables: Tunables,
 }
@@ -132,7 +151,7 @@ mod tests {
             cpu_features: alloc::vec!["sse4.1".into()],
             codegen_flags: "opt_level=speed preserve_frame_pointers=true".into(),
             wasm_features: "bulk-memory".into(),
-            relaxed_simd: "deterministic".into(),
+            relaxed_simd: RelaxedSimd::Deterministic,
             tunables: Tunables::default(),
         };
         let bytes = encode(&info);

@@ -167,7 +167,7 @@ pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
         cpu_features,
         codegen_flags: crate::isa::recorded_flags(isa).join(" "),
         wasm_features: module_env::feature_names(features).join(" "),
-        relaxed_simd: cx.lowering.relaxed.name().to_string(),
+        relaxed_simd: cx.lowering.relaxed,
         tunables: config.tunables.clone(),
     };
     emit::emit(emit::Input {

@@ -113,7 +113,7 @@ mod tests {
             cpu_features: vec![],
             codegen_flags: REQUIRED_CODEGEN_FLAGS.join(" "),
             wasm_features: String::new(),
-            relaxed_simd: String::new(),
+            relaxed_simd: kiln_artifact::engine::RelaxedSimd::Deterministic,
             tunables: Tunables::default(),
         }
     }

@@ -125,7 +125,7 @@ fn relaxed_simd_choice_is_recorded() {
     let relaxed = |artifact: &[u8]| {
         use kiln::artifact_format::engine::{decode_info, decode_prefix};
         let section = &artifact[kiln_tests::section_range(artifact, ".kiln.engine")];
-        decode_info(&decode_prefix(section).unwrap()).unwrap().relaxed_simd
+        decode_info(&decode_prefix(section).unwrap()).unwrap().relaxed_simd.name()
     };
     assert_eq!(relaxed(&native), "x86");
     assert_eq!(relaxed(&deterministic), "deterministic");

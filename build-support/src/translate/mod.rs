@@ -56,6 +56,7 @@ mod unreachable;
 mod tests;
 
 pub(crate) use func_translator::FuncTranslator;
+use kiln_artifact::engine::RelaxedSimd;
 use kiln_artifact::vmctx::VMOffsets;
 
 /// What the translation of every function of a module shares.
@@ -93,27 +94,6 @@ pub(crate) struct Lowering {
     pub simd: bool,
     /// How relaxed-SIMD instructions behave.
     pub relaxed: RelaxedSimd,
-}
-
-/// The results relaxed-SIMD instructions give, recorded in `.kiln.engine`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RelaxedSimd {
-    /// The deterministic profile of the proposal: the same results on
-    /// every target.
-    Deterministic,
-    /// x86_64's own instructions (`pshufb`, `cvttps2dq`, `blendv`,
-    /// `minps`, `pmulhrsw`, `pmaddubsw`; multiply-add unfused without FMA).
-    X86,
-}
-
-impl RelaxedSimd {
-    /// The name recorded in the artifact.
-    pub fn name(self) -> &'static str {
-        match self {
-            RelaxedSimd::Deterministic => "deterministic",
-            RelaxedSimd::X86 => "x86",
-        }
-    }
 }
 
 impl Lowering {
