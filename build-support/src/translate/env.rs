@@ -567,6 +567,16 @@ pub(crate) fn index_to_i64(builder: &mut FunctionBuilder<'_>, index: Value) -> V
     }
 }
 
+/// An i64 size or index as the operand type of a memory or table: itself
+/// when 64-bit, its low half otherwise (sizes and -1 survive either way).
+pub(crate) fn i64_to_index(builder: &mut FunctionBuilder<'_>, value: Value, is64: bool) -> Value {
+    if is64 {
+        value
+    } else {
+        builder.ins().ireduce(types::I32, value)
+    }
+}
+
 /// Make the prologue check the stack pointer against
 /// `VMRuntimeLimits::stack_limit` (trap `STACK_OVERFLOW`). The limit is
 /// reached through two loads, which Cranelift emits in the prologue.

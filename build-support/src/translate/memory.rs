@@ -7,7 +7,7 @@
 //! memory's index type.
 
 use super::bounds::{self, HeapAddr};
-use super::env::{index_to_i64, FuncEnv};
+use super::env::{i64_to_index, index_to_i64, FuncEnv};
 use super::func_translator::FuncState;
 use crate::error::{Error, Result};
 use cranelift_codegen::ir::{types, InstBuilder, Type};
@@ -157,7 +157,7 @@ pub(crate) fn size(
     let memory64 = env.memory_type(mem, offset)?.memory64;
     let length = env.memory_length(builder, mem)?;
     let pages = builder.ins().ushr_imm_u(length, PAGE_SIZE_LOG2);
-    let pages = if memory64 { pages } else { builder.ins().ireduce(types::I32, pages) };
+    let pages = i64_to_index(builder, pages, memory64);
     state.push(pages);
     Ok(())
 }
@@ -176,8 +176,7 @@ pub(crate) fn grow(
     let delta = index_to_i64(builder, delta);
     let mem_arg = memory_arg(builder, mem);
     let old = env.call_builtin_value(builder, BuiltinIndex::memory_grow, &[mem_arg, delta])?;
-    // The old size of a 32-bit memory fits 32 bits, and -1 stays -1.
-    let old = if memory64 { old } else { builder.ins().ireduce(types::I32, old) };
+    let old = i64_to_index(builder, old, memory64);
     state.push(old);
     Ok(())
 }

@@ -21,7 +21,7 @@ use super::env::FuncEnv;
 use super::func_translator::FuncState;
 use super::memory::{self, Store};
 use super::operators::{operator_name, round_value, Rounding};
-use super::{Lowering, RelaxedSimd};
+use super::Lowering;
 use crate::error::{Error, Result};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32X4, F64X2, I16X8, I32, I32X4, I64, I64X2, I8X16};
@@ -30,6 +30,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_frontend::FunctionBuilder;
 use kiln_artifact::builtins::BuiltinIndex;
+use kiln_artifact::engine::RelaxedSimd;
 use wasmparser::{MemArg, Operator as Op};
 
 /// Translate `op` if it is a SIMD instruction; `Ok(false)` if it is not.
@@ -166,10 +167,18 @@ pub(crate) fn translate(
         Op::V128Load32Zero { memarg } => load_scalar(state, builder, env, memarg, offset, I32X4, Fill::Zero)?,
         Op::V128Load64Zero { memarg } => load_scalar(state, builder, env, memarg, offset, I64X2, Fill::Zero)?,
         Op::V128Store { memarg } => memory::store(state, builder, env, memarg, Store::Plain, offset)?,
-        Op::V128Load8Lane { memarg, lane } => load_lane(state, builder, env, memarg, offset, I8X16, *lane)?,
-        Op::V128Load16Lane { memarg, lane } => load_lane(state, builder, env, memarg, offset, I16X8, *lane)?,
-        Op::V128Load32Lane { memarg, lane } => load_lane(state, builder, env, memarg, offset, I32X4, *lane)?,
-        Op::V128Load64Lane { memarg, lane } => load_lane(state, builder, env, memarg, offset, I64X2, *lane)?,
+        Op::V128Load8Lane { memarg, lane } => {
+            load_scalar(state, builder, env, memarg, offset, I8X16, Fill::Lane(*lane))?
+        }
+        Op::V128Load16Lane { memarg, lane } => {
+            load_scalar(state, builder, env, memarg, offset, I16X8, Fill::Lane(*lane))?
+        }
+        Op::V128Load32Lane { memarg, lane } => {
+            load_scalar(state, builder, env, memarg, offset, I32X4, Fill::Lane(*lane))?
+        }
+        Op::V128Load64Lane { memarg, lane } => {
+            load_scalar(state, builder, env, memarg, offset, I64X2, Fill::Lane(*lane))?
+        }
         Op::V128Store8Lane { memarg, lane } => store_lane(state, builder, env, memarg, offset, I8X16, *lane)?,
         Op::V128Store16Lane { memarg, lane } => store_lane(state, builder, env, memarg, offset, I16X8, *lane)?,
         Op::V128Store32Lane { memarg, lane } => store_lane(state, builder, env, memarg, offset, I32X4, *lane)?,
@@ -356,7 +365,7 @@ pub(crate) fn translate(
         Op::I64x2ExtMulHighI32x4U => ext_mul!(I32X4, uwiden_high),
         Op::I32x4DotI16x8S => {
             let (x, y) = pop2_as(state, builder, I16X8)?;
-            let v = dot_i16x8(builder, x, y);
+            let v = widening_dot(builder, x, y);
             push_v(state, builder, v);
         }
 
@@ -648,6 +657,9 @@ enum Fill {
     /// `v128.load32_zero` / `v128.load64_zero`: the scalar in lane 0,
     /// zeros above.
     Zero,
+    /// `v128.loadN_lane`: the scalar into this lane of the vector popped
+    /// before the index.
+    Lane(u8),
 }
 
 /// Load one scalar of `ty`'s lane type and make a vector of it.
@@ -660,32 +672,18 @@ fn load_scalar(
     ty: Type,
     fill: Fill,
 ) -> Result<()> {
+    let into = match fill {
+        Fill::Lane(_) => Some(pop_as(state, builder, ty)?),
+        Fill::Splat | Fill::Zero => None,
+    };
     let lane = ty.lane_type();
     let (flags, addr, imm) = address(state, builder, env, memarg, lane.bytes() as u8, offset)?;
     let x = builder.ins().load(lane, flags, addr, imm);
-    let v = match fill {
-        Fill::Splat => builder.ins().splat(ty, x),
-        Fill::Zero => builder.ins().scalar_to_vector(ty, x),
+    let v = match (fill, into) {
+        (Fill::Lane(n), Some(v)) => builder.ins().insertlane(v, x, n),
+        (Fill::Zero, _) => builder.ins().scalar_to_vector(ty, x),
+        _ => builder.ins().splat(ty, x),
     };
-    push_v(state, builder, v);
-    Ok(())
-}
-
-/// `v128.loadN_lane`: pops the vector, then the index.
-fn load_lane(
-    state: &mut FuncState,
-    builder: &mut FunctionBuilder<'_>,
-    env: &mut FuncEnv<'_>,
-    memarg: &MemArg,
-    offset: usize,
-    ty: Type,
-    lane: u8,
-) -> Result<()> {
-    let v = pop_as(state, builder, ty)?;
-    let scalar = ty.lane_type();
-    let (flags, addr, imm) = address(state, builder, env, memarg, scalar.bytes() as u8, offset)?;
-    let x = builder.ins().load(scalar, flags, addr, imm);
-    let v = builder.ins().insertlane(v, x, lane);
     push_v(state, builder, v);
     Ok(())
 }
@@ -829,9 +827,10 @@ fn byte_slot(builder: &mut FunctionBuilder<'_>, env: &FuncEnv<'_>, size: u32) ->
 
 // ------------------------------------------------------------------ arithmetic
 
-/// `i32x4.dot_i16x8_s`: products of the widened lanes, added pairwise
-/// (the shape Cranelift lowers to `pmaddwd` on x86_64).
-fn dot_i16x8(builder: &mut FunctionBuilder<'_>, x: Value, y: Value) -> Value {
+/// Products of the lanes widened to twice their width, added pairwise:
+/// `i32x4.dot_i16x8_s` (the shape Cranelift lowers to `pmaddwd` on x86_64)
+/// and the deterministic `i16x8.relaxed_dot_i8x16_i7x16_s`.
+fn widening_dot(builder: &mut FunctionBuilder<'_>, x: Value, y: Value) -> Value {
     let xl = builder.ins().swiden_low(x);
     let yl = builder.ins().swiden_low(y);
     let low = builder.ins().imul(xl, yl);
@@ -989,13 +988,7 @@ fn relaxed_dot_i8x16(builder: &mut FunctionBuilder<'_>, env: &FuncEnv<'_>, x: Va
     if env.cx.lowering.relaxed == RelaxedSimd::X86 && env.cx.isa.has_x86_pmaddubsw_lowering() {
         return builder.ins().x86_pmaddubsw(x, y);
     }
-    let xl = builder.ins().swiden_low(x);
-    let yl = builder.ins().swiden_low(y);
-    let low = builder.ins().imul(xl, yl);
-    let xh = builder.ins().swiden_high(x);
-    let yh = builder.ins().swiden_high(y);
-    let high = builder.ins().imul(xh, yh);
-    builder.ins().iadd_pairwise(low, high)
+    widening_dot(builder, x, y)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! builtins are in the module's index space (imports first); element
 //! indices and lengths are widened to i64 (tables may be 64-bit).
 
-use super::env::{index_to_i64, FuncEnv};
+use super::env::{i64_to_index, index_to_i64, FuncEnv};
 use super::func_translator::FuncState;
 use super::traps::to_ir;
 use crate::error::Result;
@@ -76,7 +76,7 @@ pub(crate) fn size(
 ) -> Result<()> {
     let table = TableIndex(table);
     let length = env.table_length(builder, table)?;
-    let length = if env.table64(table) { length } else { builder.ins().ireduce(types::I32, length) };
+    let length = i64_to_index(builder, length, env.table64(table));
     state.push(length);
     Ok(())
 }
@@ -93,8 +93,7 @@ pub(crate) fn grow(
     let delta = index_to_i64(builder, delta);
     let t = table_arg(builder, table);
     let old = env.call_builtin_value(builder, BuiltinIndex::table_grow, &[t, delta, init])?;
-    // A 32-bit table's old size fits 32 bits, and -1 stays -1.
-    let old = if env.table64(table) { old } else { builder.ins().ireduce(types::I32, old) };
+    let old = i64_to_index(builder, old, env.table64(table));
     state.push(old);
     Ok(())
 }
