@@ -27,6 +27,9 @@ struct ModuleInner {
     info: ModuleInfo,
     engine: EngineInfo,
     type_ids: Box<[u32]>,
+    /// Copy-on-write images of the defined memories, built on first
+    /// instantiation (see `vm::memory_image`).
+    memory_images: std::sync::OnceLock<Option<Box<[Option<crate::vm::memory_image::MemoryImage>]>>>,
 }
 
 pub use kiln_artifact::types::ExternType;
@@ -83,7 +86,16 @@ impl Module {
             (sub(b, s.text), sub(b, s.traps), sub(b, s.data), sub(b, s.names), sub(b, s.addrmap));
         let code = LoadedCode::new(bytes, in_place, text, traps)
             .map_err(|e| Error::load(names::TEXT, format!("cannot map code: {e}")))?;
-        Ok(Module(Arc::new(ModuleInner { code, data, names: names_r, addrmap, info, engine, type_ids })))
+        Ok(Module(Arc::new(ModuleInner {
+            code,
+            data,
+            names: names_r,
+            addrmap,
+            info,
+            engine,
+            type_ids,
+            memory_images: Default::default(),
+        })))
     }
 
     /// The module's name from its name section.
@@ -154,6 +166,15 @@ impl Module {
 
     pub(crate) fn text_ptr(&self) -> *const u8 {
         self.0.code.code().text_ptr()
+    }
+
+    /// The images of the defined memories' initial contents, or `None`
+    /// when data segments must be copied.
+    pub(crate) fn memory_images(&self) -> Option<&[Option<crate::vm::memory_image::MemoryImage>]> {
+        self.0
+            .memory_images
+            .get_or_init(|| crate::vm::memory_image::module_images(&self.0.info, self.data_section()))
+            .as_deref()
     }
 
     pub(crate) fn data_section(&self) -> &[u8] {

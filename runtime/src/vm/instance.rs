@@ -814,8 +814,10 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
 
     // Defined memories.
     let tunables = &module.engine().tunables;
+    let images = module.memory_images();
     for (i, ty) in info.memories[info.num_imported_memories as usize..].iter().enumerate() {
-        let memory = LinearMemory::new(ty, tunables)
+        let image = images.and_then(|images| images.get(i)?.as_ref());
+        let memory = LinearMemory::with_image(ty, tunables, image)
             .map_err(|e| Error::new(crate::ErrorKind::Instantiation, format!("memory {i}: {e}")))?;
         let def = NonNull::new(v.field::<VMMemoryDefinition>(offsets.defined_memory(i as u32)))
             .unwrap_or(NonNull::dangling());
@@ -910,7 +912,15 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
         }
     }
     let data = module.data_section();
+    // With images, every active segment targets a memory this instance
+    // just created, in bounds (see `vm::memory_image`): where the image got
+    // mapped, the segments are already in place and cannot trap.
+    let imaged = |store: &StoreOpaque, mem: usize| images.is_some() && store.memories[mem].memory.has_image();
     for (seg, mem, off, range) in active_data {
+        if imaged(store, mem) {
+            store.instances[index].dropped_data[seg] = true;
+            continue;
+        }
         let bytes = data
             .get(range.start as usize..range.end() as usize)
             .ok_or_else(|| Error::load(kiln_artifact::sections::DATA, "segment out of range"))?;

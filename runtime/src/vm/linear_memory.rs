@@ -25,7 +25,19 @@
 //! Growing past the declared maximum, past the wasm limit (65536 pages for a
 //! 32-bit memory) or past the reservation fails, which `memory.grow`
 //! reports as -1. Memory is never executable.
+//!
+//! **Reuse.** A dropped memory's reservation goes to a small process-wide
+//! pool with one `madvise(MADV_DONTNEED)` over its accessible prefix, which
+//! keeps its protection and any memory image (`vm::memory_image`) mapped at
+//! its start: anonymous pages read as zero again, image pages as the image.
+//! The next memory of the same size changes only what differs — the
+//! protection between the old and the new length, and the image if it is
+//! another module's — so instantiating the same module again costs no
+//! system call. Two invariants hold for every memory, new or reused: all
+//! bytes past its current length are inaccessible (guard-page bounds checks
+//! depend on it), and it reads as zero except for its own image.
 
+use super::memory_image::{MappedImage, MemoryImage};
 use super::mmap::Mmap;
 use super::sys;
 use super::vmctx::VMMemoryDefinition;
@@ -41,14 +53,51 @@ const MAX_PAGES_64: u64 = 1 << 48;
 /// Reservations of dropped memories, kept for reuse: reserving and
 /// releasing gigabytes of address space costs more than discarding the few
 /// pages a memory touched. Bounded so an idle process holds little.
-static RESERVATIONS: std::sync::Mutex<Vec<Mmap>> = std::sync::Mutex::new(Vec::new());
+static RESERVATIONS: std::sync::Mutex<Vec<PooledSlot>> = std::sync::Mutex::new(Vec::new());
 const MAX_POOLED_RESERVATIONS: usize = 16;
 
-/// A pooled reservation of exactly `len` bytes, all inaccessible.
-fn pooled_reservation(len: usize) -> Option<Mmap> {
+/// A reservation as its last memory left it, with its contents discarded.
+/// It keeps its protection and its image mapping, so reusing it for the
+/// same module costs no system call; what it remembers is exactly what
+/// the next user has to undo.
+#[derive(Debug)]
+struct PooledSlot {
+    mmap: Mmap,
+    /// `[0, accessible)` is read-write, everything after it inaccessible.
+    accessible: usize,
+    /// The image mapped inside `[0, accessible)`, if any.
+    image: Option<MappedImage>,
+}
+
+/// The pooled reservation of exactly `len` bytes that needs the least work
+/// to become a memory of `min_bytes` with `image` mapped.
+fn pooled_reservation(len: usize, min_bytes: usize, image: Option<MappedImage>) -> Option<PooledSlot> {
     let mut pool = RESERVATIONS.lock().ok()?;
-    let i = pool.iter().position(|m| m.len() == len)?;
+    let cost = |s: &PooledSlot| {
+        let remap = match (s.image, image) {
+            (a, b) if a == b => 0,
+            (Some(_), Some(_)) => 2,
+            _ => 1,
+        };
+        remap * 2 + usize::from(s.accessible != min_bytes)
+    };
+    let i = (0..pool.len()).filter(|&i| pool[i].mmap.len() == len).min_by_key(|&i| cost(&pool[i]))?;
     Some(pool.swap_remove(i))
+}
+
+/// Return a discarded reservation to the pool; the oldest one makes room if
+/// the pool is full, since the newest is the likeliest to be wanted again.
+fn pool_reservation(slot: PooledSlot) {
+    let evicted = match RESERVATIONS.lock() {
+        Ok(mut pool) => {
+            let evicted = (pool.len() >= MAX_POOLED_RESERVATIONS).then(|| pool.remove(0));
+            pool.push(slot);
+            evicted
+        }
+        Err(_) => Some(slot),
+    };
+    // Unmapped here, outside the lock.
+    drop(evicted);
 }
 
 /// One linear memory: a fixed reservation, an accessible prefix.
@@ -61,22 +110,21 @@ pub struct LinearMemory {
     reservation: usize,
     /// The most pages growth may reach.
     max_pages: u64,
+    /// The image mapped over the start of the memory, if any; it lies
+    /// within the initial size, so growth never touches it.
+    image: Option<MappedImage>,
 }
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
-        // Discard the pages the guest used (they read as zero when the
-        // next memory makes them accessible) and pool the reservation; if
-        // that fails, the mapping is simply unmapped.
+        // Discard what the guest wrote — anonymous pages read as zero and
+        // image pages as the image again — and pool the reservation as it
+        // is; if that fails, the mapping is simply unmapped.
         let mut mmap = std::mem::replace(&mut self.mmap, Mmap::empty());
-        if mmap.is_empty() || mmap.decommit(0, self.byte_len).is_err() {
+        if mmap.is_empty() || mmap.discard(0, self.byte_len).is_err() {
             return;
         }
-        if let Ok(mut pool) = RESERVATIONS.lock() {
-            if pool.len() < MAX_POOLED_RESERVATIONS {
-                pool.push(mmap);
-            }
-        }
+        pool_reservation(PooledSlot { mmap, accessible: self.byte_len, image: self.image });
     }
 }
 
@@ -84,6 +132,18 @@ impl LinearMemory {
     /// Reserve and initialise a memory of type `ty` for code compiled with
     /// `tunables`. The first `ty.limits.min` pages are accessible and zero.
     pub fn new(ty: &MemoryType, tunables: &Tunables) -> Result<LinearMemory, String> {
+        LinearMemory::with_image(ty, tunables, None)
+    }
+
+    /// Like [`LinearMemory::new`], with `image` (which must lie within the
+    /// initial size) mapped copy-on-write over the start of the memory. If
+    /// the host refuses the mapping the memory is still created, without
+    /// the image: [`LinearMemory::has_image`] tells the caller to copy.
+    pub fn with_image(
+        ty: &MemoryType,
+        tunables: &Tunables,
+        image: Option<&MemoryImage>,
+    ) -> Result<LinearMemory, String> {
         if ty.shared {
             return Err("shared memories are not supported".into());
         }
@@ -124,20 +184,71 @@ impl LinearMemory {
         let total = usize::try_from(total).map_err(|_| too_big())?;
         let reservation = reservation as usize; // <= total, which fits
         let min_bytes = min_bytes as usize; // <= reservation
-        let mut mmap = match pooled_reservation(total) {
-            Some(m) => m,
+        let wanted = image.map(MemoryImage::mapped);
+        if wanted.is_some_and(|w| w.offset.checked_add(w.len).is_none_or(|end| end > min_bytes)) {
+            return Err("memory image extends past the initial size of the memory".into());
+        }
+        // A pooled slot that cannot be brought into shape (the host refused
+        // a mapping change) is given up for a fresh reservation.
+        let reused =
+            pooled_reservation(total, min_bytes, wanted).and_then(|slot| Self::reshape(slot, min_bytes, wanted).ok());
+        let (mut mmap, already_mapped) = match reused {
+            Some(r) => r,
             None => {
-                Mmap::reserve(total).map_err(|e| format!("cannot reserve {total} bytes for a linear memory: {e}"))?
+                let mut m = Mmap::reserve(total)
+                    .map_err(|e| format!("cannot reserve {total} bytes for a linear memory: {e}"))?;
+                m.make_accessible(0, min_bytes)
+                    .map_err(|e| format!("cannot make {min_bytes} bytes of linear memory accessible: {e}"))?;
+                (m, false)
             }
         };
-        mmap.make_accessible(0, min_bytes)
-            .map_err(|e| format!("cannot make {min_bytes} bytes of linear memory accessible: {e}"))?;
+        let image = match image {
+            Some(img) if already_mapped => Some(img.mapped()),
+            // The image lies in `[0, min_bytes)`, which is read-write and
+            // zero; mapping it keeps it read-write. On failure the range is
+            // left as it was, so the caller can copy instead.
+            Some(img) => {
+                let m = img.mapped();
+                mmap.map_file(m.offset, m.len, img.file(), 0).ok().map(|()| m)
+            }
+            None => None,
+        };
         Ok(LinearMemory {
             mmap,
             byte_len: min_bytes,
             reservation,
             max_pages: max.min((reservation as u64) / WASM_PAGE_SIZE),
+            image,
         })
+    }
+
+    /// Turn a pooled slot into `[0, min_bytes)` read-write and zero (but
+    /// for `wanted`, if it is the image already mapped) and the rest
+    /// inaccessible, changing only what differs. Returns whether `wanted`
+    /// is already in place.
+    fn reshape(mut slot: PooledSlot, min_bytes: usize, wanted: Option<MappedImage>) -> std::io::Result<(Mmap, bool)> {
+        let mut already_mapped = false;
+        if let Some(old) = slot.image {
+            if Some(old) == wanted {
+                already_mapped = true;
+            } else {
+                // Another module's contents: back to zero pages. (It lies
+                // in the accessible prefix, which stays read-write.)
+                slot.mmap.map_anonymous_rw(old.offset, old.len)?;
+            }
+        }
+        if slot.accessible < min_bytes {
+            slot.mmap.make_accessible(slot.accessible, min_bytes - slot.accessible)?;
+        } else if slot.accessible > min_bytes {
+            slot.mmap.make_inaccessible(min_bytes, slot.accessible - min_bytes)?;
+        }
+        Ok((slot.mmap, already_mapped))
+    }
+
+    /// Whether an image is mapped over the start of the memory (and its
+    /// segments therefore need no copying).
+    pub fn has_image(&self) -> bool {
+        self.image.is_some()
     }
 
     /// Grow by `delta_pages` zeroed pages without moving. Returns the
@@ -288,6 +399,118 @@ mod tests {
         let end = base + m.reservation() + t.memory_guard_size as usize;
         let rest = perms_over(base + m.byte_len(), end);
         assert!(!rest.is_empty() && rest.iter().all(|p| p == "---p"), "{rest:?}");
+    }
+
+    /// Tunables no other test uses, so a dropped memory's reservation is
+    /// the one the pool hands back to the same test (sizes must match).
+    #[cfg(all(target_pointer_width = "64", target_os = "linux"))]
+    fn unique_tunables(reservation_pages: u64) -> Tunables {
+        Tunables {
+            bounds_checks: BoundsChecks::Explicit,
+            memory_reservation: reservation_pages * WASM_PAGE_SIZE,
+            memory_guard_size: WASM_PAGE_SIZE,
+            ..Tunables::default()
+        }
+    }
+
+    /// `m` holds `expected` followed by zeros, is read-write up to its
+    /// length and inaccessible from there to the end of its mapping.
+    #[cfg(all(target_pointer_width = "64", target_os = "linux"))]
+    fn assert_shape(m: &LinearMemory, t: &Tunables, expected: &[(usize, &[u8])]) {
+        use crate::vm::code_memory::tests::perms_over;
+        let mut want = vec![0u8; m.byte_len()];
+        for &(o, b) in expected {
+            want[o..o + b.len()].copy_from_slice(b);
+        }
+        assert!(m.data() == &want[..], "contents differ from the expected image and zeros");
+        let base = m.base() as usize;
+        let accessible = perms_over(base, base + m.byte_len());
+        assert!(accessible.iter().all(|p| p == "rw-p"), "{accessible:?}");
+        let end = base + m.reservation() + t.memory_guard_size as usize;
+        let rest = perms_over(base + m.byte_len(), end);
+        assert!(!rest.is_empty() && rest.iter().all(|p| p == "---p"), "{rest:?}");
+    }
+
+    #[cfg(all(target_pointer_width = "64", target_os = "linux"))]
+    #[test]
+    fn a_pooled_reservation_keeps_only_what_the_next_memory_needs() {
+        let t = unique_tunables(23);
+        let mut m = LinearMemory::new(&memory(2, None), &t).unwrap();
+        let base = m.base();
+        m.grow(5).unwrap();
+        m.data_mut().fill(0xab);
+        drop(m);
+
+        // Smaller than the last user left it: the tail becomes inaccessible
+        // again, and nothing written survives.
+        let mut m = LinearMemory::new(&memory(2, None), &t).unwrap();
+        assert_eq!(m.base(), base, "the pooled reservation is reused");
+        assert_shape(&m, &t, &[]);
+        assert_eq!(m.grow(1), Some(2));
+        assert_shape(&m, &t, &[]);
+        m.data_mut().fill(0xcd);
+        drop(m);
+
+        // Larger: made accessible, zero.
+        let m = LinearMemory::new(&memory(4, None), &t).unwrap();
+        assert_eq!(m.base(), base);
+        assert_shape(&m, &t, &[]);
+    }
+
+    #[cfg(all(target_pointer_width = "64", target_os = "linux"))]
+    #[test]
+    fn an_image_is_copy_on_write_and_comes_back_on_reuse() {
+        use crate::vm::memory_image::MemoryImage;
+        let t = unique_tunables(29);
+        let parts: [(usize, &[u8]); 2] = [(100, b"hello"), (65536 + 7, b"world")];
+        let img = MemoryImage::new(&parts.map(|(o, b)| (o as u64, b))).unwrap().unwrap();
+
+        let mut m = LinearMemory::with_image(&memory(2, None), &t, Some(&img)).unwrap();
+        let base = m.base();
+        assert!(m.has_image());
+        assert_shape(&m, &t, &parts);
+        m.data_mut().fill(0xcd);
+        assert_eq!(m.grow(2), Some(2), "growth past the image works as without one");
+        assert_shape(&m, &t, &[(0, &[0xcd; 2 * 65536])]);
+        m.data_mut().fill(0xef);
+        drop(m);
+
+        // The same image again: the guest's writes are gone, the image
+        // (and the file under it) unchanged, the grown pages closed.
+        let m = LinearMemory::with_image(&memory(2, None), &t, Some(&img)).unwrap();
+        assert_eq!(m.base(), base, "the pooled reservation is reused");
+        assert!(m.has_image());
+        assert_shape(&m, &t, &parts);
+        drop(m);
+
+        // Without an image: nothing of the old one shows through.
+        let mut m = LinearMemory::new(&memory(2, None), &t).unwrap();
+        assert_eq!(m.base(), base);
+        assert!(!m.has_image());
+        assert_shape(&m, &t, &[]);
+        m.data_mut()[70_000] = 1;
+        drop(m);
+
+        // Another image, at another place, over a slot that had one.
+        let img = MemoryImage::new(&[(65536 + 3, b"other")]).unwrap().unwrap();
+        let m = LinearMemory::with_image(&memory(2, None), &t, Some(&img)).unwrap();
+        let back = LinearMemory::with_image(&memory(3, None), &t, Some(&img)).unwrap();
+        assert_shape(&m, &t, &[(65536 + 3, b"other")]);
+        assert_shape(&back, &t, &[(65536 + 3, b"other")]);
+        drop(m);
+        let img2 = MemoryImage::new(&[(10, b"third")]).unwrap().unwrap();
+        let m = LinearMemory::with_image(&memory(2, None), &t, Some(&img2)).unwrap();
+        assert_eq!(m.base(), base);
+        assert_shape(&m, &t, &[(10, b"third")]);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_image_must_fit_the_initial_size() {
+        use crate::vm::memory_image::MemoryImage;
+        let img = MemoryImage::new(&[(65536, b"x")]).unwrap().unwrap();
+        let e = LinearMemory::with_image(&memory(1, None), &Tunables::default(), Some(&img)).unwrap_err();
+        assert!(e.contains("past the initial size"), "{e}");
     }
 
     #[cfg(target_pointer_width = "64")]

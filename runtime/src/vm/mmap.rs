@@ -19,6 +19,7 @@ use super::sys::{self, Protection};
 use core::ops::Range;
 use core::ptr::NonNull;
 use std::io;
+use std::os::fd::BorrowedFd;
 
 /// An owned, page-aligned anonymous mapping.
 #[derive(Debug)]
@@ -90,14 +91,44 @@ impl Mmap {
         self.protect(offset, len, Protection::ReadWrite)
     }
 
-    /// Discard the contents of `[offset, offset + len)` and make it
-    /// inaccessible again, as when it was reserved (it reads as zero once
-    /// made accessible). `offset` must be page-aligned.
-    pub fn decommit(&mut self, offset: usize, len: usize) -> io::Result<()> {
+    /// Discard what was written to `[offset, offset + len)`, keeping its
+    /// protection: it reads as zero again, or as the file's contents where
+    /// [`Mmap::map_file`] put a file. `offset` must be page-aligned.
+    pub fn discard(&mut self, offset: usize, len: usize) -> io::Result<()> {
         let range = self.page_range(offset, len)?;
         // SAFETY: `page_range` checked the range lies in this mapping, which
         // `self` owns; `&mut self` guarantees no reference into it is alive.
-        unsafe { sys::decommit(self.ptr.as_ptr().add(range.start), range.len()) }
+        unsafe { sys::discard(self.ptr.as_ptr().add(range.start), range.len()) }
+    }
+
+    /// Replace `[offset, offset + len)` with fresh zeroed read-write pages,
+    /// whatever was mapped there before (e.g. a file). `offset` must be
+    /// page-aligned.
+    pub fn map_anonymous_rw(&mut self, offset: usize, len: usize) -> io::Result<()> {
+        let range = self.page_range(offset, len)?;
+        // SAFETY: as in `discard`: the range is ours and nothing borrows it.
+        unsafe { sys::map_anonymous_fixed(self.ptr.as_ptr().add(range.start), range.len(), Protection::ReadWrite) }
+    }
+
+    /// Map `len` bytes of `file` from `file_offset` over `[offset, offset +
+    /// len)`, read-write and copy-on-write: writes stay private to this
+    /// mapping and [`Mmap::discard`] brings the file's contents back. Both
+    /// offsets must be page-aligned and the file long enough.
+    pub fn map_file(&mut self, offset: usize, len: usize, file: BorrowedFd<'_>, file_offset: u64) -> io::Result<()> {
+        let range = self.page_range(offset, len)?;
+        if !file_offset.is_multiple_of(sys::page_size() as u64) {
+            return Err(invalid("file offset is not page-aligned"));
+        }
+        // SAFETY: as in `discard`: the range is ours and nothing borrows it;
+        // the caller vouches for the file's length (a short file makes
+        // accesses fault, which is no memory-safety issue for this type).
+        unsafe { sys::map_file_private(self.ptr.as_ptr().add(range.start), range.len(), file, file_offset) }
+    }
+
+    /// Make `[offset, offset + len)` inaccessible. `offset` must be
+    /// page-aligned; `len` is rounded up to whole pages.
+    pub fn make_inaccessible(&mut self, offset: usize, len: usize) -> io::Result<()> {
+        self.protect(offset, len, Protection::None)
     }
 
     /// Make `[offset, offset + len)` read-only. `offset` must be

@@ -10,7 +10,8 @@
 //! | `code_registry.rs` | lock-free PC → loaded code lookup for the signal handler |
 //! | `signals.rs` | the process-wide handler: install once, chain, classify a fault |
 //! | `traphandlers.rs` | `catch_traps`: per-thread activations, the resume point, trap reasons |
-//! | `linear_memory.rs` | 4 GiB + guard reservations, growth by protection change |
+//! | `linear_memory.rs` | 4 GiB + guard reservations, growth by protection change, the pool of reusable reservations |
+//! | `memory_image.rs` | copy-on-write images of a module's initial memory contents |
 //! | `vmctx.rs` | the `repr(C)` structures compiled code sees, tested against `VMOffsets` |
 //! | `elf.rs` | the bounds-checked section-table walk of artifact bytes |
 //! | `instance.rs` | allocate and initialise a VMContext; table and memory storage of an instance |
@@ -27,6 +28,7 @@ pub mod instance;
 pub mod libcalls;
 pub mod linear_memory;
 pub mod loaded_code;
+pub mod memory_image;
 pub mod mmap;
 pub mod signals;
 pub mod sys;

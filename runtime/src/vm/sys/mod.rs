@@ -8,6 +8,8 @@
 //! |---|---|
 //! | [`page_size`] | granularity of every mapping and protection change |
 //! | [`mmap_reserve`], [`mprotect`], [`munmap`] | the raw mapping calls behind `vm::mmap` |
+//! | [`discard`], [`map_anonymous_fixed`], [`map_file_private`] | resetting pooled linear memories and mapping copy-on-write images over them |
+//! | [`sealed_memory_file`] | the immutable in-memory file behind a memory image (`memfd`; other hosts return `Unsupported` and callers copy) |
 //! | [`Protection`] | the only protections kiln ever asks for; no writable+executable variant exists |
 //! | [`install_signal_handler`], [`restore_signal_action`] | `sigaction` for `vm::signals` |
 //! | [`current_alt_stack`], [`set_alt_stack`] | the per-thread signal stack of `vm::traphandlers` |

@@ -7,6 +7,7 @@ use core::ffi::{c_int, c_void};
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 /// The host's page size in bytes (a power of two).
 pub fn page_size() -> usize {
@@ -78,23 +79,150 @@ pub fn mmap_reserve(len: usize) -> io::Result<NonNull<u8>> {
     NonNull::new(p.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))
 }
 
-/// Give the pages of `[ptr, ptr + len)` back to the kernel and make them
-/// inaccessible: afterwards they read as zero once made accessible again
-/// (private anonymous mappings), and the address range stays reserved.
+/// Throw away what was written to `[ptr, ptr + len)`, keeping its
+/// protection: afterwards the pages read as they did when first mapped —
+/// zero for anonymous memory, the file's contents for a private file
+/// mapping ([`map_file_private`]). The pages go back to the kernel.
 ///
 /// # Safety
-/// The range must be page-aligned, owned by the caller, and no longer in
-/// use: its contents are discarded.
-pub unsafe fn decommit(ptr: *mut u8, len: usize) -> io::Result<()> {
+/// The range must be page-aligned, inside mappings the caller owns, and no
+/// longer in use: its contents are discarded.
+pub unsafe fn discard(ptr: *mut u8, len: usize) -> io::Result<()> {
     if len == 0 {
         return Ok(());
     }
-    // SAFETY: the caller owns the range and no longer needs its contents.
-    if unsafe { libc::madvise(ptr.cast::<c_void>(), len, libc::MADV_DONTNEED) } != 0 {
+    // Linux guarantees these semantics for private mappings: the next
+    // access faults in a zero page or the file's page again. One call, and
+    // the mapping (its protection, its VMA) is left as it is.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // SAFETY: the caller owns the range and no longer needs its contents.
+        if unsafe { libc::madvise(ptr.cast::<c_void>(), len, libc::MADV_DONTNEED) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+    // Elsewhere `MADV_DONTNEED` may keep the contents, so replace the pages
+    // with fresh zero ones (no file mappings exist there: images are
+    // Linux-only).
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        // SAFETY: forwarded from the caller's contract; the pages are
+        // read-write, as discarded pages of a linear memory are.
+        unsafe { map_anonymous_fixed(ptr, len, Protection::ReadWrite) }
+    }
+}
+
+/// Replace `[ptr, ptr + len)` with fresh private anonymous pages of
+/// protection `prot` (zero when accessible), dropping whatever was mapped
+/// there — e.g. a file mapping from [`map_file_private`].
+///
+/// # Safety
+/// The range must be page-aligned, inside mappings the caller owns, and no
+/// longer in use: its contents and any reference into it are invalidated.
+pub unsafe fn map_anonymous_fixed(ptr: *mut u8, len: usize, prot: Protection) -> io::Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let noreserve = libc::MAP_NORESERVE;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let noreserve = 0;
+    // SAFETY: `MAP_FIXED` replaces exactly the given range, which the caller
+    // owns and no longer uses; nothing outside it is touched.
+    let p = unsafe {
+        libc::mmap(
+            ptr.cast::<c_void>(),
+            len,
+            prot.bits(),
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | noreserve,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: as above.
-    unsafe { mprotect(ptr, len, Protection::None) }
+    Ok(())
+}
+
+/// Map `len` bytes of `file` from `offset` copy-on-write and read-write
+/// over `[ptr, ptr + len)`, replacing what was there: reads see the file,
+/// writes go to private pages, and [`discard`] returns the range to the
+/// file's contents.
+///
+/// # Safety
+/// The range must be page-aligned, inside mappings the caller owns, and no
+/// longer in use: what was mapped there is replaced. `offset` must be
+/// page-aligned and the file at least `offset + len` bytes long, or
+/// accesses past its end fault.
+pub unsafe fn map_file_private(ptr: *mut u8, len: usize, file: BorrowedFd<'_>, offset: u64) -> io::Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    let offset = libc::off_t::try_from(offset)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file offset out of range"))?;
+    // SAFETY: `MAP_FIXED` replaces exactly the given range, which the caller
+    // owns and no longer uses; the descriptor is open for the duration of
+    // the call (the mapping keeps its own reference to the file).
+    let p = unsafe {
+        libc::mmap(
+            ptr.cast::<c_void>(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_FIXED,
+            file.as_raw_fd(),
+            offset,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A file that lives only in memory, `len` bytes long, holding `parts`
+/// (each `(offset, bytes)`, written in order, so a later part wins where
+/// they overlap) and zero elsewhere; sealed, so neither its size nor its
+/// contents can change after this returns — private mappings of it are
+/// copy-on-write images anyone can trust.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn sealed_memory_file<'a>(
+    name: &core::ffi::CStr,
+    len: u64,
+    parts: impl IntoIterator<Item = (u64, &'a [u8])>,
+) -> io::Result<OwnedFd> {
+    use std::os::unix::fs::FileExt;
+    // SAFETY: `name` is a valid NUL-terminated string; the flags ask for a
+    // new descriptor, closed on exec, that may be sealed.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `memfd_create` just returned this descriptor, owned by no one
+    // else.
+    let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    file.set_len(len)?;
+    for (offset, bytes) in parts {
+        file.write_all_at(bytes, offset)?;
+    }
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    // SAFETY: `fcntl` on a descriptor this function owns; F_ADD_SEALS takes
+    // an int argument.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(OwnedFd::from(file))
+}
+
+/// In-memory files are Linux-only here: callers copy instead.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub fn sealed_memory_file<'a>(
+    _name: &core::ffi::CStr,
+    _len: u64,
+    _parts: impl IntoIterator<Item = (u64, &'a [u8])>,
+) -> io::Result<OwnedFd> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "memory images need memfd_create (Linux)"))
 }
 
 /// Change the protection of `[ptr, ptr + len)`.
