@@ -21,9 +21,6 @@ pub struct Module(Arc<ModuleInner>);
 
 struct ModuleInner {
     code: LoadedCode,
-    data: std::ops::Range<usize>,
-    names: std::ops::Range<usize>,
-    addrmap: std::ops::Range<usize>,
     info: ModuleInfo,
     engine: EngineInfo,
     type_ids: Box<[u32]>,
@@ -54,26 +51,23 @@ pub struct ExportType<'a> {
     pub ty: ExternType,
 }
 
-fn sub(bytes: &[u8], part: &[u8]) -> std::ops::Range<usize> {
-    let start = part.as_ptr() as usize - bytes.as_ptr() as usize;
-    start..start + part.len()
-}
-
 impl Module {
     /// Load an artifact embedded by [`include_wasm!`](crate::include_wasm).
     /// No compiler runs, nothing is copied: the code runs in place from the
     /// binary's executable section.
     pub fn new(artifact: &'static Artifact) -> Result<Module> {
-        Self::load(ArtifactBytes::Static(artifact.bytes), artifact.in_place)
+        Self::load(ArtifactBytes::Static { bytes: artifact.bytes, in_place: artifact.in_place })
     }
 
     /// Load artifact bytes obtained at run time (e.g. written by
-    /// `kiln compile`). The code is copied into fresh executable memory.
+    /// `kiln compile`). The code is copied into fresh executable memory,
+    /// followed by the few metadata sections kept after loading; the rest
+    /// of `bytes` is only read.
     pub fn from_bytes(bytes: &[u8]) -> Result<Module> {
-        Self::load(ArtifactBytes::Owned(bytes.into()), false)
+        Self::load(ArtifactBytes::Transient(bytes))
     }
 
-    fn load(bytes: ArtifactBytes, in_place: bool) -> Result<Module> {
+    fn load(bytes: ArtifactBytes<'_>) -> Result<Module> {
         let b = bytes.get();
         let s = elf::parse(b)?;
         let engine = crate::engine_check::check(s.engine)?;
@@ -82,15 +76,10 @@ impl Module {
         kiln_artifact::traps::TrapTable::parse(s.traps).map_err(|e| Error::load(names::TRAPS, e.reason))?;
         validate(&info, &s)?;
         let type_ids = crate::type_registry::canonicalize(&info.types);
-        let (text, traps, data, names_r, addrmap) =
-            (sub(b, s.text), sub(b, s.traps), sub(b, s.data), sub(b, s.names), sub(b, s.addrmap));
-        let code = LoadedCode::new(bytes, in_place, text, traps)
-            .map_err(|e| Error::load(names::TEXT, format!("cannot map code: {e}")))?;
+        let code =
+            LoadedCode::new(bytes, &s).map_err(|e| Error::load(names::TEXT, format!("cannot map code: {e}")))?;
         Ok(Module(Arc::new(ModuleInner {
             code,
-            data,
-            names: names_r,
-            addrmap,
             info,
             engine,
             type_ids,
@@ -178,15 +167,15 @@ impl Module {
     }
 
     pub(crate) fn data_section(&self) -> &[u8] {
-        &self.0.code.bytes()[self.0.data.clone()]
+        self.0.code.data()
     }
 
     pub(crate) fn names_section(&self) -> &[u8] {
-        &self.0.code.bytes()[self.0.names.clone()]
+        self.0.code.names()
     }
 
     pub(crate) fn addrmap_section(&self) -> &[u8] {
-        &self.0.code.bytes()[self.0.addrmap.clone()]
+        self.0.code.addrmap()
     }
 
     /// Address of the wasm-to-host trampoline for functions of type `ty`.

@@ -12,16 +12,30 @@
 //!   text is copied into a fresh read-write mapping, which is then switched
 //!   to read+execute, and the instruction cache is flushed before the first
 //!   call. The mapping is never writable and executable at once (W^X).
+//!   The metadata the module keeps (trap table, address map, data segments,
+//!   names) can ride in the same mapping, after the text, read-only
+//!   ([`CodeMemory::copied_with_tail`]): one mapping, each byte copied once.
+//!
+//! ```text
+//!   copied:  ├── text, R-X ──────┼ pad ┼── tail pieces, R ─────────────┼ pad ┤
+//!            0                         text_pages (a page boundary)
+//! ```
 
-use super::mmap::Mmap;
+use super::mmap::{round_up_to_page, Mmap};
 use super::sys;
 use std::io;
+use std::ops::Range;
 
 /// The executable text of one loaded artifact.
 #[derive(Debug)]
 pub struct CodeMemory {
     storage: Storage,
     len: usize,
+    /// Where the text starts in a copied mapping (a page boundary).
+    start: usize,
+    /// The read-only tail of a copied mapping: where it starts (a page
+    /// boundary) and how many bytes of it hold pieces.
+    tail: Range<usize>,
 }
 
 #[derive(Debug)]
@@ -39,19 +53,50 @@ impl CodeMemory {
     /// section. Constructing a `CodeMemory` executes nothing; calling into
     /// the text is what needs that guarantee, and is `unsafe` anyway.
     pub fn in_place(text: &'static [u8]) -> CodeMemory {
-        CodeMemory { len: text.len(), storage: Storage::InPlace(text) }
+        CodeMemory { len: text.len(), storage: Storage::InPlace(text), start: 0, tail: 0..0 }
     }
 
     /// Copy `text` into fresh memory and make that memory read+execute.
     pub fn copied(text: &[u8]) -> io::Result<CodeMemory> {
-        let mut mmap = Mmap::with_data(text)?;
+        Ok(Self::copied_with_tail(text, &[])?.0)
+    }
+
+    /// Copy `text` into fresh memory made read+execute, and `pieces` after
+    /// it (from the next page boundary on, each 16-byte aligned) into memory
+    /// made read-only. Returns where each piece landed in
+    /// [`CodeMemory::tail`].
+    pub fn copied_with_tail(text: &[u8], pieces: &[&[u8]]) -> io::Result<(CodeMemory, Vec<Range<usize>>)> {
+        let too_big = || io::Error::new(io::ErrorKind::InvalidInput, "code and metadata exceed the address space");
+        let text_pages = round_up_to_page(text.len()).ok_or_else(too_big)?;
+        let mut ranges = Vec::with_capacity(pieces.len());
+        let mut tail_len = 0usize;
+        for piece in pieces {
+            let start = tail_len.checked_next_multiple_of(16).ok_or_else(too_big)?;
+            tail_len = start.checked_add(piece.len()).ok_or_else(too_big)?;
+            ranges.push(start..tail_len);
+        }
+        let (mut mmap, start) = fresh_rw(text_pages.checked_add(tail_len).ok_or_else(too_big)?)?;
+        // SAFETY: `start` is inside the mapping (or 0 when it is empty).
+        let base = unsafe { mmap.as_mut_ptr().add(start) };
+        // SAFETY: `fresh_rw` made `text_pages + tail_len` bytes from `start`
+        // read-write: the text fits at `base` and each piece at `base +
+        // text_pages + range.start` (ranges lie in `0..tail_len`). The
+        // sources were allocated before the mapping, so they cannot overlap
+        // it.
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.as_ptr(), base, text.len());
+            for (piece, r) in pieces.iter().zip(&ranges) {
+                std::ptr::copy_nonoverlapping(piece.as_ptr(), base.add(text_pages + r.start), piece.len());
+            }
+        }
         // Read-write → read-execute in one mprotect: at no instant is the
-        // mapping both writable and executable.
-        mmap.make_executable(0, mmap.len())?;
-        // SAFETY: the mapping is readable (R-X) over its whole length, which
-        // covers `text.len()` bytes.
-        unsafe { sys::flush_icache(mmap.as_ptr(), text.len()) };
-        Ok(CodeMemory { len: text.len(), storage: Storage::Copied(mmap) })
+        // text both writable and executable.
+        mmap.make_executable(start, text_pages)?;
+        mmap.make_readonly(start + text_pages, tail_len)?;
+        // SAFETY: the `text.len()` bytes at `base` are readable (R-X).
+        unsafe { sys::flush_icache(base, text.len()) };
+        let tail = start + text_pages..start + text_pages + tail_len;
+        Ok((CodeMemory { len: text.len(), storage: Storage::Copied(mmap), start, tail }, ranges))
     }
 
     /// First byte of the text (text offsets of the artifact are relative
@@ -59,7 +104,8 @@ impl CodeMemory {
     pub fn text_ptr(&self) -> *const u8 {
         match &self.storage {
             Storage::InPlace(t) => t.as_ptr(),
-            Storage::Copied(m) => m.as_ptr(),
+            // `start` lies inside the mapping (or is 0 for an empty one).
+            Storage::Copied(m) => m.as_ptr().wrapping_add(self.start),
         }
     }
 
@@ -80,8 +126,41 @@ impl CodeMemory {
             Storage::InPlace(t) => t,
             // SAFETY: the mapping is R-X for its whole life and never
             // written after construction; `len` bytes of it hold the text.
-            Storage::Copied(m) => unsafe { m.slice(0..self.len) },
+            Storage::Copied(m) => unsafe { m.slice(self.start..self.start + self.len) },
         }
+    }
+
+    /// The read-only pieces copied after the text by
+    /// [`CodeMemory::copied_with_tail`] (empty otherwise).
+    pub fn tail(&self) -> &[u8] {
+        match &self.storage {
+            Storage::InPlace(_) => &[],
+            // SAFETY: `tail` lies in the mapping, which is read-only there
+            // for its whole life after construction and never written again.
+            Storage::Copied(m) => unsafe { m.slice(self.tail.clone()) },
+        }
+    }
+}
+
+/// `len` bytes of fresh read-write memory: a mapping and the offset in it
+/// where they start. Code of a huge page or more is costly to fault in page
+/// by page; its memory starts at a huge-page boundary and is advised to use
+/// huge pages, so whole huge pages of it fault in at once (and take one TLB
+/// entry each when the code runs). The rest of the reservation stays
+/// inaccessible.
+fn fresh_rw(len: usize) -> io::Result<(Mmap, usize)> {
+    match sys::huge_page_size() {
+        Some(huge) if len >= huge => {
+            let too_big = || io::Error::new(io::ErrorKind::InvalidInput, "code exceeds the address space");
+            let mut mmap = Mmap::reserve(len.checked_add(huge - sys::page_size()).ok_or_else(too_big)?)?;
+            // The reservation is page-aligned and `huge - page` longer than
+            // needed, so the next huge-page boundary leaves room for `len`.
+            let start = (mmap.as_ptr() as usize).next_multiple_of(huge) - mmap.as_ptr() as usize;
+            mmap.make_accessible(start, len)?;
+            mmap.advise_huge_pages(start, len)?;
+            Ok((mmap, start))
+        }
+        _ => Ok((Mmap::accessible_rw(len)?, 0)),
     }
 }
 
@@ -151,6 +230,55 @@ pub(crate) mod tests {
             }
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
         });
+    }
+
+    #[test]
+    fn tail_is_read_only_after_executable_text() {
+        let text = [0xc3u8; 5000];
+        let (a, b) = ([1u8, 2, 3], vec![7u8; 9000]);
+        let (code, ranges) = CodeMemory::copied_with_tail(&text, &[&a, &[], &b]).unwrap();
+        assert_eq!(code.text(), &text[..]);
+        assert_eq!(&code.tail()[ranges[0].clone()], &a);
+        assert!(ranges[1].is_empty());
+        assert_eq!(&code.tail()[ranges[2].clone()], &b[..]);
+        assert!(ranges.iter().all(|r| r.start % 16 == 0));
+        let start = code.text_ptr() as usize;
+        let text_perms = perms_over(start, start + text.len());
+        assert!(text_perms.iter().all(|p| p.starts_with("r-x")), "{text_perms:?}");
+        let tail = code.tail().as_ptr() as usize;
+        assert_eq!(tail % crate::vm::sys::page_size(), 0);
+        let tail_perms = perms_over(tail, tail + code.tail().len());
+        assert!(!tail_perms.is_empty() && tail_perms.iter().all(|p| p.starts_with("r--")), "{tail_perms:?}");
+    }
+
+    /// Code of a huge page or more starts on a huge-page boundary (so the
+    /// kernel can back it with huge pages), keeps W^X, and its tail is
+    /// read-only.
+    #[test]
+    fn large_code_is_huge_page_aligned() {
+        let text: Vec<u8> = (0..3 << 20).map(|i: u32| (i % 251) as u8).collect();
+        let meta = vec![9u8; 100_000];
+        let (code, ranges) = CodeMemory::copied_with_tail(&text, &[&meta]).unwrap();
+        if let Some(huge) = sys::huge_page_size() {
+            assert_eq!(code.text_ptr() as usize % huge, 0);
+        }
+        assert!(code.text() == &text[..]);
+        assert!(code.tail()[ranges[0].clone()] == meta[..]);
+        let start = code.text_ptr() as usize;
+        let perms = perms_over(start, start + text.len());
+        assert!(perms.iter().all(|p| p.starts_with("r-x")), "{perms:?}");
+        let tail = code.tail().as_ptr() as usize;
+        let perms = perms_over(tail, tail + code.tail().len());
+        assert!(perms.iter().all(|p| p.starts_with("r--")), "{perms:?}");
+        let wx: Vec<_> = proc_self_maps().into_iter().filter(|m| &m.perms[1..3] == "wx").collect();
+        assert!(wx.is_empty(), "writable+executable mappings: {wx:?}");
+    }
+
+    #[test]
+    fn tail_without_text() {
+        let (code, ranges) = CodeMemory::copied_with_tail(&[], &[b"abc"]).unwrap();
+        assert_eq!(code.text_len(), 0);
+        assert_eq!(&code.tail()[ranges[0].clone()], b"abc");
     }
 
     #[test]

@@ -1,27 +1,59 @@
-//! [`LoadedCode`]: an artifact's bytes, the memory its text runs from, and
-//! its registration with the trap handler, owned together so the
-//! registration can never outlive what it points to.
+//! [`LoadedCode`]: the memory an artifact's text runs from, the metadata
+//! sections the module keeps using after loading, and the code's
+//! registration with the trap handler, owned together so the registration
+//! can never outlive what it points to.
+//!
+//! What is copied depends on where the artifact bytes live:
+//!
+//! | bytes | text | kept metadata |
+//! |---|---|---|
+//! | static, in the binary's executable section | runs in place | read in place |
+//! | static, ordinary memory | copied to a fresh R-X mapping | read in place |
+//! | given at run time | copied to a fresh R-X mapping | copied after the text, same mapping, read-only |
+//!
+//! Nothing else of a run-time artifact is kept: `.kiln.engine` and
+//! `.kiln.info` are decoded during loading, and the symbol table is never
+//! read.
 
 use crate::vm::code_memory::CodeMemory;
 use crate::vm::code_registry::{self, Registration};
+use crate::vm::elf::Sections;
 use std::ops::Range;
 
 /// Where the artifact bytes live.
-pub enum ArtifactBytes {
-    /// Embedded in the binary.
-    Static(&'static [u8]),
-    /// Copied from bytes given at run time.
-    Owned(Box<[u8]>),
+#[derive(Clone, Copy)]
+pub enum ArtifactBytes<'a> {
+    /// Embedded in the binary. With `in_place`, the bytes sit in the
+    /// binary's executable section (the macro's placement), so the text
+    /// runs where it lies.
+    Static {
+        /// The whole artifact.
+        bytes: &'static [u8],
+        /// Whether the text may run where it lies.
+        in_place: bool,
+    },
+    /// Given at run time and gone once loading returns.
+    Transient(&'a [u8]),
 }
 
-impl ArtifactBytes {
+impl ArtifactBytes<'_> {
     /// The bytes.
     pub fn get(&self) -> &[u8] {
-        match self {
-            ArtifactBytes::Static(b) => b,
-            ArtifactBytes::Owned(b) => b,
+        match *self {
+            ArtifactBytes::Static { bytes, .. } => bytes,
+            ArtifactBytes::Transient(b) => b,
         }
     }
+}
+
+/// The metadata sections kept after loading, as ranges into
+/// [`LoadedCode::metadata`].
+#[derive(Clone, Default)]
+struct Kept {
+    traps: Range<usize>,
+    addrmap: Range<usize>,
+    data: Range<usize>,
+    names: Range<usize>,
 }
 
 /// Code ready to run, registered for trap handling.
@@ -29,38 +61,76 @@ pub struct LoadedCode {
     // Field order is drop order: unregister before freeing code and bytes.
     _registration: Registration,
     code: CodeMemory,
-    bytes: ArtifactBytes,
+    /// The static artifact the kept sections are read from, or `None` when
+    /// they were copied into the code's tail.
+    static_bytes: Option<&'static [u8]>,
+    kept: Kept,
+}
+
+fn bad() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, "section out of range")
+}
+
+/// Where `part` lies inside `whole`, if it does.
+fn offset_in(whole: &[u8], part: &[u8]) -> std::io::Result<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize).ok_or_else(bad)?;
+    let end = start.checked_add(part.len()).filter(|&e| e <= whole.len()).ok_or_else(bad)?;
+    Ok(start..end)
 }
 
 impl LoadedCode {
-    /// Make `text` (a range of `bytes`) runnable and register it with its
-    /// trap table (`traps`, a range of `bytes` already validated by
-    /// `TrapTable::parse`). With `in_place`, `bytes` must be static bytes in
-    /// the binary's executable section (the macro's placement); the text
-    /// then runs where it lies.
-    pub fn new(
-        bytes: ArtifactBytes,
-        in_place: bool,
-        text: Range<usize>,
-        traps: Range<usize>,
-    ) -> std::io::Result<LoadedCode> {
-        let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "section out of range");
-        let code = match (&bytes, in_place) {
-            (ArtifactBytes::Static(all), true) => CodeMemory::in_place(all.get(text).ok_or_else(bad)?),
-            (b, _) => CodeMemory::copied(b.get().get(text).ok_or_else(bad)?)?,
+    /// Make the text of `s` runnable, keep its metadata sections (copying
+    /// them only if `bytes` is transient) and register the text with its
+    /// trap table, already validated by `TrapTable::parse`. The sections of
+    /// `s` must be sub-slices of `bytes`.
+    pub fn new(bytes: ArtifactBytes<'_>, s: &Sections<'_>) -> std::io::Result<LoadedCode> {
+        let (code, static_bytes, kept) = match bytes {
+            ArtifactBytes::Static { bytes, in_place } => {
+                let kept = Kept {
+                    traps: offset_in(bytes, s.traps)?,
+                    addrmap: offset_in(bytes, s.addrmap)?,
+                    data: offset_in(bytes, s.data)?,
+                    names: offset_in(bytes, s.names)?,
+                };
+                let text = &bytes[offset_in(bytes, s.text)?];
+                let code = if in_place { CodeMemory::in_place(text) } else { CodeMemory::copied(text)? };
+                (code, Some(bytes), kept)
+            }
+            ArtifactBytes::Transient(_) => {
+                let (code, r) = CodeMemory::copied_with_tail(s.text, &[s.traps, s.addrmap, s.data, s.names])?;
+                let mut r = r.into_iter();
+                let mut next = || r.next().ok_or_else(bad);
+                let kept = Kept { traps: next()?, addrmap: next()?, data: next()?, names: next()? };
+                (code, None, kept)
+            }
         };
-        let trap_bytes = bytes.get().get(traps).ok_or_else(bad)?;
-        // SAFETY: the trap bytes live in `bytes` and the text in `code`;
-        // both are owned by the returned value and dropped after the
-        // registration (field order), and neither moves: `bytes` is static
-        // or a boxed slice whose heap buffer stays put when `bytes` moves.
+        let metadata = static_bytes.unwrap_or_else(|| code.tail());
+        let trap_bytes = metadata.get(kept.traps.clone()).ok_or_else(bad)?;
+        // SAFETY: the trap bytes live in the static artifact or in the tail
+        // of `code`'s mapping, the text in `code`; `code` is owned by the
+        // returned value and dropped after the registration (field order),
+        // and neither moves: a mapping stays put when its owner moves.
         let registration = unsafe { code_registry::register(code.text_ptr() as usize, code.text_len(), trap_bytes) };
-        Ok(LoadedCode { _registration: registration, code, bytes })
+        Ok(LoadedCode { _registration: registration, code, static_bytes, kept })
     }
 
-    /// The artifact bytes.
-    pub fn bytes(&self) -> &[u8] {
-        self.bytes.get()
+    fn metadata(&self) -> &[u8] {
+        self.static_bytes.unwrap_or_else(|| self.code.tail())
+    }
+
+    /// `.kiln.addrmap`.
+    pub fn addrmap(&self) -> &[u8] {
+        &self.metadata()[self.kept.addrmap.clone()]
+    }
+
+    /// `.rodata.wasm`.
+    pub fn data(&self) -> &[u8] {
+        &self.metadata()[self.kept.data.clone()]
+    }
+
+    /// `.name.wasm`.
+    pub fn names(&self) -> &[u8] {
+        &self.metadata()[self.kept.names.clone()]
     }
 
     /// The code.

@@ -145,6 +145,17 @@ impl Mmap {
         self.protect(offset, len, Protection::ReadExecute)
     }
 
+    /// Ask for `[offset, offset + len)` to be backed by transparent huge
+    /// pages where possible (see [`sys::advise_huge_pages`]); a hint.
+    /// `offset` must be page-aligned.
+    pub fn advise_huge_pages(&mut self, offset: usize, len: usize) -> io::Result<()> {
+        let range = self.page_range(offset, len)?;
+        // SAFETY: `page_range` checked the range lies in this mapping, which
+        // `self` owns; the advice changes neither contents nor protection.
+        unsafe { sys::advise_huge_pages(self.ptr.as_ptr().add(range.start), range.len()) };
+        Ok(())
+    }
+
     fn protect(&mut self, offset: usize, len: usize, prot: Protection) -> io::Result<()> {
         let range = self.page_range(offset, len)?;
         if range.is_empty() {

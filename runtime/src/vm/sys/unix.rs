@@ -225,6 +225,48 @@ pub fn sealed_memory_file<'a>(
     Err(io::Error::new(io::ErrorKind::Unsupported, "memory images need memfd_create (Linux)"))
 }
 
+/// The size of a transparent huge page (the PMD size: 2 MiB with 4 KiB
+/// pages), or `None` where the kernel offers none. Read once.
+pub fn huge_page_size() -> Option<usize> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // 0: not read yet; 1: none.
+        static SIZE: AtomicUsize = AtomicUsize::new(0);
+        let n = match SIZE.load(Ordering::Relaxed) {
+            0 => {
+                let n = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size")
+                    .ok()
+                    .and_then(|s| s.trim().parse::<usize>().ok())
+                    .filter(|n| n.is_power_of_two() && *n > page_size())
+                    .unwrap_or(1);
+                SIZE.store(n, Ordering::Relaxed);
+                n
+            }
+            n => n,
+        };
+        (n > 1).then_some(n)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    None
+}
+
+/// Ask the kernel to back `[ptr, ptr + len)` with transparent huge pages
+/// where it can: one fault (and one TLB entry) per huge page instead of
+/// one per page. A hint: failure changes nothing.
+///
+/// # Safety
+/// The range must be page-aligned and inside a mapping the caller owns.
+pub unsafe fn advise_huge_pages(ptr: *mut u8, len: usize) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: `MADV_HUGEPAGE` changes how future faults are served, never
+    // the contents or protection of the range, which the caller owns.
+    unsafe {
+        libc::madvise(ptr.cast::<c_void>(), len, libc::MADV_HUGEPAGE);
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = (ptr, len);
+}
+
 /// Change the protection of `[ptr, ptr + len)`.
 ///
 /// # Safety
