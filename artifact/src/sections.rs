@@ -39,8 +39,10 @@ pub const INFO: &str = ".kiln.info";
 /// Load path: its location only; read by the signal handler at trap time.
 pub const TRAPS: &str = ".kiln.traps";
 
-/// Text offset → wasm byte offset: see [`crate::addrmap`]. Not touched on
-/// the load path; read for backtraces.
+/// Text offset → wasm byte offset: see [`crate::addrmap`] (sparse index +
+/// varint deltas, about two bytes per entry). Load path: an O(1) framing
+/// check, and copied with the text for artifacts given at run time; read
+/// for backtraces.
 pub const ADDRMAP: &str = ".kiln.addrmap";
 
 /// Data segment bytes, concatenated. Segments in `.kiln.info` are ranges into
