@@ -626,13 +626,17 @@ pub struct ResolvedImports {
 /// budget or deadline the code never checks would silently not hold.
 fn check_interruption(store: &StoreOpaque, module: &Module) -> Result<()> {
     let t = &module.engine().tunables;
+    // The message is built only on a mismatch: this runs at every
+    // instantiation.
     let mismatch = |what: &str, compiled: bool, asked: bool, how: &str| {
-        let msg = if compiled {
-            format!("module was compiled with {what} but the store does not use it: call {how} before instantiating, or compile without it")
-        } else {
-            format!("the store uses {what} ({how} was called) but the module was compiled without it: recompile it with {what} enabled")
-        };
-        (compiled != asked).then(|| Error::new(crate::ErrorKind::Instantiation, msg))
+        (compiled != asked).then(|| {
+            let msg = if compiled {
+                format!("module was compiled with {what} but the store does not use it: call {how} before instantiating, or compile without it")
+            } else {
+                format!("the store uses {what} ({how} was called) but the module was compiled without it: recompile it with {what} enabled")
+            };
+            Error::new(crate::ErrorKind::Instantiation, msg)
+        })
     };
     if let Some(e) = mismatch("fuel metering", t.consume_fuel, store.fuel_enabled, "Store::set_fuel") {
         return Err(e);
@@ -699,6 +703,16 @@ fn eval(store: &StoreOpaque, inst: &InstanceData, expr: &ConstExpr) -> Result<Va
     }
 }
 
+/// Item `k` of an element segment, as a table element.
+fn element_item(store: &StoreOpaque, inst: &InstanceData, items: &ElementItems, k: usize) -> Result<usize> {
+    match items {
+        ElementItems::Functions(fs) => inst.func_ref(fs[k]).ok_or_else(|| {
+            Error::load(kiln_artifact::sections::INFO, format!("element function {} has no funcref slot", fs[k]))
+        }),
+        ElementItems::Expressions(es) => eval(store, inst, &es[k]).map(|v| v.get_ref()),
+    }
+}
+
 /// Instantiate `module` in `store`. On a trap during segment
 /// initialisation or the start function, the instance stays in the store
 /// (its effects on imported tables and memories are observable, as the
@@ -723,6 +737,18 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
     let offsets = VMOffsets::new(HostPtr, VMCounts::of(info));
     let vmctx = VMContextBox::new(offsets.size());
     let index = store.instances.len();
+    // Every vector below gets its final size at once rather than growing
+    // push by push.
+    let defined = |all: usize, imported: u32| all - imported as usize;
+    store.instances.reserve(1);
+    store.memories.reserve(defined(info.memories.len(), info.num_imported_memories));
+    store.tables.reserve(defined(info.tables.len(), info.num_imported_tables));
+    store.globals.reserve(defined(info.globals.len(), info.num_imported_globals));
+    let index_space = |imported: &[usize], len: usize| {
+        let mut v = Vec::with_capacity(len);
+        v.extend_from_slice(imported);
+        v
+    };
     let store_ptr: *mut StoreOpaque = store;
     let mut inst = Box::new(InstanceData {
         index,
@@ -730,9 +756,9 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
         vmctx,
         offsets,
         store: store_ptr,
-        memories: imports.memories.clone(),
-        tables: imports.tables.clone(),
-        globals: imports.globals.clone(),
+        memories: index_space(&imports.memories, info.memories.len()),
+        tables: index_space(&imports.tables, info.tables.len()),
+        globals: index_space(&imports.globals, info.globals.len()),
         elements: vec![None; info.elements.len()],
         dropped_data: vec![false; info.data.len()],
     });
@@ -854,85 +880,61 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
         inst.tables.push(store.tables.len() - 1);
     }
 
-    // Element segments: evaluate every item once, now, as the spec does.
-    // Passive segments are kept for `table.init`; active ones are applied
-    // below and then count as dropped.
-    let mut active_items = Vec::new();
+    // Passive element segments are evaluated now and kept for
+    // `table.init`. Active ones are evaluated straight into their tables
+    // below — evaluation has no side effects, so when makes no difference —
+    // and then count as dropped.
     for (i, seg) in info.elements.iter().enumerate() {
-        let items: Vec<usize> = match &seg.items {
-            ElementItems::Functions(fs) => fs
-                .iter()
-                .map(|&f| {
-                    inst.func_ref(f).ok_or_else(|| {
-                        Error::load(kiln_artifact::sections::INFO, format!("element function {f} has no funcref slot"))
-                    })
-                })
-                .collect::<Result<_>>()?,
-            ElementItems::Expressions(es) => {
-                es.iter().map(|e| eval(store, &inst, e).map(|v| v.get_ref())).collect::<Result<_>>()?
-            }
-        };
-        match seg.mode {
-            ElementMode::Passive => inst.elements[i] = Some(items),
-            ElementMode::Active { .. } => active_items.push(items),
-            ElementMode::Declared => {}
+        if let ElementMode::Passive = seg.mode {
+            let items =
+                (0..seg.items.len()).map(|k| element_item(store, &inst, &seg.items, k)).collect::<Result<_>>()?;
+            inst.elements[i] = Some(items);
         }
     }
 
     store.instances.push(inst);
 
     // From here on, effects are observable even if a later step traps.
-    let inst = &store.instances[index];
-    let info = inst.module.info();
-    let mut active_elems = Vec::with_capacity(active_items.len());
-    for seg in info.elements.iter() {
-        if let ElementMode::Active { table, offset } = &seg.mode {
-            let off = eval(store, inst, offset)?.get_i32() as u32 as u64;
-            active_elems.push((inst.tables[table.index()], off));
+    for seg in &info.elements {
+        let ElementMode::Active { table, offset } = &seg.mode else { continue };
+        let inst = &store.instances[index];
+        let t = inst.tables[table.index()];
+        let off = eval(store, inst, offset)?.get_i32() as u32 as usize;
+        let len = seg.items.len();
+        if off.checked_add(len).is_none_or(|end| end > store.tables[t].elements.len()) {
+            return Err(Trap::new(TrapCode::ElementOutOfBounds, Vec::new()).into());
         }
-    }
-    let mut active_data = Vec::new();
-    for (i, seg) in info.data.iter().enumerate() {
-        if let DataMode::Active { memory, offset } = &seg.mode {
-            let ty = &info.memories[memory.index()];
-            let v = eval(store, inst, offset)?;
-            let off = if ty.memory64 { v.get_i64() as u64 } else { v.get_i32() as u32 as u64 };
-            active_data.push((i, inst.memories[memory.index()], off, seg.bytes));
-        }
-    }
-    let module = inst.module.clone();
-    for ((table, off), items) in active_elems.into_iter().zip(active_items) {
-        let t = &mut store.tables[table];
-        let end = off.checked_add(items.len() as u64);
-        match end {
-            Some(end) if end <= t.elements.len() as u64 => {
-                t.elements[off as usize..end as usize].copy_from_slice(&items);
-            }
-            _ => return Err(Trap::new(TrapCode::ElementOutOfBounds, Vec::new()).into()),
+        for k in 0..len {
+            let item = element_item(store, &store.instances[index], &seg.items, k)?;
+            store.tables[t].elements[off + k] = item;
         }
     }
     let data = module.data_section();
-    // With images, every active segment targets a memory this instance
-    // just created, in bounds (see `vm::memory_image`): where the image got
-    // mapped, the segments are already in place and cannot trap.
-    let imaged = |store: &StoreOpaque, mem: usize| images.is_some() && store.memories[mem].memory.has_image();
-    for (seg, mem, off, range) in active_data {
-        if imaged(store, mem) {
-            store.instances[index].dropped_data[seg] = true;
-            continue;
-        }
-        let bytes = data
-            .get(range.start as usize..range.end() as usize)
-            .ok_or_else(|| Error::load(kiln_artifact::sections::DATA, "segment out of range"))?;
-        let m = &mut store.memories[mem];
-        let mem_bytes = m.memory.data_mut();
-        match off.checked_add(bytes.len() as u64) {
-            Some(end) if end <= mem_bytes.len() as u64 => mem_bytes[off as usize..end as usize].copy_from_slice(bytes),
-            _ => return Err(Trap::new(TrapCode::MemoryOutOfBounds, Vec::new()).into()),
+    for (i, seg) in info.data.iter().enumerate() {
+        let DataMode::Active { memory, offset } = &seg.mode else { continue };
+        let inst = &store.instances[index];
+        let mem = inst.memories[memory.index()];
+        // With images, every active segment targets a memory this instance
+        // just created, in bounds (see `vm::memory_image`): where the image
+        // got mapped, the segments are already in place and cannot trap.
+        if images.is_none() || !store.memories[mem].memory.has_image() {
+            let v = eval(store, inst, offset)?;
+            let off =
+                if info.memories[memory.index()].memory64 { v.get_i64() as u64 } else { v.get_i32() as u32 as u64 };
+            let bytes = data
+                .get(seg.bytes.start as usize..seg.bytes.end() as usize)
+                .ok_or_else(|| Error::load(kiln_artifact::sections::DATA, "segment out of range"))?;
+            let mem_bytes = store.memories[mem].memory.data_mut();
+            match off.checked_add(bytes.len() as u64) {
+                Some(end) if end <= mem_bytes.len() as u64 => {
+                    mem_bytes[off as usize..end as usize].copy_from_slice(bytes)
+                }
+                _ => return Err(Trap::new(TrapCode::MemoryOutOfBounds, Vec::new()).into()),
+            }
         }
         // An applied active segment is dropped, as by `data.drop`:
         // `memory.init` sees it empty from now on.
-        store.instances[index].dropped_data[seg] = true;
+        store.instances[index].dropped_data[i] = true;
     }
     Ok(index)
 }
