@@ -7,9 +7,8 @@ pub mod typed;
 use crate::error::{Error, Result};
 use crate::store::{AsContextMut, Caller};
 use crate::values::{FuncType, Val};
-use crate::vm::instance::{ensure_wasm_callable, read_func_ref, HostFn, StoreOpaque};
+use crate::vm::instance::{ensure_wasm_callable, read_func_ref, HostFunc, StoreOpaque};
 use crate::vm::vmctx::ValRaw;
-use std::sync::Arc;
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 
 /// A function of a store: exported by an instance or defined by the host.
@@ -72,9 +71,9 @@ impl Func {
         ty: FuncType,
         f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
-        let host = dynamic_host_fn::<T>(ty.clone(), f);
+        let host = dynamic_host_fn::<T>(ty, f);
         let s = store.opaque_mut();
-        let raw = s.new_host_func(ty, host);
+        let raw = s.new_host_func(host);
         Func { store: s.id, raw }
     }
 
@@ -84,9 +83,9 @@ impl Func {
         mut store: impl AsContextMut<Data = T>,
         f: impl IntoFunc<T, Params, Results>,
     ) -> Func {
-        let (ty, host) = f.into_host_fn();
+        let host = f.into_host_fn();
         let s = store.opaque_mut();
-        let raw = s.new_host_func(ty, host);
+        let raw = s.new_host_func(host);
         Func { store: s.id, raw }
     }
 
@@ -158,12 +157,14 @@ impl Func {
     }
 }
 
-/// Wrap a dynamic closure as the erased host function.
+/// Wrap a dynamic closure as a host function of type `ty`.
 pub(crate) fn dynamic_host_fn<T: 'static>(
     ty: FuncType,
     f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
-) -> Arc<HostFn> {
-    Arc::new(move |opaque: &mut StoreOpaque, caller: Option<usize>, vals: &mut [ValRaw]| {
+) -> HostFunc {
+    let body_ty = ty.clone();
+    HostFunc::new(ty, move |opaque: &mut StoreOpaque, caller: Option<usize>, vals: &mut [ValRaw]| {
+        let ty = &body_ty;
         let params: Vec<Val> = ty.params.iter().enumerate().map(|(i, &t)| Val::from_raw(opaque, vals[i], t)).collect();
         let mut results: Vec<Val> = ty.results.iter().map(|&t| Val::default_for(t)).collect();
         {

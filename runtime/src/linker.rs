@@ -7,16 +7,15 @@ use crate::instance::{Extern, Instance};
 use crate::module::Module;
 use crate::store::{AsContextMut, Caller};
 use crate::values::{FuncType, Val};
-use crate::vm::instance::HostFn;
+use crate::vm::instance::HostFunc;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 #[derive(Clone)]
 enum Definition {
     /// An item of a particular store.
     Extern(Extern),
     /// A host function, created in each store that instantiates with it.
-    HostFunc(FuncType, Arc<HostFn>),
+    HostFunc(HostFunc),
 }
 
 /// Named definitions (host functions, and items of instances or of the
@@ -72,8 +71,7 @@ impl<T: 'static> Linker<T> {
         name: &str,
         f: impl IntoFunc<T, Params, Results>,
     ) -> Result<&mut Self> {
-        let (ty, host) = f.into_host_fn();
-        self.insert(module, name, Definition::HostFunc(ty, host))
+        self.insert(module, name, Definition::HostFunc(f.into_host_fn()))
     }
 
     /// Define a host function of type `ty` from a closure over [`Val`]s.
@@ -84,8 +82,7 @@ impl<T: 'static> Linker<T> {
         ty: FuncType,
         f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<&mut Self> {
-        let host = crate::func::dynamic_host_fn::<T>(ty.clone(), f);
-        self.insert(module, name, Definition::HostFunc(ty, host))
+        self.insert(module, name, Definition::HostFunc(crate::func::dynamic_host_fn::<T>(ty, f)))
     }
 
     /// Define `item` (an item of `store`) as `module::name`.
@@ -105,11 +102,11 @@ impl<T: 'static> Linker<T> {
     pub fn get(&self, mut store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Extern> {
         Some(match self.defs.get(module)?.get(name)? {
             Definition::Extern(e) => *e,
-            Definition::HostFunc(ty, f) => {
+            Definition::HostFunc(f) => {
                 // One host function per store and definition, however many
                 // instances import it.
                 let s = store.opaque_mut();
-                let raw = s.host_func_for(ty, f);
+                let raw = s.host_func_for(f);
                 Extern::Func(Func::from_raw(s, raw)?)
             }
         })

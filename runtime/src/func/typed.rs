@@ -6,10 +6,9 @@ use crate::error::{Error, Result};
 use crate::func::Func;
 use crate::store::{AsContextMut, Caller, ExternRef};
 use crate::values::{FuncType, ValType};
-use crate::vm::instance::{HostFn, StoreOpaque};
+use crate::vm::instance::{HostFunc, StoreOpaque};
 use crate::vm::vmctx::ValRaw;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 /// A Rust type that is a wasm value type.
 pub trait WasmTy: Sized + Send + 'static {
@@ -267,9 +266,9 @@ where
 /// A closure that can be a host function: `Fn([Caller<T>,] A1, …, An) -> R`
 /// with each `Ai: WasmTy` and `R: WasmRet`.
 pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
-    /// The function type and the erased body.
+    /// The function type, the erased body and its entry point.
     #[doc(hidden)]
-    fn into_host_fn(self) -> (FuncType, Arc<HostFn>);
+    fn into_host_fn(self) -> HostFunc;
 }
 
 /// The erased host function around a typed body: load the arguments from
@@ -277,13 +276,12 @@ pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
 /// of [`IntoFunc`].
 fn erase<P: WasmParams + 'static, R: WasmRet + 'static>(
     call: impl Fn(&mut StoreOpaque, Option<usize>, P) -> Result<R> + Send + Sync + 'static,
-) -> (FuncType, Arc<HostFn>) {
+) -> HostFunc {
     let ty = FuncType { params: P::valtypes().into(), results: R::Ok::valtypes().into() };
-    let f: Arc<HostFn> = Arc::new(move |store: &mut StoreOpaque, caller: Option<usize>, vals: &mut [ValRaw]| {
+    HostFunc::new(ty, move |store: &mut StoreOpaque, caller: Option<usize>, vals: &mut [ValRaw]| {
         let args = P::load_raw(store, vals);
         call(store, caller, args)?.into_result()?.store_raw(store, vals)
-    });
-    (ty, f)
+    })
 }
 
 macro_rules! into_func {
@@ -294,7 +292,7 @@ macro_rules! into_func {
             F: Fn($($a),*) -> R + Send + Sync + 'static,
             R: WasmRet + 'static,
         {
-            fn into_host_fn(self) -> (FuncType, Arc<HostFn>) {
+            fn into_host_fn(self) -> HostFunc {
                 #[allow(unused_variables)]
                 erase(move |_: &mut StoreOpaque, _: Option<usize>, args: ($($a,)*)| Ok((self)($(args.$i),*)))
             }
@@ -306,7 +304,7 @@ macro_rules! into_func {
             F: Fn(Caller<'_, T>, $($a),*) -> R + Send + Sync + 'static,
             R: WasmRet + 'static,
         {
-            fn into_host_fn(self) -> (FuncType, Arc<HostFn>) {
+            fn into_host_fn(self) -> HostFunc {
                 #[allow(unused_variables)]
                 erase(move |store: &mut StoreOpaque, caller: Option<usize>, args: ($($a,)*)| {
                     let inner = store.downcast_mut::<T>().ok_or_else(|| Error::wrong_store("host function"))?;

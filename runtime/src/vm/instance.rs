@@ -171,6 +171,34 @@ impl StoredGlobal {
 /// The erased body of a host function: store, caller instance, value slots.
 pub type HostFn = dyn Fn(&mut StoreOpaque, Option<usize>, &mut [ValRaw]) -> Result<()> + Send + Sync;
 
+/// A host function before it belongs to a store: its type, its erased
+/// body, and the entry point compiled code calls — `host_array_call`
+/// instantiated for the body's concrete type, so a call from wasm reaches
+/// the closure without a dynamic dispatch and with the closure inlined.
+#[derive(Clone)]
+pub struct HostFunc {
+    pub(crate) ty: FuncType,
+    func: Arc<HostFn>,
+    array_call: VMArrayCallFunction,
+}
+
+impl HostFunc {
+    /// A host function of type `ty` running `body`.
+    pub fn new<C>(ty: FuncType, body: C) -> HostFunc
+    where
+        C: Fn(&mut StoreOpaque, Option<usize>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+    {
+        // `host_array_call::<C>` relies on `func` holding a `C`: both are
+        // set here, together, and never changed.
+        HostFunc { ty, func: Arc::new(body), array_call: host_array_call::<C> }
+    }
+
+    /// Identity of the body (shared by clones), for per-store caching.
+    pub(crate) fn key(&self) -> usize {
+        Arc::as_ptr(&self.func) as *const () as usize
+    }
+}
+
 /// A host function as wasm sees it. `array_call` must sit at
 /// `VMOffsets::host_func_context_array_call` (tested below).
 #[repr(C)]
@@ -180,6 +208,8 @@ pub struct VMHostFuncContext {
     pub(crate) func_ref: VMFuncRef,
     pub(crate) ty: FuncType,
     store: *mut StoreOpaque,
+    /// The body; its concrete type is the one `array_call` was
+    /// instantiated for (see [`HostFunc::new`]).
     func: Arc<HostFn>,
 }
 
@@ -318,12 +348,12 @@ impl StoreOpaque {
 
     /// The host function of this store for a linker definition, created
     /// on first use.
-    pub(crate) fn host_func_for(&mut self, ty: &FuncType, func: &Arc<HostFn>) -> usize {
-        let key = Arc::as_ptr(func) as *const () as usize;
+    pub(crate) fn host_func_for(&mut self, func: &HostFunc) -> usize {
+        let key = func.key();
         if let Some(&raw) = self.linker_funcs.get(&key) {
             return raw;
         }
-        let raw = self.new_host_func(ty.clone(), func.clone());
+        let raw = self.new_host_func(func.clone());
         self.linker_funcs.insert(key, raw);
         raw
     }
@@ -448,17 +478,13 @@ impl StoreOpaque {
     }
 
     /// Create a host function; returns its `VMFuncRef` address.
-    pub(crate) fn new_host_func(&mut self, ty: FuncType, func: Arc<HostFn>) -> usize {
+    pub(crate) fn new_host_func(&mut self, host: HostFunc) -> usize {
+        let HostFunc { ty, func, array_call } = host;
         let type_id = crate::type_registry::id_of(&ty);
         let mut ctx = Box::new(VMHostFuncContext {
             magic: HOST_MAGIC,
-            array_call: host_array_call,
-            func_ref: VMFuncRef {
-                wasm_call: std::ptr::null(),
-                array_call: Some(host_array_call),
-                vmctx: std::ptr::null_mut(),
-                type_id,
-            },
+            array_call,
+            func_ref: VMFuncRef { wasm_call: std::ptr::null(), array_call: Some(array_call), vmctx: std::ptr::null_mut(), type_id },
             ty,
             store: self as *mut StoreOpaque,
             func,
@@ -509,17 +535,22 @@ pub unsafe fn ensure_wasm_callable(store: &mut StoreOpaque, raw: usize) -> bool 
     false
 }
 
-/// The wasm→host entry point of every host function.
+/// The wasm→host entry point of a host function whose body is a `C`.
 ///
 /// # Safety
 /// Called by compiled code or the entry path only, with `callee_vmctx` a
-/// `VMHostFuncContext` and `values` valid for `len` slots.
-unsafe extern "C" fn host_array_call(
+/// `VMHostFuncContext` whose body is a `C` (the context's `array_call` is
+/// this instantiation: see [`HostFunc::new`]) and `values` valid for `len`
+/// slots.
+unsafe extern "C" fn host_array_call<C>(
     callee_vmctx: *mut VMContext,
     caller_vmctx: *mut VMContext,
     values: *mut ValRaw,
     len: usize,
-) -> u8 {
+) -> u8
+where
+    C: Fn(&mut StoreOpaque, Option<usize>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+{
     // SAFETY: the callee vmctx of a host function is its context (set in
     // `new_host_func`), owned by the store for as long as the function can
     // be called.
@@ -529,8 +560,9 @@ unsafe extern "C" fn host_array_call(
     // alive for the store's whole life (contexts are never dropped before
     // the store); calling through a pointer to it avoids a reference-count
     // round trip per call, and it is shared data, so the store's exclusive
-    // borrow below does not cover it.
-    let func: *const HostFn = Arc::as_ptr(&ctx.func);
+    // borrow below does not cover it. The allocation holds a `C` (the
+    // caller's guarantee), so the data pointer of the erased Arc is one.
+    let func: *const C = Arc::as_ptr(&ctx.func).cast::<C>();
     // SAFETY: the store outlives its host functions, and while wasm runs the
     // host holds no other reference into it: the entry point handed its
     // exclusive borrow down to this call.
@@ -564,6 +596,7 @@ unsafe extern "C" fn host_array_call(
 ///
 /// # Safety
 /// `vmctx` must be the VMContext of a live instance.
+#[inline]
 pub unsafe fn instance_of<'a>(vmctx: *mut VMContext) -> &'a mut InstanceData {
     let offsets = VMOffsets::new(HostPtr, VMCounts::default());
     // SAFETY: the instance field is written at instantiation and the
