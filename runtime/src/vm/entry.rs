@@ -6,8 +6,10 @@
 use crate::error::Error;
 use crate::trap::{FrameInfo, Trap, TrapCode};
 use crate::vm::instance::{read_func_ref, Pending, StoreOpaque};
-use crate::vm::traphandlers::{catch_traps, TrapInfo};
-use crate::vm::vmctx::{VMFuncRef, ValRaw};
+use crate::vm::sys;
+use crate::vm::traphandlers::{enter_wasm, TrapInfo};
+use core::ffi::c_void;
+use crate::vm::vmctx::{VMArrayCallFunction, VMFuncRef, ValRaw};
 
 /// Call the function whose funcref is `raw` with `values` as argument and
 /// result slots (at least `max(params, results)` of them).
@@ -15,6 +17,7 @@ use crate::vm::vmctx::{VMFuncRef, ValRaw};
 /// # Safety
 /// `raw` must be a non-null funcref of `store`, and `values` must have
 /// the slots its type requires.
+#[inline]
 pub unsafe fn call(store: &mut StoreOpaque, raw: usize, values: &mut [ValRaw]) -> Result<(), Error> {
     // SAFETY: guaranteed by the caller.
     let fr = unsafe { read_func_ref(raw) };
@@ -28,33 +31,47 @@ pub unsafe fn call(store: &mut StoreOpaque, raw: usize, values: &mut [ValRaw]) -
 /// # Safety
 /// `fr` must describe a function of `store` (or a host function), and
 /// `values` must have the slots its type requires.
+// Not `#[inline]`: compiled once in this crate, where the thread-local it
+// reads is a direct access rather than a call through its accessor.
 pub unsafe fn call_ref(store: &mut StoreOpaque, fr: VMFuncRef, values: &mut [ValRaw]) -> Result<(), Error> {
     let Some(array_call) = fr.array_call else {
-        return Err(Error::ty("function has no host entry point"));
+        return Err(no_entry_point());
     };
-    let mut ok = 1u8;
-    let ptr = values.as_mut_ptr();
-    let len = values.len();
-    let limits: *const _ = &*store.limits;
-    let max_stack = store.max_wasm_stack;
-    // SAFETY: the body only calls the array entry point with pointers valid
-    // for the call and owns nothing with a destructor ("plain old frames"),
-    // so a longjmp out of it skips no drop. The store is not touched by
+    // SAFETY: an array-call entry point is an `extern "C"` function of four
+    // pointer-sized integer arguments returning a byte, which is the shape
+    // of `sys::Callee`: the same ABI, only the pointee types differ.
+    let callee = unsafe { std::mem::transmute::<VMArrayCallFunction, sys::Callee>(array_call) };
+    // SAFETY: the entry point gets its own vmctx, no caller, and the value
+    // slots the caller vouches for; it is compiled code (or a host-function
+    // shim) that owns nothing with a destructor ("plain old frames"), so
+    // leaving it from a trap skips no drop. The store is not touched by
     // this frame while wasm runs: host functions and builtins reach it
     // through the VMContext.
     let result = unsafe {
-        catch_traps(&*limits, max_stack, || {
-            ok = array_call(fr.vmctx, std::ptr::null_mut(), ptr, len);
-        })
+        enter_wasm(
+            &store.limits,
+            store.max_wasm_stack,
+            callee,
+            fr.vmctx.cast(),
+            std::ptr::null_mut(),
+            values.as_mut_ptr().cast(),
+            values.len() as *mut c_void,
+        )
     };
     match result {
-        Ok(()) if ok != 0 => Ok(()),
-        Ok(()) => Err(take_pending(store, Vec::new())),
+        Ok(0) => Err(take_pending(store, Vec::new())),
+        Ok(_) => Ok(()),
         Err(info) => Err(trap_error(store, info)),
     }
 }
 
+#[cold]
+fn no_entry_point() -> Error {
+    Error::ty("function has no host entry point")
+}
+
 /// The error a failed host function left behind; resumes its panic.
+#[cold]
 fn take_pending(store: &mut StoreOpaque, frames: Vec<FrameInfo>) -> Error {
     match store.pending.take() {
         Some(Pending::Error(e)) => {
@@ -69,6 +86,7 @@ fn take_pending(store: &mut StoreOpaque, frames: Vec<FrameInfo>) -> Error {
     }
 }
 
+#[cold]
 fn trap_error(store: &mut StoreOpaque, info: TrapInfo) -> Error {
     let frames = backtrace(store, &info);
     if info.code == TrapCode::HostError {

@@ -59,10 +59,10 @@ pub fn install() {
         //   a stack overflow of host code, and never depends on how much of
         //   the wasm stack is left.
         // SA_NODEFER: do not block the signal while the handler runs. The
-        //   handler leaves by `siglongjmp` without restoring the signal
-        //   mask (that would cost a system call per wasm call), so a
-        //   blocked signal would stay blocked and the next trap would kill
-        //   the process.
+        //   handler leaves by jumping to the resume point without restoring
+        //   the signal mask (that would cost a system call per wasm call),
+        //   so a blocked signal would stay blocked and the next trap would
+        //   kill the process.
         // The mask is empty for the same reason: nothing may stay blocked.
         // Not SA_RESTART: irrelevant for synchronous faults.
         // Not SA_RESETHAND: the handler serves every trap, not just one.

@@ -5,14 +5,14 @@
 //!  host  ── catch_traps(limits, max_wasm_stack, f) ─────────────────────┐
 //!            │ install signal handlers (once per process)                │
 //!            │ ensure a signal stack (once per thread)                   │
-//!            │ push Activation ──► CURRENT (thread-local list, innermost │
+//!            │ push Activation ──► THREAD.current (list, innermost       │
 //!            │                     first, so host→wasm→host→wasm nests)  │
 //!            │ outermost for this store? set limits.stack_limit          │
 //!            ▼                                                           │
-//!  helpers.c kiln_setjmp ── body ──► f() ──► wasm frames … trap!         │
+//!  helpers.c kiln_enter ── callee ──► wasm frames … trap!               │
 //!                ▲                                │ SIGILL/SEGV/BUS/FPE  │
 //!                │                                ▼                      │
-//!                └──── siglongjmp ◄── signals.rs: activation? kiln code? │
+//!                └──── kiln_resume ◄─ signals.rs: activation? kiln code? │
 //!                                      trap site? → record code, pc, fp, │
 //!                                      backtrace (frames still intact)   │
 //!            pop Activation, restore stack_limit                         │
@@ -27,7 +27,7 @@
 use super::mmap::Mmap;
 use super::sys;
 use super::vmctx::VMRuntimeLimits;
-use core::cell::{Cell, OnceCell};
+use core::cell::Cell;
 use core::ffi::c_void;
 use core::ptr;
 use kiln_artifact::traps::TrapCode;
@@ -134,7 +134,7 @@ impl RawTrap {
 /// One entry of the per-thread activation list. Lives in the frame of the
 /// [`catch_traps`] call that pushed it.
 pub(crate) struct Activation {
-    /// The jump buffer of the running `kiln_setjmp`, written by C.
+    /// The resume point of the running `kiln_enter`, written by it.
     resume_point: Cell<*const c_void>,
     /// Set just before jumping to `resume_point`.
     trap: Cell<Option<RawTrap>>,
@@ -144,17 +144,41 @@ pub(crate) struct Activation {
     prev: *const Activation,
 }
 
+/// What a thread needs to run wasm, in one thread-local so that entering
+/// wasm costs one thread-local access.
+struct ThreadState {
+    /// The innermost activation, or null.
+    current: Cell<*const Activation>,
+    /// Whether [`prepare_thread`] ran on this thread.
+    prepared: Cell<bool>,
+    /// The lowest address of the thread's stack, if the OS tells.
+    stack_low: Cell<Option<usize>>,
+}
+
 thread_local! {
-    /// The innermost activation of this thread. `const`-initialised and
-    /// without a destructor, so reading it from a signal handler neither
-    /// allocates nor registers anything.
-    static CURRENT: Cell<*const Activation> = const { Cell::new(ptr::null()) };
+    /// `const`-initialised and without a destructor, so reading it from a
+    /// signal handler neither allocates nor registers anything.
+    static THREAD: ThreadState = const {
+        ThreadState { current: Cell::new(ptr::null()), prepared: Cell::new(false), stack_low: Cell::new(None) }
+    };
 }
 
 /// The innermost activation of the calling thread, or null.
 /// Async-signal-safe.
 pub(crate) fn current_activation() -> *const Activation {
-    CURRENT.try_with(|c| c.get()).unwrap_or(ptr::null())
+    THREAD.try_with(|t| t.current.get()).unwrap_or(ptr::null())
+}
+
+/// First wasm entry on this thread: install the process-wide signal
+/// handlers (once), give the thread a signal stack, and read the bounds of
+/// its stack — work every later entry skips.
+#[cold]
+#[inline(never)]
+fn prepare_thread(thread: &ThreadState) {
+    super::signals::install();
+    ensure_alt_stack();
+    thread.stack_low.set(sys::thread_stack_bounds().map(|b| b.0));
+    thread.prepared.set(true);
 }
 
 /// Whether wasm code is running (perhaps below host frames) on this thread.
@@ -180,7 +204,7 @@ pub(crate) unsafe fn resume_with_trap(activation: *const Activation, code: TrapC
     // of the trap, and everything from the trap's stack pointer up to it is
     // the live, mapped stack of this thread.
     act.trap.set(Some(RawTrap::capture(code, regs, activation as usize)));
-    // SAFETY: `resume_point` was written by `kiln_setjmp`, whose body is
+    // SAFETY: `resume_point` was written by `kiln_enter`, whose callee is
     // still running (the activation is live), and the caller guarantees
     // every frame in between is plain old.
     unsafe { sys::resume(act.resume_point.get()) }
@@ -252,38 +276,84 @@ pub unsafe fn catch_traps<F: FnMut()>(
     max_wasm_stack: usize,
     mut f: F,
 ) -> Result<(), TrapInfo> {
-    super::signals::install();
-    ensure_alt_stack();
+    let payload = (&mut f as *mut F).cast::<c_void>();
+    let null = ptr::null_mut();
+    // SAFETY: `call_closure::<F>` takes a live `F` first, which `payload`
+    // is until this call returns; the rest is the caller's contract.
+    unsafe { enter_wasm(limits, max_wasm_stack, call_closure::<F>, payload, null, null, null) }.map(|_| ())
+}
 
-    let prev = current_activation();
+/// Call `callee(a, b, c, d)` (compiled code's array-call entry point, or a
+/// shim) as a wasm activation: what [`catch_traps`] does, without a
+/// closure in between, for the host → wasm call path. Returns the callee's
+/// byte, or the trap.
+///
+/// # Safety
+///
+/// As for [`catch_traps`], with `callee` in the closure's place: it must
+/// be safe to call with these arguments, must not unwind, and must check
+/// the stack against `limits` if it runs wasm.
+#[inline(always)]
+pub unsafe fn enter_wasm(
+    limits: &VMRuntimeLimits,
+    max_wasm_stack: usize,
+    callee: sys::Callee,
+    a: *mut c_void,
+    b: *mut c_void,
+    c: *mut c_void,
+    d: *mut c_void,
+) -> Result<u8, TrapInfo> {
+    // Only the address leaves the closure: a small closure is inlined, so
+    // the access compiles to a plain thread-pointer offset.
+    let thread: *const ThreadState = THREAD.with(|t| t as *const ThreadState);
+    // SAFETY: the thread-local lives until this thread exits, which it
+    // cannot do during this call; it is only used by this thread (the
+    // signal handler reads `current`, a `Cell`, on the same thread).
+    // The rest is forwarded from the caller.
+    unsafe { enter_on(&*thread, limits, max_wasm_stack, callee, a, b, c, d) }
+}
+
+/// [`enter_wasm`] with this thread's state in hand.
+///
+/// # Safety
+/// As for [`enter_wasm`]; `thread` is the calling thread's state.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn enter_on(
+    thread: &ThreadState,
+    limits: &VMRuntimeLimits,
+    max_wasm_stack: usize,
+    callee: sys::Callee,
+    a: *mut c_void,
+    b: *mut c_void,
+    c: *mut c_void,
+    d: *mut c_void,
+) -> Result<u8, TrapInfo> {
+    if !thread.prepared.get() {
+        prepare_thread(thread);
+    }
+    let prev = thread.current.get();
     // SAFETY: `prev` is null or the live innermost activation of this
     // thread, whose list links only live activations.
     let outermost_for_store = !unsafe { store_is_active(prev, limits) };
     let saved_limit = limits.stack_limit.get();
     if outermost_for_store {
-        limits.stack_limit.set(stack_limit(max_wasm_stack));
+        limits.stack_limit.set(stack_limit(max_wasm_stack, thread.stack_low.get()));
     }
 
     let activation = Activation { resume_point: Cell::new(ptr::null()), trap: Cell::new(None), limits, prev };
-    CURRENT.with(|c| c.set(&activation));
-    // SAFETY: `resume_point` is writable for the whole call; `call_closure`
-    // is instantiated for `F` and `payload` is a live `F`; it cannot unwind
-    // (`extern "C"` aborts instead); the caller guarantees plain old frames
-    // between here and any trap.
-    let returned = unsafe {
-        sys::call_with_resume_point(
-            activation.resume_point.as_ptr(),
-            call_closure::<F>,
-            (&mut f as *mut F).cast::<c_void>(),
-        )
-    };
-    CURRENT.with(|c| c.set(prev));
+    thread.current.set(&activation);
+    // SAFETY: `resume_point` is writable for the whole call; the caller
+    // guarantees the callee and its arguments, and plain old frames between
+    // here and any trap.
+    let returned = unsafe { sys::enter(activation.resume_point.as_ptr(), callee, a, b, c, d) };
+    thread.current.set(prev);
     if outermost_for_store {
         limits.stack_limit.set(saved_limit);
     }
 
-    if returned {
-        Ok(())
+    if returned != sys::RESUMED {
+        Ok(returned as u8)
     } else {
         // Only `resume_with_trap` jumps to the resume point, and it records
         // the trap first.
@@ -291,16 +361,22 @@ pub unsafe fn catch_traps<F: FnMut()>(
     }
 }
 
-/// The body `kiln_setjmp` calls: runs the closure.
+/// The callee [`catch_traps`] enters with: runs the closure.
 ///
 /// # Safety
 ///
 /// `payload` must point to a live `F`, used by nothing else during the call.
-unsafe extern "C" fn call_closure<F: FnMut()>(payload: *mut c_void) {
+unsafe extern "C" fn call_closure<F: FnMut()>(
+    payload: *mut c_void,
+    _: *mut c_void,
+    _: *mut c_void,
+    _: *mut c_void,
+) -> u8 {
     // SAFETY: `catch_traps` passes its own `f`, exclusively borrowed for the
     // duration of the call.
     let f = unsafe { &mut *payload.cast::<F>() };
     f();
+    1
 }
 
 /// Whether an activation of the store owning `limits` is in the list
@@ -328,15 +404,15 @@ unsafe fn store_is_active(mut act: *const Activation, limits: *const VMRuntimeLi
 const HOST_STACK_RESERVE: usize = 128 * 1024;
 
 /// The lowest stack address wasm code may use, for a budget of
-/// `max_wasm_stack` bytes from here.
-fn stack_limit(max_wasm_stack: usize) -> usize {
-    thread_local! {
-        static STACK_LOW: OnceCell<Option<usize>> = const { OnceCell::new() };
-    }
-    let sp = approximate_stack_pointer();
+/// `max_wasm_stack` bytes from here, on a thread whose stack ends at
+/// `stack_low` (if known).
+#[inline(always)]
+fn stack_limit(max_wasm_stack: usize, stack_low: Option<usize>) -> usize {
+    // Any address in this frame will do: the budget is approximate.
+    let marker = 0u8;
+    let sp = &marker as *const u8 as usize;
     let limit = sp.saturating_sub(max_wasm_stack);
-    let low = STACK_LOW.try_with(|l| *l.get_or_init(|| sys::thread_stack_bounds().map(|b| b.0))).ok().flatten();
-    match low {
+    match stack_low {
         // Never beyond the end of the thread's stack: deep recursion must
         // trap, not run into the guard page and crash. If even that is
         // above `sp`, wasm gets no stack at all and traps at once.

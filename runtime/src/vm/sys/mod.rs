@@ -12,6 +12,7 @@
 //! | [`sealed_memory_file`] | the immutable in-memory file behind a memory image (`memfd`; other hosts return `Unsupported` and callers copy) |
 //! | [`Protection`] | the only protections kiln ever asks for; no writable+executable variant exists |
 //! | [`install_signal_handler`], [`restore_signal_action`] | `sigaction` for `vm::signals` |
+//! | [`enter`], [`resume`] | the resume point of a wasm activation: call compiled code so that a trap can jump back |
 //! | [`current_alt_stack`], [`set_alt_stack`] | the per-thread signal stack of `vm::traphandlers` |
 //! | [`ucontext_registers`] | the faulting PC, frame pointer and stack pointer from a signal context, per architecture |
 //! | [`next_older_frame`], [`FRAME_RECORD_SIZE`] | one step of a frame-pointer walk, per architecture |
@@ -20,8 +21,9 @@
 //! | [`errno_location`] | saving `errno` across a chained signal handler |
 //! | [`host_has_cpu_feature`] | whether the running CPU has a feature an artifact was compiled for |
 //!
-//! Only Unix is implemented (in `unix.rs`, with a small C helper for
-//! `sigsetjmp`/`siglongjmp` in `unix/helpers.c`, built by `runtime/build.rs`).
+//! Only Unix is implemented (in `unix.rs`, with a small C helper for the
+//! resume point in `unix/helpers.c`, built by `runtime/build.rs`: a few
+//! instructions of assembly on x86_64, `sigsetjmp`/`siglongjmp` elsewhere).
 //! Reading registers from a signal context is implemented for Linux on
 //! x86_64, aarch64, riscv64 and s390x.
 

@@ -3,7 +3,7 @@
 //! register read) and turns failures into `io::Error`; policy lives in the
 //! callers (`vm::mmap`, `vm::signals`, `vm::traphandlers`).
 
-use core::ffi::{c_int, c_void};
+use core::ffi::{c_int, c_uint, c_void};
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::io;
@@ -457,46 +457,61 @@ pub unsafe fn ucontext_registers(ctx: *const c_void) -> Registers {
 compile_error!("porting: read PC, FP and SP from ucontext_t for this OS in vm/sys/unix.rs (ucontext_registers)");
 
 // ---------------------------------------------------------------------------
-// setjmp / longjmp (unix/helpers.c)
+// The resume point of an activation (unix/helpers.c)
+
+/// A function [`enter`] calls: four pointer-sized arguments, a byte back
+/// (the shape of compiled code's array-call entry points).
+pub type Callee = unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_void, *mut c_void) -> u8;
+
+/// What [`enter`] returns when [`resume`] jumped back.
+pub const RESUMED: u32 = 0x100;
 
 extern "C" {
-    fn kiln_setjmp(
-        jmp_buf_out: *mut *const c_void,
-        body: unsafe extern "C" fn(*mut c_void),
-        payload: *mut c_void,
-    ) -> c_int;
-    fn kiln_longjmp(jmp_buf: *const c_void) -> !;
+    fn kiln_enter(
+        resume_out: *mut *const c_void,
+        callee: Callee,
+        a: *mut c_void,
+        b: *mut c_void,
+        c: *mut c_void,
+        d: *mut c_void,
+    ) -> c_uint;
+    fn kiln_resume(resume_point: *const c_void) -> !;
 }
 
-/// Call `body(payload)` with a resume point: while `body` runs,
-/// `*jmp_buf_out` holds a jump buffer that [`resume`] can jump to. Returns
-/// `true` if `body` returned normally and `false` if [`resume`] was called.
+/// Call `callee(a, b, c, d)` with a resume point: while it runs,
+/// `*resume_out` holds a resume point that [`resume`] can jump to. Returns
+/// the callee's byte, or [`RESUMED`] if [`resume`] was called.
 ///
 /// # Safety
 ///
-/// `jmp_buf_out` must be valid for a write. `body` must not unwind. Every
-/// frame between this call and a [`resume`] must be a "plain old frame":
-/// nothing in it may have a destructor or other cleanup that skipping it
-/// would leave undone.
-pub unsafe fn call_with_resume_point(
-    jmp_buf_out: *mut *const c_void,
-    body: unsafe extern "C" fn(*mut c_void),
-    payload: *mut c_void,
-) -> bool {
+/// `resume_out` must be valid for a write; `callee` must be safe to call
+/// with these arguments and must not unwind. Every frame between this call
+/// and a [`resume`] must be a "plain old frame": nothing in it may have a
+/// destructor or other cleanup that skipping it would leave undone.
+#[inline(always)]
+pub unsafe fn enter(
+    resume_out: *mut *const c_void,
+    callee: Callee,
+    a: *mut c_void,
+    b: *mut c_void,
+    c: *mut c_void,
+    d: *mut c_void,
+) -> u32 {
     // SAFETY: forwarded from the caller's contract.
-    unsafe { kiln_setjmp(jmp_buf_out, body, payload) != 0 }
+    unsafe { kiln_enter(resume_out, callee, a, b, c, d) }
 }
 
-/// Jump back to the resume point of a running [`call_with_resume_point`].
+/// Jump back to the resume point of a running [`enter`], which then
+/// returns [`RESUMED`].
 ///
 /// # Safety
 ///
-/// `jmp_buf` must be the buffer written by a [`call_with_resume_point`]
-/// whose `body` is still running on this thread, and every frame above it
-/// must be a plain old frame (see there).
-pub unsafe fn resume(jmp_buf: *const c_void) -> ! {
+/// `resume_point` must have been written by an [`enter`] whose callee is
+/// still running on this thread, and every frame above it must be a plain
+/// old frame (see there).
+pub unsafe fn resume(resume_point: *const c_void) -> ! {
     // SAFETY: forwarded from the caller's contract.
-    unsafe { kiln_longjmp(jmp_buf) }
+    unsafe { kiln_resume(resume_point) }
 }
 
 // ---------------------------------------------------------------------------
