@@ -202,7 +202,7 @@ impl Instance {
             // of this store.
             #[allow(unsafe_code)]
             unsafe {
-                crate::vm::entry::call_ref(s, fr, &mut values)?
+                crate::vm::entry::call_ref(s, &fr, &mut values)?
             };
         }
         Ok(Instance { store: s.id, index })

@@ -186,14 +186,18 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         if s.id != self.func.store_id() {
             return Err(Error::wrong_store("function"));
         }
-        const INLINE: usize = 8;
-        let n = P::LEN.max(R::LEN);
-        let mut inline = [ValRaw::default(); INLINE];
-        let mut heap = Vec::new();
-        let values: &mut [ValRaw] = if n <= INLINE {
-            &mut inline[..n.max(1)]
+        // Slots on the stack, sized by the (constant) arity so that only
+        // the slots in use are written: most signatures are small.
+        let n = P::LEN.max(R::LEN).max(1);
+        let (mut two, mut eight, mut heap);
+        let values: &mut [ValRaw] = if n <= 2 {
+            two = [ValRaw::default(); 2];
+            &mut two[..n]
+        } else if n <= 8 {
+            eight = [ValRaw::default(); 8];
+            &mut eight[..n]
         } else {
-            heap.resize(n, ValRaw::default());
+            heap = vec![ValRaw::default(); n];
             &mut heap
         };
         params.store_raw(s, values)?;

@@ -5,11 +5,11 @@
 
 use crate::error::Error;
 use crate::trap::{FrameInfo, Trap, TrapCode};
-use crate::vm::instance::{read_func_ref, Pending, StoreOpaque};
+use crate::vm::instance::{Pending, StoreOpaque};
 use crate::vm::sys;
 use crate::vm::traphandlers::{enter_wasm, TrapInfo};
-use core::ffi::c_void;
 use crate::vm::vmctx::{VMArrayCallFunction, VMFuncRef, ValRaw};
+use core::ffi::c_void;
 
 /// Call the function whose funcref is `raw` with `values` as argument and
 /// result slots (at least `max(params, results)` of them).
@@ -20,21 +20,22 @@ use crate::vm::vmctx::{VMArrayCallFunction, VMFuncRef, ValRaw};
 #[inline]
 pub unsafe fn call(store: &mut StoreOpaque, raw: usize, values: &mut [ValRaw]) -> Result<(), Error> {
     // SAFETY: guaranteed by the caller.
-    let fr = unsafe { read_func_ref(raw) };
-    // SAFETY: guaranteed by the caller.
-    unsafe { call_ref(store, fr, values) }
+    unsafe { call_ref(store, raw as *const VMFuncRef, values) }
 }
 
-/// Call `fr` (a function of `store`) with `values` as argument and result
-/// slots.
+/// Call the function `fr` points to (a function of `store`) with `values`
+/// as argument and result slots.
 ///
 /// # Safety
-/// `fr` must describe a function of `store` (or a host function), and
-/// `values` must have the slots its type requires.
+/// `fr` must point to the `VMFuncRef` of a function of `store` (or of a
+/// host function), and `values` must have the slots its type requires.
 // Not `#[inline]`: compiled once in this crate, where the thread-local it
 // reads is a direct access rather than a call through its accessor.
-pub unsafe fn call_ref(store: &mut StoreOpaque, fr: VMFuncRef, values: &mut [ValRaw]) -> Result<(), Error> {
-    let Some(array_call) = fr.array_call else {
+pub unsafe fn call_ref(store: &mut StoreOpaque, fr: *const VMFuncRef, values: &mut [ValRaw]) -> Result<(), Error> {
+    // Read in place: the two fields used, not a copy of the whole record.
+    // SAFETY: guaranteed by the caller.
+    let (array_call, vmctx) = unsafe { ((*fr).array_call, (*fr).vmctx) };
+    let Some(array_call) = array_call else {
         return Err(no_entry_point());
     };
     // SAFETY: an array-call entry point is an `extern "C"` function of four
@@ -52,7 +53,7 @@ pub unsafe fn call_ref(store: &mut StoreOpaque, fr: VMFuncRef, values: &mut [Val
             &store.limits,
             store.max_wasm_stack,
             callee,
-            fr.vmctx.cast(),
+            vmctx.cast(),
             std::ptr::null_mut(),
             values.as_mut_ptr().cast(),
             values.len() as *mut c_void,
