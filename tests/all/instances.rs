@@ -214,3 +214,83 @@ fn active_data_segments_are_dropped_after_instantiation() {
     let err = init.call(&mut store, 1).unwrap_err();
     assert_eq!(err.trap().unwrap().code(), kiln::TrapCode::MemoryOutOfBounds);
 }
+
+/// The expected contents of the images test's memory: its two segments
+/// over zeros.
+fn image_contents(len: usize) -> Vec<u8> {
+    let mut want = vec![0u8; len];
+    want[5..10].copy_from_slice(b"first");
+    want[65536 + 100..65536 + 106].copy_from_slice(b"second");
+    want
+}
+
+#[test]
+fn every_instance_starts_from_the_data_segments() {
+    // Constant, in-bounds segments: instances map the module's memory image
+    // instead of copying, and reused memories must not leak what an
+    // earlier instance wrote.
+    let m = module(
+        r#"(module
+          (memory (export "mem") 2 4)
+          (data (i32.const 5) "first")
+          (data (i32.const 65636) "second")
+          (func (export "poke") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+          (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0)))
+          (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    );
+    for round in 0..4 {
+        let mut store = Store::new(());
+        for _ in 0..2 {
+            let i = Instance::new(&mut store, &m, &[]).unwrap();
+            let mem = i.get_memory(&mut store, "mem").unwrap();
+            assert_eq!(mem.size(&mut store), 2, "round {round}");
+            assert!(mem.data(&store) == &image_contents(2 * 65536)[..], "round {round}: stale or missing bytes");
+            let poke = i.get_typed_func::<(i32, i32), ()>(&mut store, "poke").unwrap();
+            let peek = i.get_typed_func::<i32, i32>(&mut store, "peek").unwrap();
+            assert_eq!(peek.call(&mut store, 6).unwrap(), b'i' as i32);
+            poke.call(&mut store, (6, 0x77)).unwrap();
+            poke.call(&mut store, (65536 + 101, 0x78)).unwrap();
+            poke.call(&mut store, (1000, 0x79)).unwrap();
+            assert_eq!(peek.call(&mut store, 6).unwrap(), 0x77, "writes over the image are the instance's own");
+            assert_eq!(i.get_typed_func::<i32, i32>(&mut store, "grow").unwrap().call(&mut store, 1).unwrap(), 2);
+            poke.call(&mut store, (2 * 65536 + 3, 0x7a)).unwrap();
+            mem.data_mut(&mut store)[65536 + 102] = 0x7b;
+            let mut want = image_contents(3 * 65536);
+            for (at, byte) in [(6, 0x77), (65536 + 101, 0x78), (1000, 0x79), (2 * 65536 + 3, 0x7a), (65536 + 102, 0x7b)]
+            {
+                want[at] = byte;
+            }
+            assert!(mem.data(&store) == &want[..], "round {round}: the host and wasm see the same bytes");
+        }
+    }
+}
+
+#[test]
+fn segments_into_an_imported_memory_are_copied() {
+    // The exporter's memory has an image; the importer's segment must
+    // still land in it, since images only ever hold a module's own
+    // segments for its own memories.
+    let exporter = module(r#"(module (memory (export "mem") 2) (data (i32.const 5) "first"))"#);
+    let importer = module(
+        r#"(module (import "env" "mem" (memory 1))
+           (global $at (import "env" "at") i32)
+           (data (i32.const 7) "XY")
+           (data (global.get $at) "Z"))"#,
+    );
+    let mut store = Store::new(());
+    let e = Instance::new(&mut store, &exporter, &[]).unwrap();
+    let mem = e.get_memory(&mut store, "mem").unwrap();
+    let at =
+        Global::new(&mut store, GlobalType { content: ValType::I32, mutable: false }, Val::I32(65536 + 1)).unwrap();
+    Instance::new(&mut store, &importer, &[Extern::Memory(mem), Extern::Global(at)]).unwrap();
+    assert_eq!(&mem.data(&store)[5..10], b"fiXYt");
+    assert_eq!(mem.data(&store)[65537], b'Z');
+
+    // Out of bounds: the earlier segment is applied, then the trap.
+    let far =
+        Global::new(&mut store, GlobalType { content: ValType::I32, mutable: false }, Val::I32(2 * 65536)).unwrap();
+    mem.write(&mut store, 7, b"..").unwrap();
+    let err = Instance::new(&mut store, &importer, &[Extern::Memory(mem), Extern::Global(far)]).unwrap_err();
+    assert_eq!(err.trap().unwrap().code(), kiln::TrapCode::MemoryOutOfBounds);
+    assert_eq!(&mem.data(&store)[5..10], b"fiXYt");
+}
