@@ -100,6 +100,9 @@ pub struct Row {
     pub target: Option<f64>,
     /// Whether an execution row counts in the geometric mean.
     pub in_geomean: bool,
+    /// An execution row's kiln figure with the kernels built for the
+    /// x86-64 baseline instead of this CPU.
+    pub baseline: Option<f64>,
 }
 
 impl Row {
@@ -113,6 +116,7 @@ impl Row {
             note: String::new(),
             target: None,
             in_geomean: true,
+            baseline: None,
         }
     }
     fn target(mut self, t: f64) -> Row {
@@ -421,14 +425,16 @@ fn host_features() -> Vec<&'static str> {
     Vec::new()
 }
 
-/// kiln's instance of the SIMD kernel, compiled here at run time rather
-/// than embedded by build.rs: a module kiln refuses must cost its row, not
-/// the build, and kiln gets this machine's CPU features, as Wasmtime does
-/// (which matters for vector code). Copied code runs as fast as in place.
-fn kiln_simd_instance() -> Result<(kiln::Store<()>, kiln::Instance), String> {
+/// kiln's instance of the kernels compiled here at run time rather than
+/// embedded by build.rs, for this machine's CPU features — what Wasmtime
+/// compiles for, and what an application built with `-C target-cpu` gets —
+/// so that both engines use the same instructions; and a module kiln
+/// refuses costs its row, not the build. Copied code runs as fast as in
+/// place.
+fn kiln_native_instance(name: &str) -> Result<(kiln::Store<()>, kiln::Instance), String> {
     let mut config = kiln_build::Config::host();
     config.target_features(host_features());
-    let artifact = kiln_build::compile(&wasm_of("kernels-simd"), &config).map_err(|e| e.to_string())?;
+    let artifact = kiln_build::compile(&wasm_of(name), &config).map_err(|e| e.to_string())?;
     let module = kiln::Module::from_bytes(&artifact).map_err(|e| e.to_string())?;
     let mut store = kiln::Store::new(());
     let instance = kiln::Linker::<()>::new().instantiate(&mut store, &module).map_err(|e| e.to_string())?;
@@ -473,10 +479,13 @@ fn timed_ms(f: impl FnOnce()) -> f64 {
 }
 
 fn execution(quick: bool, engine: &wasmtime::Engine, rows: &mut Vec<Row>) {
+    // The embedded kernels: built for the x86-64 baseline (no -C
+    // target-cpu), timed alongside for the notes.
     let km = kiln::Module::new(module("kernels")).unwrap();
-    let mut ks = kiln::Store::new(());
-    let ki = kiln::Linker::<()>::new().instantiate(&mut ks, &km).unwrap();
-    let mut kiln_simd = kiln_simd_instance();
+    let mut kbs = kiln::Store::new(());
+    let kbi = kiln::Linker::<()>::new().instantiate(&mut kbs, &km).unwrap();
+    let mut kiln_scalar = kiln_native_instance("kernels");
+    let mut kiln_simd = kiln_native_instance("kernels-simd");
     let (mut ws, wi) = wasmtime_instance(engine, "kernels");
     let (mut ws_simd, wi_simd) = wasmtime_instance(engine, "kernels-simd");
     let rounds = if quick { 3 } else { 21 };
@@ -486,11 +495,8 @@ fn execution(quick: bool, engine: &wasmtime::Engine, rows: &mut Vec<Row>) {
         let expect = (k.native)(k.args);
         let wres = wasmtime_call(ws, wi, &k).expect("wasmtime kernel");
         assert_eq!(wres, expect, "Wasmtime got {} wrong", k.name);
-        let kiln = if k.simd {
-            kiln_simd.as_mut().map(|(s, i)| (s, &*i)).map_err(|e| format!("error: {e}"))
-        } else {
-            Ok((&mut ks, &ki))
-        };
+        let native = if k.simd { &mut kiln_simd } else { &mut kiln_scalar };
+        let kiln = native.as_mut().map(|(s, i)| (s, &*i)).map_err(|e| format!("error: {e}"));
         let checked = kiln.and_then(|(ks, ki)| match kiln_call(ks, ki, &k) {
             Ok(r) if r == expect => Ok((ks, ki)),
             Ok(r) => Err(format!("wrong result {r:?}, expected {expect:?}")),
@@ -498,12 +504,19 @@ fn execution(quick: bool, engine: &wasmtime::Engine, rows: &mut Vec<Row>) {
         });
         let mut row = match checked {
             Ok((ks, ki)) => {
-                let (mut sk, mut sw) = (Vec::new(), Vec::new());
+                let baseline = !k.simd && kiln_call(&mut kbs, &kbi, &k).ok() == Some(expect);
+                let (mut sk, mut sw, mut sb) = (Vec::new(), Vec::new(), Vec::new());
                 for _ in 0..rounds {
                     sk.push(timed_ms(|| assert_eq!(kiln_call(ks, ki, &k).unwrap(), expect)));
                     sw.push(timed_ms(|| assert_eq!(wasmtime_call(ws, wi, &k).unwrap(), expect)));
+                    if baseline {
+                        sb.push(timed_ms(|| assert_eq!(kiln_call(&mut kbs, &kbi, &k).unwrap(), expect)));
+                    }
                 }
-                let row = Row::new("execution", name, median(sk), median(sw), "ms").target(1.10);
+                let mut row = Row::new("execution", name, median(sk), median(sw), "ms").target(1.10);
+                if baseline {
+                    row.baseline = Some(median(sb));
+                }
                 log(&format!("kernel {}: kiln {:.2} ms, wasmtime {:.2} ms", k.name, row.kiln.unwrap(), row.wasmtime));
                 row
             }
@@ -523,7 +536,11 @@ fn execution(quick: bool, engine: &wasmtime::Engine, rows: &mut Vec<Row>) {
             row.in_geomean = false;
             let features = host_features().join(", ");
             let said = if row.note.is_empty() { String::new() } else { format!("{}; ", row.note) };
-            row.note = format!("{said}not in the geometric mean; kiln compiled at run time for this CPU ({features})");
+            row.note = format!("{said}not in the geometric mean; SIMD; kiln compiled for this CPU ({features})");
+        }
+        if let Some(b) = row.baseline {
+            let said = if row.note.is_empty() { String::new() } else { format!("{}; ", row.note) };
+            row.note = format!("{said}kiln for the x86-64 baseline: {b:.2} ms ({:.3})", b / row.wasmtime);
         }
         rows.push(row);
     }
