@@ -116,3 +116,67 @@ fn readelf_sees_the_sections_and_symbols() {
     }
     assert!(file.symbols().any(|s| s.name() == Ok("wasm[0]::function[0]::answer")));
 }
+
+/// A module whose `c` traps after `filler` memory stores (each one an
+/// address-map entry, so 300 of them span several index blocks), called
+/// through `b`; with a data segment of `data` bytes, which decides whether
+/// loading from bytes copies the kept sections to the heap (small) or
+/// after the text (large).
+fn trapping_module(filler: usize, data: usize) -> Vec<u8> {
+    let stores: String = (0..filler).map(|i| format!("local.get 0 local.get 0 i32.store offset={}\n", i % 100)).collect();
+    let bytes: String = (0..data).map(|i| format!("\\{:02x}", i % 251)).collect();
+    artifact(&format!(
+        r#"(module
+             (memory (export "m") 2)
+             (func $b (export "b") (param i32) (result i32) (call $c (local.get 0)))
+             (func $c (param i32) (result i32) {stores} unreachable)
+             (data (i32.const 0) "{bytes}"))"#
+    ))
+}
+
+/// Load three ways: copied from transient bytes, and from static bytes
+/// (metadata read in place, text copied).
+fn loads(bytes: &[u8]) -> Vec<Module> {
+    let leaked: &'static [u8] = Box::leak(bytes.to_vec().into_boxed_slice());
+    let artifact: &'static kiln::Artifact = Box::leak(Box::new(kiln::Artifact::from_static_bytes(leaked)));
+    vec![Module::from_bytes(bytes).unwrap(), Module::new(artifact).unwrap()]
+}
+
+/// The wasm offsets of the trap's frames (innermost first), and the first
+/// `n` bytes of memory after instantiation.
+fn trap_offsets_and_memory(m: &Module, n: usize) -> (Vec<u32>, Vec<u8>) {
+    let mut store = kiln::Store::new(());
+    let instance = kiln::Instance::new(&mut store, m, &[]).unwrap();
+    let b = instance.get_typed_func::<i32, i32>(&mut store, "b").unwrap();
+    let err = b.call(&mut store, 120_000).unwrap_err();
+    let trap = err.trap().unwrap();
+    assert_eq!(trap.code(), kiln::TrapCode::UnreachableCodeReached);
+    let offsets: Vec<u32> = trap.frames().iter().map(|f| f.wasm_offset.expect("every frame has a wasm offset")).collect();
+    let memory = instance.get_memory(&mut store, "m").unwrap();
+    let mut buf = vec![0u8; n];
+    memory.read(&mut store, 0, &mut buf).unwrap();
+    (offsets, buf)
+}
+
+#[test]
+fn backtraces_and_data_survive_every_load_path() {
+    for data in [16, 100_000] {
+        let want_data: Vec<u8> = (0..data).map(|i| (i % 251) as u8).collect();
+        let short = trapping_module(20, data);
+        let long = trapping_module(300, data);
+        for (ms, ml) in loads(&short).iter().zip(&loads(&long)) {
+            let (short_frames, short_mem) = trap_offsets_and_memory(ms, data);
+            let (long_frames, long_mem) = trap_offsets_and_memory(ml, data);
+            assert_eq!(short_mem, want_data);
+            assert_eq!(long_mem, want_data);
+            assert_eq!(short_frames.len(), 2, "{short_frames:?}");
+            assert_eq!(long_frames.len(), 2, "{long_frames:?}");
+            // `b`'s call site does not move (the section and body sizes
+            // take two LEB128 bytes in both); the trap moves by the 280
+            // extra stores, 7 bytes each in the wasm binary.
+            assert_eq!(short_frames[1], long_frames[1]);
+            assert_eq!(long_frames[0] - short_frames[0], 280 * 7);
+            assert!(short_frames[1] < short_frames[0]);
+        }
+    }
+}

@@ -142,14 +142,15 @@ impl CodeMemory {
     }
 }
 
-/// `len` bytes of fresh read-write memory: a mapping and the offset in it
-/// where they start. Code of a huge page or more is costly to fault in page
-/// by page; its memory starts at a huge-page boundary and is advised to use
-/// huge pages, so whole huge pages of it fault in at once (and take one TLB
-/// entry each when the code runs). The rest of the reservation stays
-/// inaccessible.
+/// `len` bytes of fresh read-write memory, faulted in: a mapping and the
+/// offset in it where they start. All of it is about to be written, and
+/// one fault per page costs more than the copy; so the pages are faulted
+/// in with one call, and code of a huge page or more starts at a huge-page
+/// boundary and is advised to use huge pages, so whole huge pages of it
+/// fault in at once (and take one TLB entry each when the code runs). The
+/// rest of the reservation stays inaccessible.
 fn fresh_rw(len: usize) -> io::Result<(Mmap, usize)> {
-    match sys::huge_page_size() {
+    let (mut mmap, start) = match sys::huge_page_size() {
         Some(huge) if len >= huge => {
             let too_big = || io::Error::new(io::ErrorKind::InvalidInput, "code exceeds the address space");
             let mut mmap = Mmap::reserve(len.checked_add(huge - sys::page_size()).ok_or_else(too_big)?)?;
@@ -158,10 +159,14 @@ fn fresh_rw(len: usize) -> io::Result<(Mmap, usize)> {
             let start = (mmap.as_ptr() as usize).next_multiple_of(huge) - mmap.as_ptr() as usize;
             mmap.make_accessible(start, len)?;
             mmap.advise_huge_pages(start, len)?;
-            Ok((mmap, start))
+            (mmap, start)
         }
-        _ => Ok((Mmap::accessible_rw(len)?, 0)),
+        _ => (Mmap::accessible_rw(len)?, 0),
+    };
+    if len > 0 {
+        mmap.prefault_writable(start, len)?;
     }
+    Ok((mmap, start))
 }
 
 #[cfg(all(test, target_os = "linux"))]

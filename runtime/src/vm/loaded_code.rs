@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | static, in the binary's executable section | runs in place | read in place |
 //! | static, ordinary memory | copied to a fresh R-X mapping | read in place |
-//! | given at run time | copied to a fresh R-X mapping | copied after the text, same mapping, read-only |
+//! | given at run time | copied to a fresh R-X mapping | copied after the text, same mapping, read-only; to the heap when small |
 //!
 //! Nothing else of a run-time artifact is kept: `.kiln.engine` and
 //! `.kiln.info` are decoded during loading, and the symbol table is never
@@ -61,11 +61,25 @@ pub struct LoadedCode {
     // Field order is drop order: unregister before freeing code and bytes.
     _registration: Registration,
     code: CodeMemory,
-    /// The static artifact the kept sections are read from, or `None` when
-    /// they were copied into the code's tail.
-    static_bytes: Option<&'static [u8]>,
+    metadata: Metadata,
     kept: Kept,
 }
+
+/// What the ranges of [`Kept`] index.
+enum Metadata {
+    /// The static artifact.
+    Static(&'static [u8]),
+    /// A heap copy of the kept sections, for small ones: a heap block is
+    /// usually recycled memory, while a page of fresh mapping costs a
+    /// fault and a protection change.
+    Heap(Box<[u8]>),
+    /// The read-only tail of the code's mapping.
+    CodeTail,
+}
+
+/// Kept sections up to this size are copied to the heap rather than after
+/// the text.
+const HEAP_METADATA_MAX: usize = 64 << 10;
 
 fn bad() -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, "section out of range")
@@ -78,13 +92,23 @@ fn offset_in(whole: &[u8], part: &[u8]) -> std::io::Result<Range<usize>> {
     Ok(start..end)
 }
 
+impl Metadata {
+    fn bytes<'a>(&'a self, code: &'a CodeMemory) -> &'a [u8] {
+        match self {
+            Metadata::Static(b) => b,
+            Metadata::Heap(b) => b,
+            Metadata::CodeTail => code.tail(),
+        }
+    }
+}
+
 impl LoadedCode {
     /// Make the text of `s` runnable, keep its metadata sections (copying
     /// them only if `bytes` is transient) and register the text with its
     /// trap table, already validated by `TrapTable::parse`. The sections of
     /// `s` must be sub-slices of `bytes`.
     pub fn new(bytes: ArtifactBytes<'_>, s: &Sections<'_>) -> std::io::Result<LoadedCode> {
-        let (code, static_bytes, kept) = match bytes {
+        let (code, metadata, kept) = match bytes {
             ArtifactBytes::Static { bytes, in_place } => {
                 let kept = Kept {
                     traps: offset_in(bytes, s.traps)?,
@@ -94,28 +118,43 @@ impl LoadedCode {
                 };
                 let text = &bytes[offset_in(bytes, s.text)?];
                 let code = if in_place { CodeMemory::in_place(text) } else { CodeMemory::copied(text)? };
-                (code, Some(bytes), kept)
+                (code, Metadata::Static(bytes), kept)
             }
             ArtifactBytes::Transient(_) => {
-                let (code, r) = CodeMemory::copied_with_tail(s.text, &[s.traps, s.addrmap, s.data, s.names])?;
+                let pieces = [s.traps, s.addrmap, s.data, s.names];
+                let total = pieces.iter().map(|p| p.len()).sum::<usize>();
+                let (code, metadata, r) = if total <= HEAP_METADATA_MAX {
+                    let mut heap = Vec::with_capacity(total);
+                    let r: Vec<_> = pieces
+                        .iter()
+                        .map(|p| {
+                            heap.extend_from_slice(p);
+                            heap.len() - p.len()..heap.len()
+                        })
+                        .collect();
+                    (CodeMemory::copied(s.text)?, Metadata::Heap(heap.into_boxed_slice()), r)
+                } else {
+                    let (code, r) = CodeMemory::copied_with_tail(s.text, &pieces)?;
+                    (code, Metadata::CodeTail, r)
+                };
                 let mut r = r.into_iter();
                 let mut next = || r.next().ok_or_else(bad);
                 let kept = Kept { traps: next()?, addrmap: next()?, data: next()?, names: next()? };
-                (code, None, kept)
+                (code, metadata, kept)
             }
         };
-        let metadata = static_bytes.unwrap_or_else(|| code.tail());
-        let trap_bytes = metadata.get(kept.traps.clone()).ok_or_else(bad)?;
-        // SAFETY: the trap bytes live in the static artifact or in the tail
-        // of `code`'s mapping, the text in `code`; `code` is owned by the
-        // returned value and dropped after the registration (field order),
-        // and neither moves: a mapping stays put when its owner moves.
+        let trap_bytes = metadata.bytes(&code).get(kept.traps.clone()).ok_or_else(bad)?;
+        // SAFETY: the trap bytes live in the static artifact, in a boxed
+        // slice or in the tail of `code`'s mapping, the text in `code`; the
+        // box and `code` are owned by the returned value and dropped after
+        // the registration (field order), and none of them moves its bytes
+        // when it is moved.
         let registration = unsafe { code_registry::register(code.text_ptr() as usize, code.text_len(), trap_bytes) };
-        Ok(LoadedCode { _registration: registration, code, static_bytes, kept })
+        Ok(LoadedCode { _registration: registration, code, metadata, kept })
     }
 
     fn metadata(&self) -> &[u8] {
-        self.static_bytes.unwrap_or_else(|| self.code.tail())
+        self.metadata.bytes(&self.code)
     }
 
     /// `.kiln.addrmap`.

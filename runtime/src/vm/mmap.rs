@@ -156,6 +156,18 @@ impl Mmap {
         Ok(())
     }
 
+    /// Fault in `[offset, offset + len)` now, in one go, ready to be
+    /// written (see [`sys::prefault_writable`]); a hint. The range must be
+    /// read-write; `offset` must be page-aligned.
+    pub fn prefault_writable(&mut self, offset: usize, len: usize) -> io::Result<()> {
+        let range = self.page_range(offset, len)?;
+        // SAFETY: `page_range` checked the range lies in this mapping, which
+        // `self` owns; the caller made it read-write, and populating it
+        // changes neither contents nor protection.
+        unsafe { sys::prefault_writable(self.ptr.as_ptr().add(range.start), range.len()) };
+        Ok(())
+    }
+
     fn protect(&mut self, offset: usize, len: usize, prot: Protection) -> io::Result<()> {
         let range = self.page_range(offset, len)?;
         if range.is_empty() {
