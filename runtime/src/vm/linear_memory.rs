@@ -82,7 +82,8 @@ fn pooled_reservation(len: usize, min_bytes: usize, image: Option<MappedImage>) 
         remap * 2 + usize::from(s.accessible != min_bytes)
     };
     let i = (0..pool.len()).filter(|&i| pool[i].mmap.len() == len).min_by_key(|&i| cost(&pool[i]))?;
-    Some(pool.swap_remove(i))
+    // `remove`, not `swap_remove`: the pool stays ordered oldest first.
+    Some(pool.remove(i))
 }
 
 /// Return a discarded reservation to the pool; the oldest one makes room if
@@ -205,11 +206,19 @@ impl LinearMemory {
         let image = match image {
             Some(img) if already_mapped => Some(img.mapped()),
             // The image lies in `[0, min_bytes)`, which is read-write and
-            // zero; mapping it keeps it read-write. On failure the range is
-            // left as it was, so the caller can copy instead.
+            // zero; mapping it keeps it read-write. On failure the caller
+            // copies instead, into fresh zero pages: a failed fixed mapping
+            // may have unmapped the range already on some kernels.
             Some(img) => {
                 let m = img.mapped();
-                mmap.map_file(m.offset, m.len, img.file(), 0).ok().map(|()| m)
+                match mmap.map_file(m.offset, m.len, img.file(), 0) {
+                    Ok(()) => Some(m),
+                    Err(_) => {
+                        mmap.map_anonymous_rw(m.offset, m.len)
+                            .map_err(|e| format!("cannot map {} bytes of linear memory: {e}", m.len))?;
+                        None
+                    }
+                }
             }
             None => None,
         };

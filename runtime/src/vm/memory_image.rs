@@ -47,7 +47,7 @@ pub struct MemoryImage {
 /// Where an image is mapped in a memory, remembered by pooled slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MappedImage {
-    /// The image's [`MemoryImage::id`].
+    /// Which image: unique for the life of the process.
     pub id: u64,
     /// Page-aligned start in the memory.
     pub offset: usize,

@@ -113,7 +113,9 @@ impl Mmap {
     /// Map `len` bytes of `file` from `file_offset` over `[offset, offset +
     /// len)`, read-write and copy-on-write: writes stay private to this
     /// mapping and [`Mmap::discard`] brings the file's contents back. Both
-    /// offsets must be page-aligned and the file long enough.
+    /// offsets must be page-aligned and the file long enough. On failure
+    /// the range may have been unmapped: map zero pages over it
+    /// ([`Mmap::map_anonymous_rw`]) before using it again.
     pub fn map_file(&mut self, offset: usize, len: usize, file: BorrowedFd<'_>, file_offset: u64) -> io::Result<()> {
         let range = self.page_range(offset, len)?;
         if !file_offset.is_multiple_of(sys::page_size() as u64) {

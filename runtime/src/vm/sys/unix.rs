@@ -119,7 +119,8 @@ pub unsafe fn discard(ptr: *mut u8, len: usize) -> io::Result<()> {
 ///
 /// # Safety
 /// The range must be page-aligned, inside mappings the caller owns, and no
-/// longer in use: its contents and any reference into it are invalidated.
+/// longer in use: its contents and any reference into it are invalidated
+/// (and on failure the range may be left unmapped).
 pub unsafe fn map_anonymous_fixed(ptr: *mut u8, len: usize, prot: Protection) -> io::Result<()> {
     if len == 0 {
         return Ok(());
@@ -153,9 +154,10 @@ pub unsafe fn map_anonymous_fixed(ptr: *mut u8, len: usize, prot: Protection) ->
 ///
 /// # Safety
 /// The range must be page-aligned, inside mappings the caller owns, and no
-/// longer in use: what was mapped there is replaced. `offset` must be
-/// page-aligned and the file at least `offset + len` bytes long, or
-/// accesses past its end fault.
+/// longer in use: what was mapped there is replaced — and on failure it
+/// may be gone, leaving a hole the caller must fill (e.g. with
+/// [`map_anonymous_fixed`]). `offset` must be page-aligned and the file at
+/// least `offset + len` bytes long, or accesses past its end fault.
 pub unsafe fn map_file_private(ptr: *mut u8, len: usize, file: BorrowedFd<'_>, offset: u64) -> io::Result<()> {
     if len == 0 {
         return Ok(());
