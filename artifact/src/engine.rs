@@ -76,22 +76,26 @@ impl Default for Tunables {
     }
 }
 
-/// The compatibility header.
+/// The compatibility header. Strings are `S`: the writer owns them
+/// (`String`, the default); the loader borrows them from the section
+/// (`&str`, see [`decode_info_borrowed`]), so checking an artifact copies
+/// none of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EngineInfo {
+pub struct EngineInfo<S = String> {
     /// Target triple the code was generated for (e.g. `x86_64-unknown-linux-gnu`).
-    pub triple: String,
+    pub triple: S,
     /// CPU features the code may use beyond the triple's baseline, as Rust
     /// names them (`sse4.1`, `avx2`, `lse`…). The loader checks the running
     /// CPU has each of them.
-    pub cpu_features: Vec<String>,
+    pub cpu_features: Vec<S>,
     /// Cranelift settings the code was generated with, `name=value`
     /// separated by spaces (one string: decoding it is one allocation on
     /// the load path, not one per setting), for diagnostics and for the
-    /// settings the runtime relies on.
-    pub codegen_flags: String,
+    /// settings the runtime relies on, which come first (see
+    /// [`REQUIRED_CODEGEN_FLAGS`]).
+    pub codegen_flags: S,
     /// WebAssembly features the validator accepted, separated by spaces.
-    pub wasm_features: String,
+    pub wasm_features: S,
     /// The results relaxed-SIMD instructions give.
     pub relaxed_simd: RelaxedSimd,
     /// Settings shared by compiled code and runtime.
@@ -99,7 +103,8 @@ pub struct EngineInfo {
 }
 
 /// Codegen settings the runtime relies on; the loader refuses an artifact
-/// that lacks one of them.
+/// that lacks one of them. The compiler writes them first in
+/// `codegen_flags`, so the loader finds them without scanning the rest.
 pub const REQUIRED_CODEGEN_FLAGS: &[&str] = &["preserve_frame_pointers=true"];
 
 /// Encode the whole section.
@@ -140,6 +145,12 @@ pub fn decode_info(prefix: &Prefix<'_>) -> Result<EngineInfo, DecodeError> {
     crate::decode_postcard(crate::sections::ENGINE, prefix.rest)
 }
 
+/// Decode the `EngineInfo` after the prefix, borrowing its strings from
+/// the section.
+pub fn decode_info_borrowed<'a>(prefix: &Prefix<'a>) -> Result<EngineInfo<&'a str>, DecodeError> {
+    crate::decode_postcard(crate::sections::ENGINE, prefix.rest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +170,12 @@ mod tests {
         assert_eq!(p.format_version, crate::FORMAT_VERSION);
         assert_eq!(p.kiln_version, crate::KILN_VERSION);
         assert_eq!(decode_info(&p).unwrap(), info);
+        let borrowed = decode_info_borrowed(&p).unwrap();
+        assert_eq!(borrowed.triple, info.triple);
+        assert_eq!(borrowed.cpu_features, ["sse4.1"]);
+        assert_eq!(borrowed.codegen_flags, info.codegen_flags);
+        assert_eq!(borrowed.wasm_features, info.wasm_features);
+        assert_eq!((borrowed.relaxed_simd, &borrowed.tunables), (info.relaxed_simd, &info.tunables));
         assert!(decode_prefix(&bytes[..1]).is_err());
         assert!(decode_prefix(&bytes[..3]).is_err());
     }

@@ -110,5 +110,21 @@ pub fn build(config: &Config) -> Result<(OwnedTargetIsa, Vec<String>)> {
 pub fn recorded_flags(isa: &dyn isa::TargetIsa) -> Vec<String> {
     let mut v: Vec<String> = isa.flags().iter().map(|f| format!("{}={}", f.name, f.value_string())).collect();
     v.extend(isa.isa_flags().iter().map(|f| format!("{}={}", f.name, f.value_string())));
+    // The settings the runtime checks go first, so the loader finds them
+    // without scanning the rest (see `REQUIRED_CODEGEN_FLAGS`).
+    v.sort_by_key(|f| !kiln_artifact::engine::REQUIRED_CODEGEN_FLAGS.contains(&f.as_str()));
     v
+}
+
+#[cfg(test)]
+mod recorded_flags_tests {
+    /// The settings the loader checks come first, where it looks for them.
+    #[test]
+    fn required_flags_come_first() {
+        let config = crate::Config::host();
+        let (isa, _) = super::build(&config).unwrap();
+        let flags = super::recorded_flags(&*isa);
+        let required = kiln_artifact::engine::REQUIRED_CODEGEN_FLAGS;
+        assert_eq!(&flags[..required.len()], required);
+    }
 }

@@ -6,16 +6,26 @@ use kiln_artifact::engine::{self, BoundsChecks, EngineInfo, Tunables, REQUIRED_C
 use kiln_artifact::sections::ENGINE;
 use kiln_artifact::{FORMAT_VERSION, KILN_VERSION};
 
-/// Decode and check the section.
-pub(crate) fn check(bytes: &[u8]) -> Result<EngineInfo> {
+/// What a module keeps of its `.kiln.engine` once checked.
+#[derive(Debug)]
+pub(crate) struct Engine {
+    /// The target triple the code was compiled for.
+    pub triple: Box<str>,
+    /// Settings shared by compiled code and runtime.
+    pub tunables: Tunables,
+}
+
+/// Decode and check the section. Its strings are borrowed, not copied,
+/// while they are checked.
+pub(crate) fn check(bytes: &[u8]) -> Result<Engine> {
     let prefix = engine::decode_prefix(bytes).map_err(|e| Error::load(ENGINE, e.reason))?;
     check_version(prefix.format_version, prefix.kiln_version)?;
-    let info = engine::decode_info(&prefix).map_err(|e| Error::load(ENGINE, e.reason))?;
-    check_triple(&info.triple)?;
+    let info: EngineInfo<&str> = engine::decode_info_borrowed(&prefix).map_err(|e| Error::load(ENGINE, e.reason))?;
+    check_triple(info.triple)?;
     check_cpu_features(&info.cpu_features)?;
-    check_codegen_flags(&info.codegen_flags)?;
+    check_codegen_flags(info.codegen_flags)?;
     check_tunables(&info.tunables)?;
-    Ok(info)
+    Ok(Engine { triple: info.triple.into(), tunables: info.tunables })
 }
 
 fn check_version(format: u8, kiln: &str) -> Result<()> {
@@ -36,7 +46,7 @@ fn check_version(format: u8, kiln: &str) -> Result<()> {
 
 /// The architecture and OS parts of a triple, normalised to Rust's
 /// `std::env::consts` names.
-fn arch_os(triple: &str) -> (String, String) {
+fn arch_os(triple: &str) -> (&str, &'static str) {
     let mut parts = triple.split('-');
     let arch = parts.next().unwrap_or("");
     let arch = match arch {
@@ -44,13 +54,12 @@ fn arch_os(triple: &str) -> (String, String) {
         "arm64" => "aarch64",
         a => a,
     };
-    let rest: Vec<&str> = parts.collect();
     let os = ["linux", "android", "macos", "darwin", "ios", "freebsd", "netbsd", "openbsd", "windows", "none"]
-        .iter()
-        .find(|os| rest.iter().any(|p| p.starts_with(*os)))
-        .map(|os| if *os == "darwin" { "macos" } else { os })
+        .into_iter()
+        .find(|os| parts.clone().any(|p| p.starts_with(os)))
+        .map(|os| if os == "darwin" { "macos" } else { os })
         .unwrap_or("unknown");
-    (arch.to_string(), os.to_string())
+    (arch, os)
 }
 
 fn check_triple(triple: &str) -> Result<()> {
@@ -65,7 +74,7 @@ fn check_triple(triple: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_cpu_features(features: &[String]) -> Result<()> {
+fn check_cpu_features(features: &[&str]) -> Result<()> {
     for f in features {
         if crate::vm::sys::host_has_cpu_feature(f) == Some(false) {
             return Err(Error::load(
@@ -79,7 +88,11 @@ fn check_cpu_features(features: &[String]) -> Result<()> {
 
 fn check_codegen_flags(flags: &str) -> Result<()> {
     for required in REQUIRED_CODEGEN_FLAGS {
-        if !flags.split(' ').any(|f| f == *required) {
+        // kiln-build writes the required flags first: look there before
+        // scanning the whole list (an artifact written otherwise is still
+        // checked, only more slowly).
+        let mut first = flags.split(' ').take(REQUIRED_CODEGEN_FLAGS.len());
+        if !first.any(|f| f == *required) && !flags.split(' ').any(|f| f == *required) {
             return Err(Error::load(
                 ENGINE,
                 format!("artifact was compiled without `{required}`, which this runtime needs"),
@@ -118,7 +131,7 @@ mod tests {
         }
     }
 
-    fn check_info(info: &EngineInfo) -> Result<EngineInfo> {
+    fn check_info(info: &EngineInfo) -> Result<Engine> {
         check(&engine::encode(info))
     }
 
@@ -166,6 +179,17 @@ mod tests {
     fn refuses_missing_codegen_flag() {
         let mut info = host();
         info.codegen_flags.clear();
+        assert!(check_info(&info).unwrap_err().to_string().contains("preserve_frame_pointers"));
+    }
+
+    /// The compiler writes the required flags first; written anywhere else
+    /// they are still found, and a wrong value is still refused.
+    #[test]
+    fn finds_required_flags_anywhere() {
+        let mut info = host();
+        info.codegen_flags = format!("opt_level=speed is_pic=false {}", REQUIRED_CODEGEN_FLAGS.join(" "));
+        check_info(&info).unwrap();
+        info.codegen_flags = "opt_level=speed preserve_frame_pointers=false".into();
         assert!(check_info(&info).unwrap_err().to_string().contains("preserve_frame_pointers"));
     }
 

@@ -7,7 +7,6 @@ use crate::artifact::Artifact;
 use crate::error::{Error, Result};
 use crate::vm::elf;
 use crate::vm::loaded_code::{ArtifactBytes, LoadedCode};
-use kiln_artifact::engine::EngineInfo;
 use kiln_artifact::index::TypeIndex;
 use kiln_artifact::info::{ExportKind, ImportKind, ModuleInfo, Range};
 use kiln_artifact::sections as names;
@@ -22,7 +21,7 @@ pub struct Module(Arc<ModuleInner>);
 struct ModuleInner {
     code: LoadedCode,
     info: ModuleInfo,
-    engine: EngineInfo,
+    engine: crate::engine_check::Engine,
     type_ids: Box<[u32]>,
     /// Copy-on-write images of the defined memories, built on first
     /// instantiation (see `vm::memory_image`).
@@ -145,7 +144,7 @@ impl Module {
         &self.0.info
     }
 
-    pub(crate) fn engine(&self) -> &EngineInfo {
+    pub(crate) fn engine(&self) -> &crate::engine_check::Engine {
         &self.0.engine
     }
 
