@@ -8,8 +8,9 @@
 
 use crate::error::{Error, Result};
 use kiln_artifact::sections as names;
-use object::read::elf::{ElfFile64, FileHeader, SectionHeader};
-use object::{Endianness, Object};
+use object::elf::FileHeader64;
+use object::read::elf::{FileHeader, SectionHeader};
+use object::Endianness;
 
 /// The sections of an artifact, as sub-slices of its bytes.
 #[derive(Debug, Clone, Copy, Default)]
@@ -61,12 +62,13 @@ fn machine_name(m: u16) -> String {
     }
 }
 
-/// Parse the header and section table of `bytes`.
+/// Parse the header and section table of `bytes`. Only those: the symbol
+/// table is for tools and is never read here.
 pub fn parse(bytes: &[u8]) -> Result<Sections<'_>> {
-    let file = ElfFile64::<Endianness>::parse(bytes)
-        .map_err(|e| Error::load("ELF header", format!("not a 64-bit ELF image ({e}); is this a kiln artifact?")))?;
-    let endian = file.endian();
-    let header = file.elf_header();
+    let not_elf =
+        |e: object::Error| Error::load("ELF header", format!("not a 64-bit ELF image ({e}); is this a kiln artifact?"));
+    let header = FileHeader64::<Endianness>::parse(bytes).map_err(not_elf)?;
+    let endian = header.endian().map_err(not_elf)?;
     let machine = header.e_machine(endian).0;
     let (host, host_name) = host_machine();
     if machine != host {
@@ -88,7 +90,9 @@ pub fn parse(bytes: &[u8]) -> Result<Sections<'_>> {
 
     let mut s = Sections::default();
     let mut seen = [false; names::ALL.len()];
-    let table = file.elf_section_table();
+    let table = header
+        .sections(endian, bytes)
+        .map_err(|e| Error::load("section table", format!("cannot read the section headers ({e})")))?;
     for (index, section) in table.iter().enumerate() {
         let name_bytes = table
             .section_name(endian, section)
@@ -137,6 +141,5 @@ pub fn parse(bytes: &[u8]) -> Result<Sections<'_>> {
     if s.text_offset % names::TEXT_ALIGN as usize != 0 {
         return Err(Error::load(names::TEXT, "text is not aligned in the artifact"));
     }
-    let _ = file.symbols();
     Ok(s)
 }
