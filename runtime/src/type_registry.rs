@@ -6,12 +6,44 @@
 
 use kiln_artifact::types::FuncType;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Mutex, OnceLock};
 
 #[derive(Default)]
 struct Registry {
-    ids: HashMap<FuncType, u32>,
+    ids: HashMap<FuncType, u32, BuildHasherDefault<TypeHasher>>,
     types: Vec<FuncType>,
+}
+
+/// A multiply-rotate hasher (FxHash's scheme). Every module load hashes
+/// each of its types, and the keys are signatures from artifacts, whose
+/// native code the process is about to run anyway: SipHash's resistance to
+/// chosen colliding keys buys nothing here, and it cost a large share of
+/// loading a small module.
+#[derive(Default)]
+struct TypeHasher(u64);
+
+impl Hasher for TypeHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(n as u64);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(n as u64);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 fn registry() -> &'static Mutex<Registry> {
