@@ -54,6 +54,17 @@ pub(crate) fn write_varint(out: &mut Vec<u8>, mut v: u32) {
 /// a u32.
 #[inline]
 pub(crate) fn read_varint(bytes: &[u8], at: &mut usize) -> Option<u32> {
+    // Most values fit one byte.
+    match bytes.get(*at) {
+        Some(&b) if b < 0x80 => {
+            *at += 1;
+            Some(b as u32)
+        }
+        _ => read_long_varint(bytes, at),
+    }
+}
+
+fn read_long_varint(bytes: &[u8], at: &mut usize) -> Option<u32> {
     let mut v = 0u32;
     for shift in [0, 7, 14, 21, 28] {
         let b = *bytes.get(*at)?;

@@ -65,7 +65,10 @@ pub struct ModuleInfo {
     pub elements: Vec<ElementSegment>,
     /// Data segments.
     pub data: Vec<DataSegment>,
-    /// Compiled code of each defined function.
+    /// Compiled code of each defined function. Encoded packed (see
+    /// [`packed_funcs`]): there is one per function, and decoding them one
+    /// serde field at a time was most of loading a large module.
+    #[serde(with = "packed_funcs")]
     pub defined_funcs: Vec<CompiledFunc>,
     /// The functions that need a `VMFuncRef` (exported, in an element
     /// segment, or referenced by `ref.func` in a constant expression), in
@@ -88,6 +91,93 @@ pub struct CompiledFunc {
     pub name: Range,
     /// Byte offset of the function body in the wasm binary.
     pub wasm_offset: u32,
+}
+
+/// The encoding of [`ModuleInfo::defined_funcs`]: one postcard byte
+/// string holding LEB128 varints, decoded in one tight loop.
+///
+/// ```text
+/// count, then per function:
+///   body.start, body.len, has_trampoline (0 or 1),
+///   [trampoline.start, trampoline.len if has_trampoline],
+///   name.start, name.len, wasm_offset
+/// ```
+pub mod packed_funcs {
+    use super::{CompiledFunc, Range};
+    use crate::addrmap::{read_varint, write_varint};
+    use alloc::vec::Vec;
+    use serde::de::{Error, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    /// Encode.
+    pub fn serialize<S: Serializer>(funcs: &[CompiledFunc], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&encode(funcs))
+    }
+
+    /// The packed bytes of `funcs`.
+    pub fn encode(funcs: &[CompiledFunc]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + funcs.len() * 10);
+        write_varint(&mut out, funcs.len() as u32);
+        for f in funcs {
+            write_varint(&mut out, f.body.start);
+            write_varint(&mut out, f.body.len);
+            match f.array_trampoline {
+                Some(t) => {
+                    write_varint(&mut out, 1);
+                    write_varint(&mut out, t.start);
+                    write_varint(&mut out, t.len);
+                }
+                None => write_varint(&mut out, 0),
+            }
+            write_varint(&mut out, f.name.start);
+            write_varint(&mut out, f.name.len);
+            write_varint(&mut out, f.wasm_offset);
+        }
+        out
+    }
+
+    /// Decode `bytes`, or say what is wrong.
+    pub fn decode(bytes: &[u8]) -> Result<Vec<CompiledFunc>, &'static str> {
+        const TRUNCATED: &str = "defined functions: truncated or bad varint";
+        let mut at = 0;
+        let mut next = || read_varint(bytes, &mut at).ok_or(TRUNCATED);
+        let n = next()? as usize;
+        // Each function takes at least six bytes: a corrupt count cannot
+        // make this allocate more than the section could describe.
+        if n > bytes.len() / 6 {
+            return Err("defined functions: count exceeds the encoded bytes");
+        }
+        let mut funcs = Vec::with_capacity(n);
+        for _ in 0..n {
+            let body = Range { start: next()?, len: next()? };
+            let array_trampoline = match next()? {
+                0 => None,
+                1 => Some(Range { start: next()?, len: next()? }),
+                _ => return Err("defined functions: bad trampoline flag"),
+            };
+            let name = Range { start: next()?, len: next()? };
+            funcs.push(CompiledFunc { body, array_trampoline, name, wasm_offset: next()? });
+        }
+        if at != bytes.len() {
+            return Err("defined functions: trailing bytes");
+        }
+        Ok(funcs)
+    }
+
+    /// Decode.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<CompiledFunc>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Vec<CompiledFunc>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("packed defined functions")
+            }
+            fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+                decode(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_bytes(V)
+    }
 }
 
 /// An import.
@@ -305,5 +395,45 @@ impl ModuleInfo {
     /// Number of defined globals.
     pub fn num_defined_globals(&self) -> u32 {
         self.globals.len() as u32 - self.num_imported_globals
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn funcs() -> Vec<CompiledFunc> {
+        (0..300u32)
+            .map(|i| CompiledFunc {
+                body: Range { start: i * 1000, len: 900 + i },
+                array_trampoline: (i % 3 == 0).then_some(Range { start: 1 << 30 | i, len: 40 }),
+                name: Range { start: i * 7, len: i % 9 },
+                wasm_offset: u32::MAX - i,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn defined_funcs_round_trip() {
+        let info = ModuleInfo { defined_funcs: funcs(), num_imported_funcs: 2, ..Default::default() };
+        let bytes = crate::encode_postcard(&info);
+        let back: ModuleInfo = crate::decode_postcard(crate::sections::INFO, &bytes).unwrap();
+        assert_eq!(back.defined_funcs, info.defined_funcs);
+        assert_eq!(back.num_imported_funcs, 2);
+    }
+
+    /// Every truncation and every flipped byte of the packed functions:
+    /// an error or some functions, never a panic or a huge allocation.
+    #[test]
+    fn corrupt_defined_funcs() {
+        let blob = &packed_funcs::encode(&funcs())[..];
+        assert_eq!(packed_funcs::decode(blob).unwrap(), funcs());
+        for i in 0..blob.len() {
+            assert!(packed_funcs::decode(&blob[..i]).is_err());
+            let mut b = blob.to_vec();
+            b[i] ^= 0xff;
+            let _ = packed_funcs::decode(&b);
+        }
+        assert!(packed_funcs::decode(&[0xff, 0xff, 0xff, 0xff, 0x0f]).is_err());
     }
 }
