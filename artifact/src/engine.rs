@@ -78,8 +78,8 @@ impl Default for Tunables {
 
 /// The compatibility header. Strings are `S`: the writer owns them
 /// (`String`, the default); the loader borrows them from the section
-/// (`&str`, see [`decode_info_borrowed`]), so checking an artifact copies
-/// none of them.
+/// ([`RawStr`], see [`decode_info_borrowed`]), so checking an artifact
+/// copies none of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineInfo<S = String> {
     /// Target triple the code was generated for (e.g. `x86_64-unknown-linux-gnu`).
@@ -145,9 +145,42 @@ pub fn decode_info(prefix: &Prefix<'_>) -> Result<EngineInfo, DecodeError> {
     crate::decode_postcard(crate::sections::ENGINE, prefix.rest)
 }
 
+/// A string of the section, borrowed and not yet checked to be UTF-8:
+/// the loader compares some as bytes and never reads others (the codegen
+/// flags alone are over a kilobyte), so it checks only those it reads as
+/// text. Encoded like `str`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawStr<'a>(pub &'a [u8]);
+
+impl<'a> RawStr<'a> {
+    /// The string, if it is UTF-8.
+    pub fn to_str(self) -> Option<&'a str> {
+        core::str::from_utf8(self.0).ok()
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawStr<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawStr<'de>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a borrowed string")
+            }
+            fn visit_borrowed_bytes<E: serde::de::Error>(self, v: &'de [u8]) -> Result<Self::Value, E> {
+                Ok(RawStr(v))
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(RawStr(v.as_bytes()))
+            }
+        }
+        d.deserialize_bytes(V)
+    }
+}
+
 /// Decode the `EngineInfo` after the prefix, borrowing its strings from
-/// the section.
-pub fn decode_info_borrowed<'a>(prefix: &Prefix<'a>) -> Result<EngineInfo<&'a str>, DecodeError> {
+/// the section without checking them (see [`RawStr`]).
+pub fn decode_info_borrowed<'a>(prefix: &Prefix<'a>) -> Result<EngineInfo<RawStr<'a>>, DecodeError> {
     crate::decode_postcard(crate::sections::ENGINE, prefix.rest)
 }
 
@@ -171,10 +204,10 @@ mod tests {
         assert_eq!(p.kiln_version, crate::KILN_VERSION);
         assert_eq!(decode_info(&p).unwrap(), info);
         let borrowed = decode_info_borrowed(&p).unwrap();
-        assert_eq!(borrowed.triple, info.triple);
-        assert_eq!(borrowed.cpu_features, ["sse4.1"]);
-        assert_eq!(borrowed.codegen_flags, info.codegen_flags);
-        assert_eq!(borrowed.wasm_features, info.wasm_features);
+        assert_eq!(borrowed.triple.to_str(), Some(&*info.triple));
+        assert_eq!(borrowed.cpu_features, [RawStr(b"sse4.1")]);
+        assert_eq!(borrowed.codegen_flags.0, info.codegen_flags.as_bytes());
+        assert_eq!(borrowed.wasm_features.0, info.wasm_features.as_bytes());
         assert_eq!((borrowed.relaxed_simd, &borrowed.tunables), (info.relaxed_simd, &info.tunables));
         assert!(decode_prefix(&bytes[..1]).is_err());
         assert!(decode_prefix(&bytes[..3]).is_err());

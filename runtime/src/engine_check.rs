@@ -2,7 +2,7 @@
 //! each check says exactly what differs.
 
 use crate::error::{Error, Result};
-use kiln_artifact::engine::{self, BoundsChecks, EngineInfo, Tunables, REQUIRED_CODEGEN_FLAGS};
+use kiln_artifact::engine::{self, BoundsChecks, EngineInfo, RawStr, Tunables, REQUIRED_CODEGEN_FLAGS};
 use kiln_artifact::sections::ENGINE;
 use kiln_artifact::{FORMAT_VERSION, KILN_VERSION};
 
@@ -16,16 +16,24 @@ pub(crate) struct Engine {
 }
 
 /// Decode and check the section. Its strings are borrowed, not copied,
-/// while they are checked.
+/// while they are checked, and only those read as text are checked to be
+/// UTF-8.
 pub(crate) fn check(bytes: &[u8]) -> Result<Engine> {
     let prefix = engine::decode_prefix(bytes).map_err(|e| Error::load(ENGINE, e.reason))?;
     check_version(prefix.format_version, prefix.kiln_version)?;
-    let info: EngineInfo<&str> = engine::decode_info_borrowed(&prefix).map_err(|e| Error::load(ENGINE, e.reason))?;
-    check_triple(info.triple)?;
-    check_cpu_features(&info.cpu_features)?;
-    check_codegen_flags(info.codegen_flags)?;
+    let info: EngineInfo<RawStr<'_>> =
+        engine::decode_info_borrowed(&prefix).map_err(|e| Error::load(ENGINE, e.reason))?;
+    fn text(s: RawStr<'_>) -> Result<&str> {
+        s.to_str().ok_or_else(|| Error::load(ENGINE, "a triple or CPU feature is not UTF-8"))
+    }
+    let triple = text(info.triple)?;
+    check_triple(triple)?;
+    for &f in &info.cpu_features {
+        check_cpu_feature(text(f)?)?;
+    }
+    check_codegen_flags(info.codegen_flags.0)?;
     check_tunables(&info.tunables)?;
-    Ok(Engine { triple: info.triple.into(), tunables: info.tunables })
+    Ok(Engine { triple: triple.into(), tunables: info.tunables })
 }
 
 fn check_version(format: u8, kiln: &str) -> Result<()> {
@@ -74,25 +82,24 @@ fn check_triple(triple: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_cpu_features(features: &[&str]) -> Result<()> {
-    for f in features {
-        if crate::vm::sys::host_has_cpu_feature(f) == Some(false) {
-            return Err(Error::load(
-                ENGINE,
-                format!("artifact uses CPU feature `{f}`, which this CPU does not have: recompile without it (e.g. without -C target-cpu=native)"),
-            ));
-        }
+fn check_cpu_feature(f: &str) -> Result<()> {
+    if crate::vm::sys::host_has_cpu_feature(f) == Some(false) {
+        return Err(Error::load(
+            ENGINE,
+            format!("artifact uses CPU feature `{f}`, which this CPU does not have: recompile without it (e.g. without -C target-cpu=native)"),
+        ));
     }
     Ok(())
 }
 
-fn check_codegen_flags(flags: &str) -> Result<()> {
+fn check_codegen_flags(flags: &[u8]) -> Result<()> {
     for required in REQUIRED_CODEGEN_FLAGS {
         // kiln-build writes the required flags first: look there before
         // scanning the whole list (an artifact written otherwise is still
         // checked, only more slowly).
-        let mut first = flags.split(' ').take(REQUIRED_CODEGEN_FLAGS.len());
-        if !first.any(|f| f == *required) && !flags.split(' ').any(|f| f == *required) {
+        let is = |f: &[u8]| f == required.as_bytes();
+        let mut first = flags.split(|&b| b == b' ').take(REQUIRED_CODEGEN_FLAGS.len());
+        if !first.any(is) && !flags.split(|&b| b == b' ').any(is) {
             return Err(Error::load(
                 ENGINE,
                 format!("artifact was compiled without `{required}`, which this runtime needs"),

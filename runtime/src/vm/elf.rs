@@ -97,14 +97,16 @@ pub fn parse(bytes: &[u8]) -> Result<Sections<'_>> {
         let name_bytes = table
             .section_name(endian, section)
             .map_err(|e| Error::load("section table", format!("section {index}: bad name ({e})")))?;
-        let name = std::str::from_utf8(name_bytes)
-            .map_err(|_| Error::load("section table", format!("section {index}: name is not UTF-8")))?;
-        if names::ELF_BOOKKEEPING.contains(&name) {
-            continue;
-        }
-        let Some(which) = names::ALL.iter().position(|&n| n == name) else {
+        // Known names are compared as bytes; only an unknown one needs
+        // turning into text, for the message.
+        let Some(which) = names::ALL.iter().position(|n| n.as_bytes() == name_bytes) else {
+            if names::ELF_BOOKKEEPING.iter().any(|n| n.as_bytes() == name_bytes) {
+                continue;
+            }
+            let name = String::from_utf8_lossy(name_bytes);
             return Err(Error::load("section table", format!("unknown section `{name}`: not a kiln artifact")));
         };
+        let name = names::ALL[which];
         if std::mem::replace(&mut seen[which], true) {
             return Err(Error::load("section table", format!("section `{name}` appears twice")));
         }
