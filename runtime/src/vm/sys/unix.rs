@@ -3,7 +3,9 @@
 //! register read) and turns failures into `io::Error`; policy lives in the
 //! callers (`vm::mmap`, `vm::signals`, `vm::traphandlers`).
 
-use core::ffi::{c_int, c_uint, c_void};
+use core::ffi::{c_int, c_void};
+#[cfg(not(target_arch = "x86_64"))]
+use core::ffi::c_uint;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::io;
@@ -489,6 +491,7 @@ pub type Callee = unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_void, *m
 pub const RESUMED: u32 = 0x100;
 
 extern "C" {
+    #[cfg(not(target_arch = "x86_64"))]
     fn kiln_enter(
         resume_out: *mut *const c_void,
         callee: Callee,
@@ -510,6 +513,7 @@ extern "C" {
 /// with these arguments and must not unwind. Every frame between this call
 /// and a [`resume`] must be a "plain old frame": nothing in it may have a
 /// destructor or other cleanup that skipping it would leave undone.
+#[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
 pub unsafe fn enter(
     resume_out: *mut *const c_void,
@@ -521,6 +525,76 @@ pub unsafe fn enter(
 ) -> u32 {
     // SAFETY: forwarded from the caller's contract.
     unsafe { kiln_enter(resume_out, callee, a, b, c, d) }
+}
+
+/// Call `callee(a, b, c, d)` with a resume point: while it runs,
+/// `*resume_out` holds a resume point that [`resume`] can jump to. Returns
+/// the callee's byte, or [`RESUMED`] if [`resume`] was called.
+///
+/// On x86_64 the resume point is made right here, inline: the compiler is
+/// told that the call clobbers every register a resume does not restore,
+/// so it saves only what it needs around it, and the frame pointer, `rbx`
+/// (which inline assembly may not name) and the address to resume at are
+/// pushed below the caller's frame. The resume point is the stack pointer
+/// that addresses them (see `kiln_resume` in `unix/helpers.c`).
+///
+/// # Safety
+///
+/// `resume_out` must be valid for a write; `callee` must be safe to call
+/// with these arguments and must not unwind. Every frame between this call
+/// and a [`resume`] must be a "plain old frame": nothing in it may have a
+/// destructor or other cleanup that skipping it would leave undone.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn enter(
+    resume_out: *mut *const c_void,
+    callee: Callee,
+    a: *mut c_void,
+    b: *mut c_void,
+    c: *mut c_void,
+    d: *mut c_void,
+) -> u32 {
+    let ret: u32;
+    // SAFETY: the block leaves the stack pointer as it found it (four
+    // pushes undone on both paths), keeps it 16-byte aligned at the call
+    // (aligned on entry, as inline assembly guarantees when `nostack` is
+    // not given), restores `rbx` and `rbp` itself and declares every other
+    // register a resume may leave changed as clobbered. `resume_out` is
+    // writable and `callee` callable with these arguments (the caller's
+    // contract); a resume lands on `2:` with the stack pointer at the saved
+    // `rbx`.
+    unsafe {
+        core::arch::asm!(
+            "push rbx",
+            "lea rax, [rip + 2f]",
+            "push rax",
+            "push rbp",
+            "sub rsp, 8",
+            "mov qword ptr [{resume_out}], rsp",
+            "call {callee}",
+            "movzx eax, al",
+            "add rsp, 24",
+            "jmp 3f",
+            "2:",
+            "mov eax, {resumed}",
+            "3:",
+            "pop rbx",
+            resume_out = in(reg) resume_out,
+            callee = in(reg) callee,
+            resumed = const RESUMED,
+            in("rdi") a,
+            in("rsi") b,
+            in("rdx") c,
+            in("rcx") d,
+            out("rax") ret,
+            out("r12") _,
+            out("r13") _,
+            out("r14") _,
+            out("r15") _,
+            clobber_abi("C"),
+        );
+    }
+    ret
 }
 
 /// Jump back to the resume point of a running [`enter`], which then
