@@ -22,7 +22,9 @@ struct ModuleInner {
     code: LoadedCode,
     info: ModuleInfo,
     engine: crate::engine_check::Engine,
-    type_ids: Box<[u32]>,
+    /// Canonical id of each type, registered on first use (instantiation,
+    /// host functions): loading leaves the process-wide registry alone.
+    type_ids: std::sync::OnceLock<Box<[u32]>>,
     /// Copy-on-write images of the defined memories, built on first
     /// instantiation (see `vm::memory_image`).
     memory_images: std::sync::OnceLock<Option<Box<[Option<crate::vm::memory_image::MemoryImage>]>>>,
@@ -74,14 +76,13 @@ impl Module {
             kiln_artifact::decode_postcard(names::INFO, s.info).map_err(|e| Error::load(names::INFO, e.reason))?;
         kiln_artifact::traps::TrapTable::parse(s.traps).map_err(|e| Error::load(names::TRAPS, e.reason))?;
         validate(&info, &s)?;
-        let type_ids = crate::type_registry::canonicalize(&info.types);
         let code =
             LoadedCode::new(bytes, &s).map_err(|e| Error::load(names::TEXT, format!("cannot map code: {e}")))?;
         Ok(Module(Arc::new(ModuleInner {
             code,
             info,
             engine,
-            type_ids,
+            type_ids: std::sync::OnceLock::new(),
             memory_images: Default::default(),
         })))
     }
@@ -149,7 +150,7 @@ impl Module {
     }
 
     pub(crate) fn type_ids(&self) -> &[u32] {
-        &self.0.type_ids
+        self.0.type_ids.get_or_init(|| crate::type_registry::canonicalize(&self.0.info.types))
     }
 
     pub(crate) fn text_ptr(&self) -> *const u8 {
@@ -189,7 +190,7 @@ impl Module {
         let info = &self.0.info;
         info.wasm_to_array_trampolines
             .iter()
-            .find(|(t, _)| self.0.type_ids.get(t.index()) == Some(&id))
+            .find(|(t, _)| self.type_ids().get(t.index()) == Some(&id))
             .map(|(_, r)| self.0.code.code().text_ptr().wrapping_add(r.start as usize))
     }
 
