@@ -517,7 +517,13 @@ fn execution(quick: bool, engine: &wasmtime::Engine, rows: &mut Vec<Row>) {
                 if baseline {
                     row.baseline = Some(median(sb));
                 }
-                log(&format!("kernel {}: kiln {:.2} ms, wasmtime {:.2} ms", k.name, row.kiln.unwrap(), row.wasmtime));
+                log(&format!(
+                    "kernel {}: kiln {:.2} ms, wasmtime {:.2} ms{}",
+                    k.name,
+                    row.kiln.unwrap(),
+                    row.wasmtime,
+                    row.baseline.map_or(String::new(), |b| format!(", kiln for the x86-64 baseline {b:.2} ms"))
+                ));
                 row
             }
             Err(what) => {
