@@ -35,8 +35,10 @@ pub const ENGINE: &str = ".kiln.engine";
 /// offsets from the start of `.text`. Load path: yes.
 pub const INFO: &str = ".kiln.info";
 
-/// Trap sites: see [`crate::traps`]. Offsets from the start of `.text`.
-/// Load path: its location only; read by the signal handler at trap time.
+/// Trap sites: see [`crate::traps`] (sparse index + varint deltas, about
+/// two and a half bytes per site). Offsets from the start of `.text`.
+/// Load path: an O(1) framing check, and copied with the text for
+/// artifacts given at run time; read by the signal handler at trap time.
 pub const TRAPS: &str = ".kiln.traps";
 
 /// Text offset → wasm byte offset: see [`crate::addrmap`] (sparse index +

@@ -3,19 +3,28 @@
 //! Every instruction of the compiled text that may trap (an explicit trap,
 //! a guarded memory access, a division, a stack-limit check…) is a *trap
 //! site*. The section lists them sorted by text offset so the signal handler
-//! can binary-search the faulting PC without locks or allocation.
+//! can find the faulting PC without locks or allocation: a binary search of
+//! a sparse index, then a walk of at most [`BLOCK_LEN`] sites.
 //!
 //! ```text
-//! ┌───────────┬──────────────────────────────┬───────────────────────┐
-//! │ count: u32│ offsets: [u32; count] sorted │ codes: [u8; count]    │
-//! └───────────┴──────────────────────────────┴───────────────────────┘
-//!   little-endian; offsets are from the start of `.text`;
-//!   codes are `TrapCode as u8`.
+//! ┌───────────┬────────────┬─────────────────────────────────────┬──────────────┐
+//! │ count: u32│ blocks: u32│ index: [(offset: u32, at: u32); blocks] │ stream: [u8] │
+//! └───────────┴────────────┴─────────────────────────────────────┴──────────────┘
+//!   index entry: the text offset of the block's first site, and where the
+//!   block starts in the stream.
+//!   stream, per block: code of its first site: u8, then per further site:
+//!   varint(offset − previous offset) (LEB128, ≥ 1), code: u8.
+//!   little-endian; offsets are from the start of `.text`; codes are
+//!   `TrapCode as u8`; blocks = ceil(count / BLOCK_LEN).
 //! ```
+//!
+//! About two and a half bytes per site instead of five: the table is copied
+//! with the text when an artifact is loaded from bytes given at run time.
 //!
 //! Writer: `kiln-build` (`emit::sections`) via [`TrapTableBuilder`].
 //! Reader: the runtime's signal handler via [`TrapTable::lookup`].
 
+use crate::addrmap::{read_varint, write_varint};
 use crate::{read_u32, DecodeError};
 use alloc::vec::Vec;
 use core::fmt;
@@ -93,6 +102,12 @@ impl fmt::Display for TrapCode {
     }
 }
 
+/// Sites per block of the index: a lookup walks at most this many.
+pub const BLOCK_LEN: usize = 32;
+
+const HEADER: usize = 8;
+const INDEX_ENTRY: usize = 8;
+
 /// Collects trap sites in any order and encodes the section.
 #[derive(Default, Debug)]
 pub struct TrapTableBuilder {
@@ -110,88 +125,169 @@ impl TrapTableBuilder {
         self.sites.sort_by_key(|&(o, _)| o);
         self.sites.dedup_by_key(|&mut (o, _)| o);
         let n = self.sites.len();
-        let mut out = Vec::with_capacity(4 + n * 5);
+        let blocks = n.div_ceil(BLOCK_LEN);
+        let mut out = Vec::with_capacity(HEADER + blocks * INDEX_ENTRY + n * 3);
         out.extend_from_slice(&(n as u32).to_le_bytes());
-        for (o, _) in &self.sites {
-            out.extend_from_slice(&o.to_le_bytes());
+        out.extend_from_slice(&(blocks as u32).to_le_bytes());
+        let mut stream = Vec::with_capacity(n * 3);
+        for block in self.sites.chunks(BLOCK_LEN) {
+            out.extend_from_slice(&block[0].0.to_le_bytes());
+            out.extend_from_slice(&(stream.len() as u32).to_le_bytes());
+            stream.push(block[0].1 as u8);
+            for w in block.windows(2) {
+                write_varint(&mut stream, w[1].0 - w[0].0);
+                stream.push(w[1].1 as u8);
+            }
         }
-        out.extend(self.sites.iter().map(|&(_, c)| c as u8));
+        out.extend_from_slice(&stream);
         out
     }
 }
 
-/// A validated view of the section. Lookups neither lock nor allocate, so
-/// the signal handler can use them.
+/// A view of the section whose framing was checked. Lookups neither lock
+/// nor allocate, so the signal handler can use them.
 #[derive(Clone, Copy, Debug)]
 pub struct TrapTable<'a> {
-    offsets: &'a [u8],
-    codes: &'a [u8],
+    index: &'a [u8],
+    stream: &'a [u8],
+    len: usize,
 }
 
 impl<'a> TrapTable<'a> {
     /// Check the section's framing: O(1), so loading stays independent of
     /// the code size. The contents are checked where they are used: an
-    /// unknown code is no trap site, and lookups are bounds-checked binary
-    /// searches, so a corrupt table can only miss sites — it can never make
-    /// a lookup read outside the section.
+    /// unknown code is no trap site, and every read of a lookup is
+    /// bounds-checked, so a corrupt table can only miss sites — it can never
+    /// make a lookup read outside the section.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         const S: &str = crate::sections::TRAPS;
-        let n = read_u32(S, bytes, 0)? as usize;
-        let need = n.checked_mul(5).and_then(|x| x.checked_add(4));
-        if need != Some(bytes.len()) {
+        let len = read_u32(S, bytes, 0)? as usize;
+        let blocks = read_u32(S, bytes, 4)? as usize;
+        if blocks != len.div_ceil(BLOCK_LEN) {
+            return Err(DecodeError::new(S, alloc::format!("{blocks} index blocks for {len} trap sites")));
+        }
+        let index_end = blocks.checked_mul(INDEX_ENTRY).and_then(|n| n.checked_add(HEADER));
+        let Some(index_end) = index_end.filter(|&e| e <= bytes.len()) else {
             return Err(DecodeError::new(
                 S,
-                alloc::format!("{n} trap sites need {} bytes, the section has {}", 4 + 5 * n as u64, bytes.len()),
+                alloc::format!("an index of {blocks} blocks does not fit {} bytes", bytes.len()),
+            ));
+        };
+        // A code byte per site, and a delta of at least one byte per site
+        // after a block's first.
+        if bytes.len() - index_end < 2 * len - blocks {
+            return Err(DecodeError::new(
+                S,
+                alloc::format!("{len} trap sites do not fit {} bytes", bytes.len()),
             ));
         }
-        Ok(TrapTable { offsets: &bytes[4..4 + 4 * n], codes: &bytes[4 + 4 * n..] })
+        Ok(TrapTable { index: &bytes[HEADER..index_end], stream: &bytes[index_end..], len })
     }
 
-    /// Whether every code is known and the offsets strictly increase: what
-    /// the compiler writes. Not needed for safety (see [`TrapTable::parse`]);
-    /// for tools and tests.
+    /// Whether every code is known, the offsets strictly increase and the
+    /// blocks tile the stream exactly: what the compiler writes. Not needed
+    /// for safety (see [`TrapTable::parse`]); for tools and tests.
     pub fn is_well_formed(&self) -> bool {
-        self.codes.iter().all(|&c| TrapCode::from_u8(c).is_some())
-            && (1..self.len()).all(|i| self.offset(i - 1) < self.offset(i))
+        let mut at = 0;
+        let mut last: Option<u32> = None;
+        for b in 0..self.blocks() {
+            let (first, start) = self.block(b);
+            if start != at || last.is_some_and(|l| l >= first) {
+                return false;
+            }
+            let ok = self.walk_block(b, |o, c| {
+                last = Some(o);
+                TrapCode::from_u8(c).is_some()
+            });
+            match ok {
+                Some((true, end)) => at = end,
+                _ => return false,
+            }
+        }
+        at == self.stream.len()
     }
 
     /// Number of trap sites.
     pub fn len(&self) -> usize {
-        self.codes.len()
+        self.len
     }
 
     /// Whether there are no trap sites.
     pub fn is_empty(&self) -> bool {
-        self.codes.is_empty()
+        self.len == 0
+    }
+
+    fn blocks(&self) -> usize {
+        self.index.len() / INDEX_ENTRY
     }
 
     #[inline]
-    fn offset(&self, i: usize) -> u32 {
-        let b = &self.offsets[i * 4..i * 4 + 4];
-        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    fn block(&self, i: usize) -> (u32, usize) {
+        let word = |at: usize| {
+            let b = &self.index[at..at + 4];
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        };
+        (word(i * INDEX_ENTRY), word(i * INDEX_ENTRY + 4) as usize)
+    }
+
+    /// Walk block `i`, calling `f(offset, code)` per site while it returns
+    /// true. Returns whether every call did, and where the block's bytes
+    /// end; `None` if the block is corrupt.
+    #[inline]
+    fn walk_block(&self, i: usize, mut f: impl FnMut(u32, u8) -> bool) -> Option<(bool, usize)> {
+        let (mut offset, mut at) = self.block(i);
+        let n = (self.len - i * BLOCK_LEN).min(BLOCK_LEN);
+        for k in 0..n {
+            if k > 0 {
+                offset = offset.checked_add(read_varint(self.stream, &mut at)?)?;
+            }
+            let code = *self.stream.get(at)?;
+            at += 1;
+            if !f(offset, code) {
+                return Some((false, at));
+            }
+        }
+        Some((true, at))
     }
 
     /// The trap code at exactly `text_offset`, if it is a trap site.
     #[inline]
     pub fn lookup(&self, text_offset: u32) -> Option<TrapCode> {
-        let (mut lo, mut hi) = (0usize, self.len());
+        let (mut lo, mut hi) = (0usize, self.blocks());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let o = self.offset(mid);
-            if o == text_offset {
-                return TrapCode::from_u8(self.codes[mid]);
-            } else if o < text_offset {
+            if self.block(mid).0 <= text_offset {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
-        None
+        let mut found = None;
+        self.walk_block(lo.checked_sub(1)?, |o, c| {
+            if o == text_offset {
+                found = TrapCode::from_u8(c);
+            }
+            o < text_offset
+        })?;
+        found
     }
 
-    /// All sites, in order.
+    /// All sites, in order (sites with an unknown code left out; stops at a
+    /// corrupt block).
     pub fn iter(&self) -> impl Iterator<Item = (u32, TrapCode)> + '_ {
-        (0..self.len()).filter_map(move |i| Some((self.offset(i), TrapCode::from_u8(self.codes[i])?)))
+        let mut sites = Vec::new();
+        for b in 0..self.blocks() {
+            let walked = self.walk_block(b, |o, c| {
+                if let Some(c) = TrapCode::from_u8(c) {
+                    sites.push((o, c));
+                }
+                true
+            });
+            if walked.is_none() {
+                break;
+            }
+        }
+        sites.into_iter()
     }
 }
 
@@ -228,6 +324,67 @@ mod tests {
         assert!(!t.is_well_formed());
         assert_eq!(t.lookup(1), None, "an unknown code is no trap site");
         assert!(TrapTable::parse(&[]).is_err());
+    }
+
+    /// Many blocks, large gaps, every code: lookups find each site and
+    /// nothing between sites.
+    #[test]
+    fn round_trip_many_blocks() {
+        let mut b = TrapTableBuilder::default();
+        let mut want = Vec::new();
+        let mut o = 7u32;
+        for i in 0..1000usize {
+            let code = TrapCode::ALL[i % TrapCode::ALL.len()];
+            want.push((o, code));
+            b.push(o, code);
+            o += 1 + (i as u32 * 37) % 90 + if i % 150 == 0 { 1 << 22 } else { 0 };
+        }
+        let bytes = b.finish();
+        assert!(bytes.len() < want.len() * 3, "{} bytes for {} sites", bytes.len(), want.len());
+        let t = TrapTable::parse(&bytes).unwrap();
+        assert!(t.is_well_formed());
+        assert_eq!(t.len(), want.len());
+        assert_eq!(t.iter().collect::<Vec<_>>(), want);
+        for &(o, c) in &want {
+            assert_eq!(t.lookup(o), Some(c));
+            assert_eq!(t.lookup(o + 1).filter(|_| !want.iter().any(|w| w.0 == o + 1)), None);
+        }
+        assert_eq!(t.lookup(0), None);
+        assert_eq!(t.lookup(u32::MAX), None);
+    }
+
+    #[test]
+    fn empty_table() {
+        let bytes = TrapTableBuilder::default().finish();
+        let t = TrapTable::parse(&bytes).unwrap();
+        assert!(t.is_empty() && t.is_well_formed());
+        assert_eq!(t.lookup(0), None);
+    }
+
+    /// Every byte flipped and every truncation: parse fails, or lookups
+    /// answer something, never panic.
+    #[test]
+    fn corruption_never_panics() {
+        let mut b = TrapTableBuilder::default();
+        for i in 0..100u32 {
+            b.push(i * 9 + 3, TrapCode::ALL[i as usize % TrapCode::ALL.len()]);
+        }
+        let good = b.finish();
+        let probe = |bytes: &[u8]| {
+            if let Ok(t) = TrapTable::parse(bytes) {
+                for o in 0..1000 {
+                    let _ = t.lookup(o);
+                }
+                let _ = t.is_well_formed();
+                let _ = t.iter().count();
+            }
+        };
+        for i in 0..good.len() {
+            let mut bytes = good.clone();
+            bytes[i] ^= 0xff;
+            probe(&bytes);
+            probe(&good[..i]);
+        }
     }
 
     #[test]
