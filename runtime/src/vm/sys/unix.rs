@@ -232,7 +232,7 @@ pub fn sealed_memory_file<'a>(
 /// The size of a transparent huge page (the PMD size: 2 MiB with 4 KiB
 /// pages), or `None` where the kernel offers none. Read once.
 pub fn huge_page_size() -> Option<usize> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(target_os = "linux")]
     {
         // 0: not read yet; 1: none.
         static SIZE: AtomicUsize = AtomicUsize::new(0);
@@ -250,7 +250,7 @@ pub fn huge_page_size() -> Option<usize> {
         };
         (n > 1).then_some(n)
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(target_os = "linux"))]
     None
 }
 
@@ -261,13 +261,13 @@ pub fn huge_page_size() -> Option<usize> {
 /// # Safety
 /// The range must be page-aligned and inside a mapping the caller owns.
 pub unsafe fn advise_huge_pages(ptr: *mut u8, len: usize) {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(target_os = "linux")]
     // SAFETY: `MADV_HUGEPAGE` changes how future faults are served, never
     // the contents or protection of the range, which the caller owns.
     unsafe {
         libc::madvise(ptr.cast::<c_void>(), len, libc::MADV_HUGEPAGE);
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(target_os = "linux"))]
     let _ = (ptr, len);
 }
 
