@@ -279,6 +279,31 @@ pub(crate) mod tests {
         assert!(wx.is_empty(), "writable+executable mappings: {wx:?}");
     }
 
+    /// Code copied into a huge-page-backed mapping runs, at its start and
+    /// past the first huge page.
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    #[test]
+    fn large_copied_code_runs() {
+        // `return 42` for the host.
+        #[cfg(target_arch = "x86_64")]
+        let ret42: &[u8] = &[0xb8, 0x2a, 0, 0, 0, 0xc3];
+        #[cfg(target_arch = "aarch64")]
+        let ret42: &[u8] = &[0x40, 0x05, 0x80, 0x52, 0xc0, 0x03, 0x5f, 0xd6];
+        let far = (5 << 20) / 2;
+        let mut text = vec![0u8; 3 << 20];
+        text[..ret42.len()].copy_from_slice(ret42);
+        text[far..far + ret42.len()].copy_from_slice(ret42);
+        let (code, _) = CodeMemory::copied_with_tail(&text, &[&[1, 2, 3]]).unwrap();
+        for at in [0, far] {
+            // SAFETY: the text is R-X and holds a complete `extern "C" fn()
+            // -> u32` at `at` (checked just above), flushed from the
+            // instruction cache by `copied_with_tail`; `code` outlives the
+            // call.
+            let f: extern "C" fn() -> u32 = unsafe { std::mem::transmute(code.text_ptr().add(at)) };
+            assert_eq!(f(), 42);
+        }
+    }
+
     #[test]
     fn tail_without_text() {
         let (code, ranges) = CodeMemory::copied_with_tail(&[], &[b"abc"]).unwrap();

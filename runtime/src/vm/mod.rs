@@ -6,7 +6,8 @@
 //! |---|---|
 //! | `sys/` | the platform seam — porting starts here: mmap/mprotect, sigaction, PC/FP from a signal context, icache flush, CPU feature detection |
 //! | `mmap.rs` | safe owner of a mapping: reserve, make accessible, make executable |
-//! | `code_memory.rs` | where the text runs: in place (embedded) or copied to a fresh R-X mapping |
+//! | `code_memory.rs` | where the text runs: in place (embedded) or copied to a fresh R-X mapping (huge pages for large code), kept metadata read-only after it |
+//! | `loaded_code.rs` | the text, the metadata sections a module keeps and the trap registration, owned together |
 //! | `code_registry.rs` | lock-free PC → loaded code lookup for the signal handler |
 //! | `signals.rs` | the process-wide handler: install once, chain, classify a fault |
 //! | `traphandlers.rs` | `catch_traps`: per-thread activations, the resume point, trap reasons |
