@@ -61,9 +61,10 @@ impl Module {
     }
 
     /// Load artifact bytes obtained at run time (e.g. written by
-    /// `kiln compile`). The code is copied into fresh executable memory,
-    /// followed by the few metadata sections kept after loading; the rest
-    /// of `bytes` is only read.
+    /// `kiln compile`). The code is copied into fresh executable memory and
+    /// the few metadata sections kept after loading (trap table, address
+    /// map, data segments, names) are copied too; the rest of `bytes` is
+    /// only read.
     pub fn from_bytes(bytes: &[u8]) -> Result<Module> {
         Self::load(ArtifactBytes::Transient(bytes))
     }
