@@ -65,4 +65,12 @@ pub const ELF_BOOKKEEPING: &[&str] = &["", ".symtab", ".strtab", ".shstrtab"];
 /// Alignment of `.text` inside the image, and the minimum alignment of the
 /// embedded bytes, so text offsets keep the code's alignment when run in
 /// place.
-pub const TEXT_ALIGN: u64 = 16;
+pub const TEXT_ALIGN: u64 = 64;
+
+/// Where every function of `.text` starts: a cache-line boundary. Then a
+/// function's loops sit at the same place relative to cache lines and fetch
+/// blocks whatever code precedes it, so its speed does not change with the
+/// size of unrelated functions (with the ISA's preferred 16 or 32 bytes, a
+/// hot loop straddling one more fetch block than it needs to was measured
+/// 25% slower).
+pub const FUNCTION_ALIGN: u64 = TEXT_ALIGN;

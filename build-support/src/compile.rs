@@ -80,13 +80,15 @@ impl Worker {
             .collect();
         Ok(CompiledBody {
             code: code.code_buffer().to_vec(),
-            // Functions start at the ISA's preferred alignment, capped at what an
-            // embedded artifact guarantees; constants may need more, which
-            // the layout refuses with a clear error.
+            // Functions start on a cache line (see `FUNCTION_ALIGN`), at
+            // least the ISA's preferred alignment; constants may need more
+            // than an embedded artifact guarantees, which the layout
+            // refuses with a clear error.
             alignment: code
                 .buffer
                 .alignment
-                .max(isa.function_alignment().preferred.min(kiln_artifact::sections::TEXT_ALIGN as u32)),
+                .max(isa.function_alignment().preferred)
+                .max(kiln_artifact::sections::FUNCTION_ALIGN as u32),
             relocs,
             traps,
             srclocs,

@@ -15,7 +15,7 @@
 //!     compile_error!("… compiled for <triple> … add kiln_build::configure() …");
 //!     // rustc records the source in dep-info, so cargo rebuilds when it changes
 //!     const _: &[u8] = include_bytes!("<absolute source path>");
-//!     #[repr(C, align(16))] struct __KilnAligned([u8; N]); // kiln_artifact::sections::TEXT_ALIGN
+//!     #[repr(C, align(64))] struct __KilnAligned([u8; N]); // kiln_artifact::sections::TEXT_ALIGN
 //!     #[link_section = "<executable section of the target's object format>"]
 //!     static __KILN_ARTIFACT: __KilnAligned = __KilnAligned(*include_bytes!("<cache>/<hash>.kiln"));
 //!     kiln::Artifact::__embedded_in_text(&__KILN_ARTIFACT.0)
@@ -224,7 +224,7 @@ mod tests {
         };
         let code = artifact_expr(&embed).unwrap();
         assert!(code.contains("#[unsafe(link_section = \".text.kiln\")]"), "{code}");
-        assert!(code.contains("#[repr(C, align(16))]"), "{code}");
+        assert!(code.contains("#[repr(C, align(64))]"), "{code}");
         assert!(code.contains("struct __KilnAligned([u8; 48]);"), "{code}");
         assert!(code.contains(r#"a \"quoted\" name.kiln"#), "paths are escaped: {code}");
         assert!(code.contains("::kiln::Artifact::__embedded_in_text"), "{code}");
