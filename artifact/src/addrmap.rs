@@ -26,7 +26,7 @@
 //! Lookups check every read: a corrupt section gives wrong or missing
 //! locations, never a read outside it.
 
-use crate::{read_u32, DecodeError};
+use crate::DecodeError;
 use alloc::vec::Vec;
 
 /// Entries per block of the index: a lookup decodes at most this many
@@ -128,24 +128,15 @@ impl<'a> AddrMap<'a> {
     /// Check the section's framing: O(1), so loading stays independent of
     /// the code size.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
-        const S: &str = crate::sections::ADDRMAP;
-        let len = read_u32(S, bytes, 0)? as usize;
-        let blocks = read_u32(S, bytes, 4)? as usize;
-        if blocks != len.div_ceil(BLOCK_LEN) {
-            return Err(DecodeError::new(S, alloc::format!("{blocks} index blocks for {len} entries")));
-        }
-        let index_end = blocks.checked_mul(BLOCK_SIZE).and_then(|n| n.checked_add(HEADER));
-        let Some(index_end) = index_end.filter(|&e| e <= bytes.len()) else {
-            return Err(DecodeError::new(
-                S,
-                alloc::format!("an index of {blocks} blocks does not fit {} bytes", bytes.len()),
-            ));
-        };
         // Each entry after a block's first takes at least two bytes.
-        if bytes.len() - index_end < 2 * (len - blocks) {
-            return Err(DecodeError::new(S, alloc::format!("{len} entries do not fit {} bytes", bytes.len())));
-        }
-        Ok(AddrMap { index: &bytes[HEADER..index_end], stream: &bytes[index_end..], len })
+        let (index, stream, len) = crate::blocked_framing(
+            crate::sections::ADDRMAP,
+            bytes,
+            (BLOCK_LEN, BLOCK_SIZE),
+            "entries",
+            |len, blocks| 2 * (len - blocks),
+        )?;
+        Ok(AddrMap { index, stream, len })
     }
 
     /// Number of entries.

@@ -90,6 +90,38 @@ pub fn encode_postcard<T: serde::Serialize>(value: &T) -> alloc::vec::Vec<u8> {
     postcard::to_allocvec(value).unwrap_or_default()
 }
 
+/// The framing of a block-indexed table (`.kiln.traps`, `.kiln.addrmap`):
+/// a u32 entry count, a u32 block count (one block per `block_len`
+/// entries), an index of `index_entry` bytes per block, then the entries'
+/// stream, of which `len` entries in `blocks` blocks take at least
+/// `min_stream(len, blocks)` bytes. Checked in O(1); returns the index, the
+/// stream and the entry count. `what` names the entries in errors.
+pub(crate) fn blocked_framing<'a>(
+    section: &'static str,
+    bytes: &'a [u8],
+    (block_len, index_entry): (usize, usize),
+    what: &str,
+    min_stream: fn(usize, usize) -> usize,
+) -> Result<(&'a [u8], &'a [u8], usize), DecodeError> {
+    const HEADER: usize = 8;
+    let len = read_u32(section, bytes, 0)? as usize;
+    let blocks = read_u32(section, bytes, 4)? as usize;
+    if blocks != len.div_ceil(block_len) {
+        return Err(DecodeError::new(section, alloc::format!("{blocks} index blocks for {len} {what}")));
+    }
+    let index_end = blocks.checked_mul(index_entry).and_then(|n| n.checked_add(HEADER));
+    let Some(index_end) = index_end.filter(|&e| e <= bytes.len()) else {
+        return Err(DecodeError::new(
+            section,
+            alloc::format!("an index of {blocks} blocks does not fit {} bytes", bytes.len()),
+        ));
+    };
+    if bytes.len() - index_end < min_stream(len, blocks) {
+        return Err(DecodeError::new(section, alloc::format!("{len} {what} do not fit {} bytes", bytes.len())));
+    }
+    Ok((&bytes[HEADER..index_end], &bytes[index_end..], len))
+}
+
 /// Read a little-endian u32 at `at`, naming the section on failure.
 pub(crate) fn read_u32(section: &'static str, bytes: &[u8], at: usize) -> Result<u32, DecodeError> {
     match bytes.get(at..at + 4) {

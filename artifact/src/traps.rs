@@ -25,7 +25,7 @@
 //! Reader: the runtime's signal handler via [`TrapTable::lookup`].
 
 use crate::addrmap::{read_varint, write_varint};
-use crate::{read_u32, DecodeError};
+use crate::DecodeError;
 use alloc::vec::Vec;
 use core::fmt;
 use serde::{Deserialize, Serialize};
@@ -160,28 +160,16 @@ impl<'a> TrapTable<'a> {
     /// bounds-checked, so a corrupt table can only miss sites — it can never
     /// make a lookup read outside the section.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
-        const S: &str = crate::sections::TRAPS;
-        let len = read_u32(S, bytes, 0)? as usize;
-        let blocks = read_u32(S, bytes, 4)? as usize;
-        if blocks != len.div_ceil(BLOCK_LEN) {
-            return Err(DecodeError::new(S, alloc::format!("{blocks} index blocks for {len} trap sites")));
-        }
-        let index_end = blocks.checked_mul(INDEX_ENTRY).and_then(|n| n.checked_add(HEADER));
-        let Some(index_end) = index_end.filter(|&e| e <= bytes.len()) else {
-            return Err(DecodeError::new(
-                S,
-                alloc::format!("an index of {blocks} blocks does not fit {} bytes", bytes.len()),
-            ));
-        };
         // A code byte per site, and a delta of at least one byte per site
         // after a block's first.
-        if bytes.len() - index_end < 2 * len - blocks {
-            return Err(DecodeError::new(
-                S,
-                alloc::format!("{len} trap sites do not fit {} bytes", bytes.len()),
-            ));
-        }
-        Ok(TrapTable { index: &bytes[HEADER..index_end], stream: &bytes[index_end..], len })
+        let (index, stream, len) = crate::blocked_framing(
+            crate::sections::TRAPS,
+            bytes,
+            (BLOCK_LEN, INDEX_ENTRY),
+            "trap sites",
+            |len, blocks| 2 * len - blocks,
+        )?;
+        Ok(TrapTable { index, stream, len })
     }
 
     /// Whether every code is known, the offsets strictly increase and the

@@ -123,7 +123,8 @@ fn readelf_sees_the_sections_and_symbols() {
 /// loading from bytes copies the kept sections to the heap (small) or
 /// after the text (large).
 fn trapping_module(filler: usize, data: usize) -> Vec<u8> {
-    let stores: String = (0..filler).map(|i| format!("local.get 0 local.get 0 i32.store offset={}\n", i % 100)).collect();
+    let stores: String =
+        (0..filler).map(|i| format!("local.get 0 local.get 0 i32.store offset={}\n", i % 100)).collect();
     let bytes: String = (0..data).map(|i| format!("\\{:02x}", i % 251)).collect();
     artifact(&format!(
         r#"(module
@@ -151,7 +152,8 @@ fn trap_offsets_and_memory(m: &Module, n: usize) -> (Vec<u32>, Vec<u8>) {
     let err = b.call(&mut store, 120_000).unwrap_err();
     let trap = err.trap().unwrap();
     assert_eq!(trap.code(), kiln::TrapCode::UnreachableCodeReached);
-    let offsets: Vec<u32> = trap.frames().iter().map(|f| f.wasm_offset.expect("every frame has a wasm offset")).collect();
+    let offsets: Vec<u32> =
+        trap.frames().iter().map(|f| f.wasm_offset.expect("every frame has a wasm offset")).collect();
     let memory = instance.get_memory(&mut store, "m").unwrap();
     let mut buf = vec![0u8; n];
     memory.read(&mut store, 0, &mut buf).unwrap();

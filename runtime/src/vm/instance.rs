@@ -484,7 +484,12 @@ impl StoreOpaque {
         let mut ctx = Box::new(VMHostFuncContext {
             magic: HOST_MAGIC,
             array_call,
-            func_ref: VMFuncRef { wasm_call: std::ptr::null(), array_call: Some(array_call), vmctx: std::ptr::null_mut(), type_id },
+            func_ref: VMFuncRef {
+                wasm_call: std::ptr::null(),
+                array_call: Some(array_call),
+                vmctx: std::ptr::null_mut(),
+                type_id,
+            },
             ty,
             store: self as *mut StoreOpaque,
             func,

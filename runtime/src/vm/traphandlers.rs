@@ -309,26 +309,7 @@ pub unsafe fn enter_wasm(
     // SAFETY: the thread-local lives until this thread exits, which it
     // cannot do during this call; it is only used by this thread (the
     // signal handler reads `current`, a `Cell`, on the same thread).
-    // The rest is forwarded from the caller.
-    unsafe { enter_on(&*thread, limits, max_wasm_stack, callee, a, b, c, d) }
-}
-
-/// [`enter_wasm`] with this thread's state in hand.
-///
-/// # Safety
-/// As for [`enter_wasm`]; `thread` is the calling thread's state.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn enter_on(
-    thread: &ThreadState,
-    limits: &VMRuntimeLimits,
-    max_wasm_stack: usize,
-    callee: sys::Callee,
-    a: *mut c_void,
-    b: *mut c_void,
-    c: *mut c_void,
-    d: *mut c_void,
-) -> Result<u8, TrapInfo> {
+    let thread = unsafe { &*thread };
     if !thread.prepared.get() {
         prepare_thread(thread);
     }

@@ -3,9 +3,9 @@
 //! register read) and turns failures into `io::Error`; policy lives in the
 //! callers (`vm::mmap`, `vm::signals`, `vm::traphandlers`).
 
-use core::ffi::{c_int, c_void};
 #[cfg(not(target_arch = "x86_64"))]
 use core::ffi::c_uint;
+use core::ffi::{c_int, c_void};
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::io;
@@ -265,7 +265,7 @@ pub unsafe fn advise_huge_pages(ptr: *mut u8, len: usize) {
     // SAFETY: `MADV_HUGEPAGE` changes how future faults are served, never
     // the contents or protection of the range, which the caller owns.
     unsafe {
-        libc::madvise(ptr.cast::<c_void>(), len, libc::MADV_HUGEPAGE);
+        hint(ptr, len, libc::MADV_HUGEPAGE);
     }
     #[cfg(not(target_os = "linux"))]
     let _ = (ptr, len);
@@ -285,10 +285,22 @@ pub unsafe fn prefault_writable(ptr: *mut u8, len: usize) {
     // without changing their contents (fresh pages are zero either way) or
     // protection; the caller owns the read-write range.
     unsafe {
-        libc::madvise(ptr.cast::<c_void>(), len, libc::MADV_POPULATE_WRITE);
+        hint(ptr, len, libc::MADV_POPULATE_WRITE);
     }
     #[cfg(not(target_os = "linux"))]
     let _ = (ptr, len);
+}
+
+/// `madvise` as a hint: a refusal (an old kernel, an unsupported advice)
+/// changes nothing, so its result is ignored.
+///
+/// # Safety
+/// `advice` must not change the contents or protection of the range, which
+/// must be page-aligned and inside a mapping the caller owns.
+#[cfg(target_os = "linux")]
+unsafe fn hint(ptr: *mut u8, len: usize, advice: c_int) {
+    // SAFETY: the caller's contract.
+    unsafe { libc::madvise(ptr.cast::<c_void>(), len, advice) };
 }
 
 /// Change the protection of `[ptr, ptr + len)`.
