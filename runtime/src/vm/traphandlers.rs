@@ -151,15 +151,16 @@ struct ThreadState {
     current: Cell<*const Activation>,
     /// Whether [`prepare_thread`] ran on this thread.
     prepared: Cell<bool>,
-    /// The lowest address of the thread's stack, if the OS tells.
-    stack_low: Cell<Option<usize>>,
+    /// The lowest address wasm may use on this thread's stack: its end as
+    /// the OS tells it plus [`HOST_STACK_RESERVE`], or 0 if unknown.
+    stack_floor: Cell<usize>,
 }
 
 thread_local! {
     /// `const`-initialised and without a destructor, so reading it from a
     /// signal handler neither allocates nor registers anything.
     static THREAD: ThreadState = const {
-        ThreadState { current: Cell::new(ptr::null()), prepared: Cell::new(false), stack_low: Cell::new(None) }
+        ThreadState { current: Cell::new(ptr::null()), prepared: Cell::new(false), stack_floor: Cell::new(0) }
     };
 }
 
@@ -177,7 +178,7 @@ pub(crate) fn current_activation() -> *const Activation {
 fn prepare_thread(thread: &ThreadState) {
     super::signals::install();
     ensure_alt_stack();
-    thread.stack_low.set(sys::thread_stack_bounds().map(|b| b.0));
+    thread.stack_floor.set(sys::thread_stack_bounds().map_or(0, |(low, _)| low.saturating_add(HOST_STACK_RESERVE)));
     thread.prepared.set(true);
 }
 
@@ -319,7 +320,7 @@ pub unsafe fn enter_wasm(
     let outermost_for_store = !unsafe { store_is_active(prev, limits) };
     let saved_limit = limits.stack_limit.get();
     if outermost_for_store {
-        limits.stack_limit.set(stack_limit(max_wasm_stack, thread.stack_low.get()));
+        limits.stack_limit.set(stack_limit(max_wasm_stack, thread.stack_floor.get()));
     }
 
     let activation = Activation { resume_point: Cell::new(ptr::null()), trap: Cell::new(None), limits, prev };
@@ -385,21 +386,17 @@ unsafe fn store_is_active(mut act: *const Activation, limits: *const VMRuntimeLi
 const HOST_STACK_RESERVE: usize = 128 * 1024;
 
 /// The lowest stack address wasm code may use, for a budget of
-/// `max_wasm_stack` bytes from here, on a thread whose stack ends at
-/// `stack_low` (if known).
+/// `max_wasm_stack` bytes from here, on a thread whose wasm stack may not
+/// go below `floor` (see [`ThreadState::stack_floor`]).
 #[inline(always)]
-fn stack_limit(max_wasm_stack: usize, stack_low: Option<usize>) -> usize {
+fn stack_limit(max_wasm_stack: usize, floor: usize) -> usize {
     // Any address in this frame will do: the budget is approximate.
     let marker = 0u8;
     let sp = &marker as *const u8 as usize;
-    let limit = sp.saturating_sub(max_wasm_stack);
-    match stack_low {
-        // Never beyond the end of the thread's stack: deep recursion must
-        // trap, not run into the guard page and crash. If even that is
-        // above `sp`, wasm gets no stack at all and traps at once.
-        Some(low) => limit.max(low.saturating_add(HOST_STACK_RESERVE)),
-        None => limit,
-    }
+    // Never beyond the end of the thread's stack: deep recursion must trap,
+    // not run into the guard page and crash. If even the floor is above
+    // `sp`, wasm gets no stack at all and traps at once.
+    sp.saturating_sub(max_wasm_stack).max(floor)
 }
 
 /// An address in the current stack frame's callee, i.e. just below the
