@@ -11,5 +11,6 @@ mod numerics;
 mod plugin_table;
 mod simd;
 mod traps;
+mod typed_calls;
 mod v128;
 mod wasi;
