@@ -7,7 +7,7 @@ use crate::emit::{self, CompiledBody, FuncReloc};
 use crate::error::{Error, Result};
 use crate::module_env::{self, FunctionInput};
 use crate::trampolines::{self, NS_WASM_FUNC};
-use crate::translate::{traps::from_ir, FuncTranslator, Lowering, TranslateContext};
+use crate::translate::{traps::from_ir, FuncTranslator, TranslateContext};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName};
 use cranelift_codegen::isa::TargetIsa;
@@ -117,13 +117,7 @@ pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
     let env = module_env::parse(wasm, features)?;
     let info = &env.info;
     let offsets = VMOffsets::new(isa.pointer_bytes(), VMCounts::of(info));
-    let cx = TranslateContext {
-        module: info,
-        offsets: &offsets,
-        isa,
-        tunables: &config.tunables,
-        lowering: Lowering::of(isa, config.relaxed_simd_deterministic),
-    };
+    let cx = TranslateContext::new(info, &offsets, isa, &config.tunables, config.relaxed_simd_deterministic);
 
     let wasm_offsets: Vec<u32> = env.functions.iter().map(|f| f.body.range().start as u32).collect();
     let inputs: Vec<(DefinedFuncIndex, FunctionInput<'_>)> =

@@ -73,6 +73,21 @@ pub(crate) struct TranslateContext<'a> {
     pub lowering: Lowering,
 }
 
+impl<'a> TranslateContext<'a> {
+    /// The context for `module` on `isa`; the lowering follows from the
+    /// ISA and the relaxed-SIMD choice.
+    pub fn new(
+        module: &'a kiln_artifact::info::ModuleInfo,
+        offsets: &'a VMOffsets<u8>,
+        isa: &'a dyn cranelift_codegen::isa::TargetIsa,
+        tunables: &'a kiln_artifact::engine::Tunables,
+        relaxed_simd_deterministic: bool,
+    ) -> Self {
+        let lowering = Lowering::of(isa, relaxed_simd_deterministic);
+        TranslateContext { module, offsets, isa, tunables, lowering }
+    }
+}
+
 /// The target's abilities that decide between Cranelift's lowering of an
 /// instruction and one of kiln's: Cranelift falls back to helper calls
 /// (libcalls) for some instructions on some CPUs, and artifacts contain no

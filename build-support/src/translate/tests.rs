@@ -2,7 +2,7 @@
 //! verifier, and compiled for every supported ISA so that lowering problems
 //! and forbidden relocations show up here rather than in the driver.
 
-use super::{traps, FuncTranslator, Lowering, TranslateContext};
+use super::{traps, FuncTranslator, TranslateContext};
 use crate::config::Config;
 use crate::error::{ErrorKind, Result};
 use cranelift_codegen::control::ControlPlane;
@@ -166,7 +166,7 @@ fn translate_with(
     let wasm = wat::parse_str(wat).expect("test wat");
     let (info, bodies) = module_env(&wasm)?;
     let offsets = VMOffsets::new(isa.pointer_bytes(), VMCounts::of(&info));
-    let cx = TranslateContext { module: &info, offsets: &offsets, isa, tunables, lowering: Lowering::of(isa, false) };
+    let cx = TranslateContext::new(&info, &offsets, isa, tunables, false);
     let mut translator = FuncTranslator::new();
     let mut out = Vec::new();
     for (i, (func, body)) in bodies.into_iter().enumerate() {
@@ -622,13 +622,7 @@ fn operators_carry_their_offset() {
     let (info, bodies) = module_env(&wasm).unwrap();
     let offsets = VMOffsets::new(isa.pointer_bytes(), VMCounts::of(&info));
     let tunables = Tunables::default();
-    let cx = TranslateContext {
-        module: &info,
-        offsets: &offsets,
-        isa: &*isa,
-        tunables: &tunables,
-        lowering: Lowering::of(&*isa, false),
-    };
+    let cx = TranslateContext::new(&info, &offsets, &*isa, &tunables, false);
     let (func, body) = bodies.into_iter().next().unwrap();
     let mut ops = body.get_operators_reader().unwrap();
     let mut expected = Vec::new();
@@ -785,13 +779,7 @@ fn translator_is_reusable_after_an_error() {
     for (wasm, ok) in [(&bad, false), (&good, true), (&good, true)] {
         let (info, bodies) = module_env(wasm).unwrap();
         let offsets = VMOffsets::new(isa.pointer_bytes(), VMCounts::of(&info));
-        let cx = TranslateContext {
-            module: &info,
-            offsets: &offsets,
-            isa: &*isa,
-            tunables: &tunables,
-            lowering: Lowering::of(&*isa, false),
-        };
+        let cx = TranslateContext::new(&info, &offsets, &*isa, &tunables, false);
         let (func, body) = bodies.into_iter().next().unwrap();
         let r = translator.translate(&cx, DefinedFuncIndex(0), &body, &mut func.into_validator(Default::default()));
         assert_eq!(r.is_ok(), ok);
@@ -806,13 +794,7 @@ fn translate_wasm(wasm: &[u8]) -> Result<Vec<ir::Function>> {
     let (info, bodies) = module_env(wasm)?;
     let offsets = VMOffsets::new(isa.pointer_bytes(), VMCounts::of(&info));
     let tunables = Tunables::default();
-    let cx = TranslateContext {
-        module: &info,
-        offsets: &offsets,
-        isa: &*isa,
-        tunables: &tunables,
-        lowering: Lowering::of(&*isa, false),
-    };
+    let cx = TranslateContext::new(&info, &offsets, &*isa, &tunables, false);
     let mut translator = FuncTranslator::new();
     let mut out = Vec::new();
     for (i, (func, body)) in bodies.into_iter().enumerate() {
@@ -866,13 +848,7 @@ fn corpus() {
                 for isa in &isas {
                     let (info, bodies) = module_env(&wasm)?;
                     let offsets = VMOffsets::new(isa.pointer_bytes(), VMCounts::of(&info));
-                    let cx = TranslateContext {
-                        module: &info,
-                        offsets: &offsets,
-                        isa: &**isa,
-                        tunables: &t,
-                        lowering: Lowering::of(&**isa, false),
-                    };
+                    let cx = TranslateContext::new(&info, &offsets, &**isa, &t, false);
                     let mut translator = FuncTranslator::new();
                     for (i, (func, body)) in bodies.into_iter().enumerate() {
                         let mut validator = func.into_validator(Default::default());
