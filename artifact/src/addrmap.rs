@@ -295,12 +295,7 @@ mod tests {
                 let _ = m.entries();
             }
         };
-        for i in 0..good.len() {
-            let mut bytes = good.clone();
-            bytes[i] ^= 0xff;
-            probe(&bytes);
-            probe(&good[..i]);
-        }
+        crate::for_each_corruption(&good, probe);
     }
 
     #[test]

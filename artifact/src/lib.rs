@@ -122,6 +122,18 @@ pub(crate) fn blocked_framing<'a>(
     Ok((&bytes[HEADER..index_end], &bytes[index_end..], len))
 }
 
+/// Run `probe` on every one-byte corruption (each byte inverted) and every
+/// truncation of `good`, for tests that decoders never panic.
+#[cfg(test)]
+pub(crate) fn for_each_corruption(good: &[u8], mut probe: impl FnMut(&[u8])) {
+    for i in 0..good.len() {
+        let mut bytes = good.to_vec();
+        bytes[i] ^= 0xff;
+        probe(&bytes);
+        probe(&good[..i]);
+    }
+}
+
 /// Read a little-endian u32 at `at`, naming the section on failure.
 pub(crate) fn read_u32(section: &'static str, bytes: &[u8], at: usize) -> Result<u32, DecodeError> {
     match bytes.get(at..at + 4) {

@@ -154,6 +154,9 @@ pub struct TrapTable<'a> {
 }
 
 impl<'a> TrapTable<'a> {
+    /// A table without trap sites.
+    pub const EMPTY: TrapTable<'static> = TrapTable { index: &[], stream: &[], len: 0 };
+
     /// Check the section's framing: O(1), so loading stays independent of
     /// the code size. The contents are checked where they are used: an
     /// unknown code is no trap site, and every read of a lookup is
@@ -367,12 +370,7 @@ mod tests {
                 let _ = t.iter().count();
             }
         };
-        for i in 0..good.len() {
-            let mut bytes = good.clone();
-            bytes[i] ^= 0xff;
-            probe(&bytes);
-            probe(&good[..i]);
-        }
+        crate::for_each_corruption(&good, probe);
     }
 
     #[test]
