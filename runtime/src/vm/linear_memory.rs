@@ -398,16 +398,10 @@ mod tests {
     #[cfg(all(target_pointer_width = "64", target_os = "linux"))]
     #[test]
     fn beyond_the_accessible_prefix_is_inaccessible() {
-        use crate::vm::code_memory::tests::perms_over;
         let t = Tunables::default();
         let mut m = LinearMemory::new(&memory(2, None), &t).unwrap();
         m.grow(1).unwrap();
-        let base = m.base() as usize;
-        let accessible = perms_over(base, base + m.byte_len());
-        assert!(accessible.iter().all(|p| p == "rw-p"), "{accessible:?}");
-        let end = base + m.reservation() + t.memory_guard_size as usize;
-        let rest = perms_over(base + m.byte_len(), end);
-        assert!(!rest.is_empty() && rest.iter().all(|p| p == "---p"), "{rest:?}");
+        assert_protection(&m, &t);
     }
 
     /// Tunables no other test uses, so a dropped memory's reservation is
@@ -426,12 +420,19 @@ mod tests {
     /// length and inaccessible from there to the end of its mapping.
     #[cfg(all(target_pointer_width = "64", target_os = "linux"))]
     fn assert_shape(m: &LinearMemory, t: &Tunables, expected: &[(usize, &[u8])]) {
-        use crate::vm::code_memory::tests::perms_over;
         let mut want = vec![0u8; m.byte_len()];
         for &(o, b) in expected {
             want[o..o + b.len()].copy_from_slice(b);
         }
         assert!(m.data() == &want[..], "contents differ from the expected image and zeros");
+        assert_protection(m, t);
+    }
+
+    /// `m` is read-write up to its length and inaccessible from there to
+    /// the end of its mapping (guard included).
+    #[cfg(all(target_pointer_width = "64", target_os = "linux"))]
+    fn assert_protection(m: &LinearMemory, t: &Tunables) {
+        use crate::vm::code_memory::tests::perms_over;
         let base = m.base() as usize;
         let accessible = perms_over(base, base + m.byte_len());
         assert!(accessible.iter().all(|p| p == "rw-p"), "{accessible:?}");
