@@ -441,27 +441,30 @@ fn kiln_native_instance(name: &str) -> Result<(kiln::Store<()>, kiln::Instance),
     Ok((store, instance))
 }
 
-/// Call a kernel with its arguments; one function per engine and arity.
+/// Call a kernel with its arguments, by arity: the same body for both
+/// engines, whose typed-function APIs have the same shape.
+macro_rules! call_kernel {
+    ($store:expr, $inst:expr, $k:expr) => {{
+        let (store, inst, k) = ($store, $inst, $k);
+        let a = k.args;
+        Ok(match (a.len(), k.float) {
+            (1, true) => Out::F(inst.get_typed_func::<u32, f64>(&mut *store, k.name)?.call(store, a[0])?.to_bits()),
+            (1, false) => Out::I(inst.get_typed_func::<u32, u32>(&mut *store, k.name)?.call(store, a[0])?),
+            (2, _) => Out::I(inst.get_typed_func::<(u32, u32), u32>(&mut *store, k.name)?.call(store, (a[0], a[1]))?),
+            (3, _) => Out::I(
+                inst.get_typed_func::<(u32, u32, u32), u32>(&mut *store, k.name)?.call(store, (a[0], a[1], a[2]))?,
+            ),
+            _ => unreachable!(),
+        })
+    }};
+}
+
 fn kiln_call(store: &mut kiln::Store<()>, inst: &kiln::Instance, k: &Kernel) -> kiln::Result<Out> {
-    let a = k.args;
-    Ok(match (a.len(), k.float) {
-        (1, true) => Out::F(inst.get_typed_func::<u32, f64>(&mut *store, k.name)?.call(store, a[0])?.to_bits()),
-        (1, false) => Out::I(inst.get_typed_func::<u32, u32>(&mut *store, k.name)?.call(store, a[0])?),
-        (2, _) => Out::I(inst.get_typed_func::<(u32, u32), u32>(&mut *store, k.name)?.call(store, (a[0], a[1]))?),
-        (3, _) => Out::I(inst.get_typed_func::<(u32, u32, u32), u32>(&mut *store, k.name)?.call(store, (a[0], a[1], a[2]))?),
-        _ => unreachable!(),
-    })
+    call_kernel!(store, inst, k)
 }
 
 fn wasmtime_call(store: &mut wasmtime::Store<()>, inst: &wasmtime::Instance, k: &Kernel) -> wasmtime::Result<Out> {
-    let a = k.args;
-    Ok(match (a.len(), k.float) {
-        (1, true) => Out::F(inst.get_typed_func::<u32, f64>(&mut *store, k.name)?.call(store, a[0])?.to_bits()),
-        (1, false) => Out::I(inst.get_typed_func::<u32, u32>(&mut *store, k.name)?.call(store, a[0])?),
-        (2, _) => Out::I(inst.get_typed_func::<(u32, u32), u32>(&mut *store, k.name)?.call(store, (a[0], a[1]))?),
-        (3, _) => Out::I(inst.get_typed_func::<(u32, u32, u32), u32>(&mut *store, k.name)?.call(store, (a[0], a[1], a[2]))?),
-        _ => unreachable!(),
-    })
+    call_kernel!(store, inst, k)
 }
 
 fn wasmtime_instance(engine: &wasmtime::Engine, name: &str) -> (wasmtime::Store<()>, wasmtime::Instance) {
