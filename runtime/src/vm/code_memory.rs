@@ -252,8 +252,40 @@ pub(crate) mod tests {
         assert!(text_perms.iter().all(|p| p.starts_with("r-x")), "{text_perms:?}");
         let tail = code.tail().as_ptr() as usize;
         assert_eq!(tail % crate::vm::sys::page_size(), 0);
-        let tail_perms = perms_over(tail, tail + code.tail().len());
-        assert!(!tail_perms.is_empty() && tail_perms.iter().all(|p| p.starts_with("r--")), "{tail_perms:?}");
+        assert_read_only(tail, code.tail().len());
+    }
+
+    /// The tail's pages are readable and not writable. (That they are not
+    /// executable either is `tail_is_not_executable`: an emulator's
+    /// `/proc/self/maps` may report one mapping for text and tail.)
+    fn assert_read_only(start: usize, len: usize) {
+        let perms = perms_over(start, start + len);
+        assert!(!perms.is_empty() && perms.iter().all(|p| p.starts_with('r') && &p[1..2] == "-"), "{perms:?}");
+    }
+
+    /// Calling into the tail faults, even when it holds a whole function:
+    /// only the text is executable.
+    #[test]
+    fn tail_is_not_executable() {
+        use crate::vm::testing::{is_child, run_child};
+        if is_child("tail_is_not_executable") {
+            let ret = crate::vm::traphandlers::tests::code::RET;
+            let (code, ranges) = CodeMemory::copied_with_tail(ret, &[ret]).unwrap();
+            // SAFETY: the text holds a complete `fn()` (just a return), so
+            // this call runs and returns; the tail holds the same bytes,
+            // which must fault when called (the expected death of this
+            // child).
+            unsafe {
+                let text: extern "C" fn() = std::mem::transmute(code.text_ptr());
+                text();
+                let tail: extern "C" fn() = std::mem::transmute(code.tail()[ranges[0].clone()].as_ptr());
+                tail();
+            }
+            std::process::exit(0);
+        }
+        use std::os::unix::process::ExitStatusExt;
+        let status = run_child("vm::code_memory::tests::tail_is_not_executable");
+        assert_eq!(status.signal(), Some(libc::SIGSEGV), "{status:?}");
     }
 
     /// Code of a huge page or more starts on a huge-page boundary (so the
@@ -272,9 +304,7 @@ pub(crate) mod tests {
         let start = code.text_ptr() as usize;
         let perms = perms_over(start, start + text.len());
         assert!(perms.iter().all(|p| p.starts_with("r-x")), "{perms:?}");
-        let tail = code.tail().as_ptr() as usize;
-        let perms = perms_over(tail, tail + code.tail().len());
-        assert!(perms.iter().all(|p| p.starts_with("r--")), "{perms:?}");
+        assert_read_only(code.tail().as_ptr() as usize, code.tail().len());
         let wx: Vec<_> = proc_self_maps().into_iter().filter(|m| &m.perms[1..3] == "wx").collect();
         assert!(wx.is_empty(), "writable+executable mappings: {wx:?}");
     }

@@ -4,13 +4,12 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | `sys/` | the platform seam — porting starts here: mmap/mprotect, sigaction, PC/FP from a signal context, icache flush, CPU feature detection |
+//! | `sys/` | the platform seam — porting starts here: memory mapping, the fault handler (signals, or a vectored exception handler), entering and resuming wasm per architecture, icache flush, CPU feature detection |
 //! | `mmap.rs` | safe owner of a mapping: reserve, make accessible, make executable |
 //! | `code_memory.rs` | where the text runs: in place (embedded) or copied to a fresh R-X mapping (huge pages for large code), kept metadata read-only after it |
 //! | `loaded_code.rs` | the text, the metadata sections a module keeps and the trap registration, owned together |
 //! | `code_registry.rs` | lock-free PC → loaded code lookup for the signal handler |
-//! | `signals.rs` | the process-wide handler: install once, chain, classify a fault |
-//! | `traphandlers.rs` | `catch_traps`: per-thread activations, the resume point, trap reasons |
+//! | `traphandlers.rs` | `catch_traps`: per-thread activations, the resume point, which faults are traps (`claim_fault`) |
 //! | `linear_memory.rs` | 4 GiB + guard reservations, growth by protection change, the pool of reusable reservations |
 //! | `memory_image.rs` | copy-on-write images of a module's initial memory contents |
 //! | `vmctx.rs` | the `repr(C)` structures compiled code sees, tested against `VMOffsets` |
@@ -31,7 +30,9 @@ pub mod linear_memory;
 pub mod loaded_code;
 pub mod memory_image;
 pub mod mmap;
-pub mod signals;
 pub mod sys;
 pub mod traphandlers;
 pub mod vmctx;
+
+#[cfg(test)]
+pub(crate) mod testing;

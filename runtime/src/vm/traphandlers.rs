@@ -9,22 +9,22 @@
 //!            │                     first, so host→wasm→host→wasm nests)  │
 //!            │ outermost for this store? set limits.stack_limit          │
 //!            ▼                                                           │
-//!  helpers.c kiln_enter ── callee ──► wasm frames … trap!               │
-//!                ▲                                │ SIGILL/SEGV/BUS/FPE  │
-//!                │                                ▼                      │
-//!                └──── kiln_resume ◄─ signals.rs: activation? kiln code? │
-//!                                      trap site? → record code, pc, fp, │
-//!                                      backtrace (frames still intact)   │
+//!  sys::enter ── callee ──► wasm frames … trap!                        │
+//!       ▲                                │ SIGILL/SEGV/BUS/FPE, or an     │
+//!       │                                ▼ exception on Windows           │
+//!       └── sys::resume ◄── fault handler (sys) → claim_fault:            │
+//!           (the handler     activation? kiln code? trap site?            │
+//!            returns into    → record code, pc, fp, backtrace (frames     │
+//!            it)               still intact), hand back the resume point  │
 //!            pop Activation, restore stack_limit                         │
 //!            Ok(()) or Err(TrapInfo { code, pc, fp, backtrace }) ◄───────┘
 //! ```
 //!
-//! Leaving by `longjmp` skips every frame between the resume point and the
+//! Resuming skips every frame between the resume point and the
 //! trap without running anything in them. That is only sound for "plain
 //! old frames" — frames with no pending destructors or other cleanup — which
 //! is what [`catch_traps`] requires of its closure (see there).
 
-use super::mmap::Mmap;
 use super::sys;
 use super::vmctx::VMRuntimeLimits;
 use core::cell::Cell;
@@ -106,16 +106,14 @@ impl RawTrap {
             }
             raw.pcs[raw.len] = pc;
             raw.len += 1;
-            let in_bounds = fp >= low
-                && fp.is_multiple_of(core::mem::align_of::<usize>())
-                && fp.checked_add(sys::FRAME_RECORD_SIZE).is_some_and(|end| end <= top);
-            if !in_bounds {
+            // SAFETY: the walk only reads inside `[low, top)`, part of
+            // `[sp, top)`, which the caller guarantees is readable.
+            let Some((ret, older_fp)) = (unsafe { sys::next_older_frame(fp, low, top) }) else { break };
+            // Frames are strictly older, i.e. higher: a cycle ends the walk.
+            if older_fp <= fp {
                 break;
             }
-            // SAFETY: the frame record lies inside `[sp, top)`, which the
-            // caller guarantees is readable.
-            let Some((ret, older_fp)) = (unsafe { sys::next_older_frame(fp) }) else { break };
-            low = fp + sys::FRAME_RECORD_SIZE;
+            low = fp;
             (pc, fp) = (ret, older_fp);
         }
         raw
@@ -134,7 +132,7 @@ impl RawTrap {
 /// One entry of the per-thread activation list. Lives in the frame of the
 /// [`catch_traps`] call that pushed it.
 pub(crate) struct Activation {
-    /// The resume point of the running `kiln_enter`, written by it.
+    /// The resume point of the running `sys::enter`, written by it.
     resume_point: Cell<*const c_void>,
     /// Set just before jumping to `resume_point`.
     trap: Cell<Option<RawTrap>>,
@@ -176,8 +174,7 @@ pub(crate) fn current_activation() -> *const Activation {
 #[cold]
 #[inline(never)]
 fn prepare_thread(thread: &ThreadState) {
-    super::signals::install();
-    ensure_alt_stack();
+    sys::prepare_thread();
     thread.stack_floor.set(sys::thread_stack_bounds().map_or(0, |(low, _)| low.saturating_add(HOST_STACK_RESERVE)));
     thread.prepared.set(true);
 }
@@ -187,8 +184,39 @@ pub fn in_wasm_activation() -> bool {
     !current_activation().is_null()
 }
 
+/// Decide whether a hardware fault at `regs` is a wasm trap, for the
+/// platform's fault handler (`sys::unix::signals`, `sys::windows`), and if
+/// so record it — code, PC, and the backtrace of the frames about to be
+/// abandoned — in this thread's innermost activation and return its resume
+/// point. The handler then makes the faulting thread continue in
+/// `sys::resume_entry()` with that point. Async-signal-safe: no lock, no
+/// allocation, no panic.
+///
+/// A fault is claimed only if **all three** hold:
+///
+/// 1. this thread is running a wasm activation,
+/// 2. the PC is inside registered kiln code (`code_registry`),
+/// 3. and it is a recorded trap site of that code (`.kiln.traps`).
+///
+/// Everything else — a fault in the host, a fault in kiln code that is not
+/// a trap site — is not kiln's, and goes to whoever handled it before.
+pub(crate) fn claim_fault(regs: sys::Registers) -> Option<*const c_void> {
+    let activation = current_activation();
+    if activation.is_null() {
+        return None;
+    }
+    let (code, _text_start, _text_offset) = super::code_registry::lookup_trap(regs.pc)?;
+    // SAFETY: `activation` is this thread's live innermost activation; it
+    // lives in a `catch_traps` frame above every frame of the fault, and
+    // everything from the faulting stack pointer up to it is the live,
+    // mapped stack of this thread.
+    let act = unsafe { &*activation };
+    act.trap.set(Some(RawTrap::capture(code, regs, activation as usize)));
+    Some(act.resume_point.get())
+}
+
 /// Record a trap in `activation`, with the backtrace of the frames about to
-/// be abandoned, and jump to its resume point. Async-signal-safe.
+/// be abandoned, and jump to its resume point.
 ///
 /// # Safety
 ///
@@ -197,17 +225,14 @@ pub fn in_wasm_activation() -> bool {
 /// activation (`regs.sp` at or below every frame of the trap); and every
 /// frame above the resume point must be a plain old frame (see
 /// [`catch_traps`]).
-pub(crate) unsafe fn resume_with_trap(activation: *const Activation, code: TrapCode, regs: sys::Registers) -> ! {
+unsafe fn resume_with_trap(activation: *const Activation, code: TrapCode, regs: sys::Registers) -> ! {
     // SAFETY: the caller passes the live innermost activation of this
     // thread; it lives in an older `catch_traps` frame of this stack.
     let act = unsafe { &*activation };
-    // The activation lives in the `catch_traps` frame, above every frame
-    // of the trap, and everything from the trap's stack pointer up to it is
-    // the live, mapped stack of this thread.
     act.trap.set(Some(RawTrap::capture(code, regs, activation as usize)));
-    // SAFETY: `resume_point` was written by `kiln_enter`, whose callee is
-    // still running (the activation is live), and the caller guarantees
-    // every frame in between is plain old.
+    // SAFETY: `resume_point` was written by `enter`, whose callee is still
+    // running (the activation is live), and the caller guarantees every
+    // frame in between is plain old.
     unsafe { sys::resume(act.resume_point.get()) }
 }
 
@@ -260,7 +285,7 @@ pub unsafe fn raise_trap(code: TrapCode, pc: usize, fp: usize) -> ! {
 /// * `f` must not unwind. (An unwinding panic reaching the `extern "C"`
 ///   shim that calls `f` aborts the process.) Host functions called from
 ///   wasm must catch their own panics and report them as errors.
-/// * Plain old frames: a trap `longjmp`s from the trapping instruction back
+/// * Plain old frames: a trap resumes from the trapping instruction back
 ///   here, skipping `f`'s frame and everything it called without running
 ///   any of their code. So at every point where wasm code (or
 ///   [`raise_trap`]) may run, `f` must not own any value with a destructor
@@ -407,76 +432,8 @@ fn approximate_stack_pointer() -> usize {
     core::hint::black_box(&marker) as *const u8 as usize
 }
 
-// ---------------------------------------------------------------------------
-// The signal stack
-
-/// Size of the signal stack kiln gives a thread: room for the kernel's
-/// signal frame (several KiB with AVX-512) plus the handler and whatever
-/// previous handler it chains to.
-const ALT_STACK_SIZE: usize = 64 * 1024;
-
-/// The thread's signal stack, when kiln had to provide it.
-struct AltStack {
-    /// Guard page, then `ALT_STACK_SIZE` bytes of stack; `None` when the
-    /// thread already had a large enough signal stack.
-    mmap: Option<Mmap>,
-}
-
-impl AltStack {
-    fn install() -> AltStack {
-        match sys::current_alt_stack() {
-            // Keep an existing large enough stack (or one we are running on).
-            Ok(Some((_, size))) if size >= ALT_STACK_SIZE => return AltStack { mmap: None },
-            Ok(_) => {}
-            // Without a signal stack, handlers run on the thread's stack,
-            // which still has room: wasm is kept away from its end.
-            Err(_) => return AltStack { mmap: None },
-        }
-        let page = sys::page_size();
-        let Ok(mut mmap) = Mmap::reserve(page + ALT_STACK_SIZE) else {
-            return AltStack { mmap: None };
-        };
-        // The first page stays inaccessible: a handler overflowing the
-        // signal stack faults instead of corrupting memory below it.
-        if mmap.make_accessible(page, ALT_STACK_SIZE).is_err() {
-            return AltStack { mmap: None };
-        }
-        // SAFETY: `[page, page + ALT_STACK_SIZE)` of the mapping is
-        // read-write, and the mapping lives in this thread's `ALT_STACK`
-        // until its drop disables the signal stack first.
-        match unsafe { sys::set_alt_stack(mmap.as_mut_ptr().add(page), ALT_STACK_SIZE) } {
-            Ok(()) => AltStack { mmap: Some(mmap) },
-            Err(_) => AltStack { mmap: None },
-        }
-    }
-}
-
-impl Drop for AltStack {
-    fn drop(&mut self) {
-        let Some(mmap) = &self.mmap else { return };
-        let ours = mmap.as_ptr().wrapping_add(sys::page_size());
-        // Someone (std's thread exit) may already have disabled or replaced
-        // it; only disable it if it is still ours, before it is unmapped.
-        if let Ok(Some((sp, _))) = sys::current_alt_stack() {
-            if ptr::eq(sp, ours) {
-                // SAFETY: a null stack disables the signal stack; nothing to
-                // keep alive.
-                let _ = unsafe { sys::set_alt_stack(ptr::null_mut(), 0) };
-            }
-        }
-    }
-}
-
-thread_local! {
-    static ALT_STACK: AltStack = AltStack::install();
-}
-
-fn ensure_alt_stack() {
-    let _ = ALT_STACK.try_with(|_| ());
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -543,69 +500,254 @@ mod tests {
         assert!(!in_wasm_activation());
     }
 
-    #[test]
-    fn alt_stack_is_installed() {
-        let limits = VMRuntimeLimits::default();
-        // SAFETY: the closure owns nothing with a destructor and runs no wasm.
-        let _ = unsafe { catch_traps(&limits, 1 << 20, || {}) };
-        let (_, size) = sys::current_alt_stack().unwrap().expect("a signal stack");
-        assert!(size >= ALT_STACK_SIZE);
+    /// Machine code for the running architecture, written by hand, with
+    /// hand-built trap tables: the fault path is tested without the
+    /// compiler. Each function is `(bytes, offset of its trap site)`.
+    pub(crate) mod code {
+        /// `fn()` that traps at once.
+        #[cfg(target_arch = "x86_64")]
+        pub const TRAP: (&[u8], u32) = (&[0x0f, 0x0b], 0); // ud2
+        #[cfg(target_arch = "aarch64")]
+        pub const TRAP: (&[u8], u32) = (&[0, 0, 0, 0], 0); // udf #0
+        #[cfg(target_arch = "riscv64")]
+        pub const TRAP: (&[u8], u32) = (&[0x73, 0x10, 0x00, 0xc0], 0); // unimp
+                                                                       // The invalid opcode 0x0000, with its site on its last byte, as
+                                                                       // Cranelift records s390x traps.
+        #[cfg(target_arch = "s390x")]
+        pub const TRAP: (&[u8], u32) = (&[0, 0], 1);
+
+        /// `fn()` that returns.
+        #[cfg(target_arch = "x86_64")]
+        pub const RET: &[u8] = &[0xc3];
+        #[cfg(target_arch = "aarch64")]
+        pub const RET: &[u8] = &[0xc0, 0x03, 0x5f, 0xd6];
+        #[cfg(target_arch = "riscv64")]
+        pub const RET: &[u8] = &[0x67, 0x80, 0x00, 0x00];
+        #[cfg(target_arch = "s390x")]
+        pub const RET: &[u8] = &[0x07, 0xfe];
+
+        /// `fn(*const u32) -> u32`: one load, the trap site, then return.
+        #[cfg(all(target_arch = "x86_64", not(windows)))]
+        pub const LOAD32: (&[u8], u32) = (&[0x8b, 0x07, 0xc3], 0); // mov eax, [rdi]; ret
+        #[cfg(all(target_arch = "x86_64", windows))]
+        pub const LOAD32: (&[u8], u32) = (&[0x8b, 0x01, 0xc3], 0); // mov eax, [rcx]; ret
+        #[cfg(target_arch = "aarch64")]
+        pub const LOAD32: (&[u8], u32) = (&[0x00, 0x00, 0x40, 0xb9, 0xc0, 0x03, 0x5f, 0xd6], 0); // ldr w0, [x0]; ret
+        #[cfg(target_arch = "riscv64")]
+        pub const LOAD32: (&[u8], u32) = (&[0x03, 0x25, 0x05, 0x00, 0x67, 0x80, 0x00, 0x00], 0); // lw a0, 0(a0); ret
+        #[cfg(target_arch = "s390x")]
+        pub const LOAD32: (&[u8], u32) = (&[0xe3, 0x20, 0x20, 0x00, 0x00, 0x16, 0x07, 0xfe], 0);
+        // llgf %r2, 0(%r2); br %r14
     }
 
-    /// Hand-written x86_64 code with hand-built trap tables, run through the
-    /// real signal path (the compiler is not needed).
-    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    use crate::vm::code_memory::CodeMemory;
+    use crate::vm::code_registry::{self, Registration};
+    use crate::vm::mmap::Mmap;
+    use kiln_artifact::traps::TrapTableBuilder;
+
+    struct Loaded {
+        // Dropped first: unregister before the code and table go away.
+        _reg: Registration,
+        code: CodeMemory,
+        _traps: Vec<u8>,
+    }
+
+    impl Loaded {
+        fn addr(&self) -> usize {
+            self.code.text_ptr() as usize
+        }
+    }
+
+    fn load(text: &[u8], sites: &[(u32, TrapCode)]) -> Loaded {
+        let mut b = TrapTableBuilder::default();
+        for &(o, c) in sites {
+            b.push(o, c);
+        }
+        let traps = b.finish();
+        let code = CodeMemory::copied(text).unwrap();
+        // SAFETY: `code` holds exactly this text and `traps` its table;
+        // both outlive the registration (field order of `Loaded`).
+        let reg = unsafe { code_registry::register(code.text_ptr() as usize, code.text_len(), &traps) };
+        Loaded { _reg: reg, code, _traps: traps }
+    }
+
+    fn load_trap() -> Loaded {
+        load(code::TRAP.0, &[(code::TRAP.1, TrapCode::UnreachableCodeReached)])
+    }
+
+    /// Run `code::TRAP` under `catch_traps`.
+    fn call_trap(addr: usize, limits: &VMRuntimeLimits) -> Result<(), TrapInfo> {
+        // SAFETY: `addr` is registered `code::TRAP` text: a function of no
+        // arguments that traps before it would need to return.
+        let func: extern "C" fn() = unsafe { core::mem::transmute(addr) };
+        // SAFETY: the closure owns nothing with a destructor; the code is
+        // registered.
+        unsafe { catch_traps(limits, 1 << 20, || func()) }
+    }
+
+    #[test]
+    fn traps_ten_thousand_times() {
+        let l = load_trap();
+        let limits = VMRuntimeLimits::default();
+        for _ in 0..10_000 {
+            let trap = call_trap(l.addr(), &limits).unwrap_err();
+            assert_eq!(trap.code, TrapCode::UnreachableCodeReached);
+            assert_eq!(trap.pc, l.addr() + code::TRAP.1 as usize);
+            assert_eq!(trap.backtrace.pcs(), [trap.pc]);
+        }
+        assert!(!in_wasm_activation());
+    }
+
+    /// A load from a guard page traps and the next call runs normally, a
+    /// hundred times; `Err` describes what went wrong instead of
+    /// panicking, so a child process can report it (see
+    /// `sys::unix::signals`).
+    pub(crate) fn guard_page_load_traps() -> Result<(), String> {
+        let l = load(code::LOAD32.0, &[(code::LOAD32.1, TrapCode::MemoryOutOfBounds)]);
+        // SAFETY: the text is a complete `u32 (*const u32)` C-ABI function.
+        let load32: extern "C" fn(*const u32) -> u32 = unsafe { core::mem::transmute(l.addr()) };
+        let page = sys::page_size();
+        let mut mem = Mmap::reserve(2 * page).map_err(|e| e.to_string())?;
+        mem.make_accessible(0, page).map_err(|e| e.to_string())?;
+        // SAFETY: page 0 is read-write.
+        unsafe { mem.as_mut_ptr().cast::<u32>().write(0xfeed) };
+        let limits = VMRuntimeLimits::default();
+        let (ok, guard) = (mem.as_ptr().cast::<u32>(), mem.as_ptr().wrapping_add(page).cast::<u32>());
+        let mut v = 0;
+        for _ in 0..100 {
+            // SAFETY: the closure owns nothing with a destructor.
+            let r = unsafe { catch_traps(&limits, 1 << 20, || v = load32(ok)) };
+            if (r.clone(), v) != (Ok(()), 0xfeed) {
+                return Err(format!("in bounds: {r:?}, {v:#x}"));
+            }
+            // SAFETY: as above.
+            let r = unsafe { catch_traps(&limits, 1 << 20, || v = load32(guard)) };
+            match r {
+                Err(t) if t.code == TrapCode::MemoryOutOfBounds && t.pc == l.addr() => {}
+                other => return Err(format!("guard page: {other:?}")),
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn guard_page_access_traps_at_a_trap_site() {
+        guard_page_load_traps().unwrap();
+    }
+
+    #[test]
+    fn nested_activations_trap_to_the_innermost() {
+        let l = load_trap();
+        let limits = VMRuntimeLimits::default();
+        let mut inner = None;
+        // SAFETY: neither closure owns anything with a destructor.
+        let outer = unsafe {
+            catch_traps(&limits, 1 << 20, || {
+                inner = Some(call_trap(l.addr(), &limits));
+                assert!(in_wasm_activation(), "the outer activation is still there");
+                let func: extern "C" fn() = core::mem::transmute(l.addr());
+                func();
+            })
+        };
+        assert_eq!(inner.unwrap().unwrap_err().code, TrapCode::UnreachableCodeReached);
+        assert_eq!(outer.unwrap_err().code, TrapCode::UnreachableCodeReached);
+        assert!(!in_wasm_activation());
+    }
+
+    #[test]
+    fn traps_on_many_threads() {
+        let l = load_trap();
+        let addr = l.addr();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(move || {
+                    let limits = VMRuntimeLimits::default();
+                    for _ in 0..1000 {
+                        assert_eq!(call_trap(addr, &limits).unwrap_err().pc, addr + code::TRAP.1 as usize);
+                    }
+                });
+            }
+        });
+    }
+
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn claims_only_trap_sites_of_kiln_code_inside_an_activation() {
+        // A fake text range nothing executes (see code_registry's tests).
+        let base = 0xfff1_0000_0000_0000usize;
+        let mut b = TrapTableBuilder::default();
+        b.push(8, TrapCode::IntegerOverflow);
+        let traps = b.finish();
+        // SAFETY: nothing executes at the fake range; `traps` outlives the
+        // registration.
+        let reg = unsafe { code_registry::register(base, 64, &traps) };
+        let regs = |pc| sys::Registers { pc, fp: 0, sp: approximate_stack_pointer() };
+
+        // 1. No activation on this thread: not claimed.
+        assert!(claim_fault(regs(base + 8)).is_none());
+
+        let limits = VMRuntimeLimits::default();
+        let mut inside = (None, None, None);
+        // SAFETY: the closure owns nothing with a destructor and runs no wasm.
+        let r = unsafe {
+            catch_traps(&limits, 1 << 20, || {
+                inside = (
+                    claim_fault(regs(base + 8)).map(|_| ()),
+                    // 2. Kiln code, but not a trap site.
+                    claim_fault(regs(base + 9)).map(|_| ()),
+                    // 3. Not kiln code at all (this very test's code).
+                    claim_fault(regs(claims_only_trap_sites_of_kiln_code_inside_an_activation as *const () as usize))
+                        .map(|_| ()),
+                );
+            })
+        };
+        // Claiming only records the trap; the closure went on and returned.
+        assert_eq!(r, Ok(()));
+        assert_eq!(inside, (Some(()), None, None));
+        drop(reg);
+    }
+
+    /// In-place mode for real: the bytes sit in the test binary's own
+    /// executable section, as `include_wasm!` places artifacts.
+    #[test]
+    fn in_place_code_traps() {
+        #[cfg_attr(any(target_os = "linux", target_os = "android"), link_section = ".text.kiln_test_in_place")]
+        #[cfg_attr(target_vendor = "apple", link_section = "__TEXT,__kiln_test,regular,pure_instructions")]
+        #[cfg_attr(windows, link_section = ".text$kiln_test")]
+        #[used]
+        static TEXT: [u8; code::TRAP.0.len()] = {
+            let mut t = [0; code::TRAP.0.len()];
+            let mut i = 0;
+            while i < t.len() {
+                t[i] = code::TRAP.0[i];
+                i += 1;
+            }
+            t
+        };
+        let mut b = TrapTableBuilder::default();
+        b.push(code::TRAP.1, TrapCode::UnreachableCodeReached);
+        let traps = b.finish();
+        let code = CodeMemory::in_place(&TEXT);
+        // SAFETY: `code` holds exactly this text, executable in the test
+        // binary; `traps` outlives the registration (dropped below).
+        let reg = unsafe { code_registry::register(code.text_ptr() as usize, code.text_len(), &traps) };
+        let limits = VMRuntimeLimits::default();
+        let trap = call_trap(TEXT.as_ptr() as usize, &limits).unwrap_err();
+        assert_eq!(trap.pc, TEXT.as_ptr() as usize + code::TRAP.1 as usize);
+        drop(reg);
+    }
+
+    /// Hand-written x86_64 code of several frames, and the SIGFPE path.
+    #[cfg(all(target_arch = "x86_64", not(windows)))]
     mod x86_64 {
         use super::*;
-        use crate::vm::code_memory::CodeMemory;
-        use crate::vm::code_registry::{self, Registration};
-        use kiln_artifact::traps::TrapTableBuilder;
-
-        struct Loaded {
-            // Dropped first: unregister before the code and table go away.
-            _reg: Registration,
-            code: CodeMemory,
-            _traps: Vec<u8>,
-        }
-
-        fn load(text: &[u8], sites: &[(u32, TrapCode)]) -> Loaded {
-            let mut b = TrapTableBuilder::default();
-            for &(o, c) in sites {
-                b.push(o, c);
-            }
-            let traps = b.finish();
-            let code = CodeMemory::copied(text).unwrap();
-            // SAFETY: `code` holds exactly this text and `traps` its table;
-            // both outlive the registration (field order of `Loaded`).
-            let reg = unsafe { code_registry::register(code.text_ptr() as usize, code.text_len(), &traps) };
-            Loaded { _reg: reg, code, _traps: traps }
-        }
-
-        #[test]
-        fn ud2_traps_ten_thousand_times() {
-            // ud2
-            let l = load(&[0x0f, 0x0b], &[(0, TrapCode::UnreachableCodeReached)]);
-            // SAFETY: the text is a complete function in the C ABI (it traps
-            // before needing to return).
-            let func: extern "C" fn() = unsafe { core::mem::transmute(l.code.text_ptr()) };
-            let limits = VMRuntimeLimits::default();
-            for _ in 0..10_000 {
-                // SAFETY: the closure owns nothing with a destructor; the code
-                // is registered.
-                let r = unsafe { catch_traps(&limits, 1 << 20, || func()) };
-                let trap = r.unwrap_err();
-                assert_eq!(trap.code, TrapCode::UnreachableCodeReached);
-                assert_eq!(trap.pc, l.code.text_ptr() as usize);
-            }
-            assert!(!in_wasm_activation());
-        }
 
         #[test]
         fn division_by_zero_is_sigfpe_at_a_trap_site() {
             // mov eax, edi; cdq; idiv esi; ret
             let l = load(&[0x89, 0xf8, 0x99, 0xf7, 0xfe, 0xc3], &[(3, TrapCode::IntegerDivisionByZero)]);
             // SAFETY: the text is a complete `i32 (i32, i32)` C-ABI function.
-            let div: extern "C" fn(i32, i32) -> i32 = unsafe { core::mem::transmute(l.code.text_ptr()) };
+            let div: extern "C" fn(i32, i32) -> i32 = unsafe { core::mem::transmute(l.addr()) };
             let limits = VMRuntimeLimits::default();
             let mut q = 0;
             // SAFETY: the closure owns nothing with a destructor.
@@ -615,94 +757,7 @@ mod tests {
             let r = unsafe { catch_traps(&limits, 1 << 20, || q = div(7, 0)) };
             let trap = r.unwrap_err();
             assert_eq!(trap.code, TrapCode::IntegerDivisionByZero);
-            assert_eq!(trap.pc, l.code.text_ptr() as usize + 3);
-        }
-
-        #[test]
-        fn guard_page_access_is_sigsegv_at_a_trap_site() {
-            // mov eax, [rdi]; ret
-            let l = load(&[0x8b, 0x07, 0xc3], &[(0, TrapCode::MemoryOutOfBounds)]);
-            // SAFETY: the text is a complete `u32 (*const u32)` C-ABI function.
-            let load32: extern "C" fn(*const u32) -> u32 = unsafe { core::mem::transmute(l.code.text_ptr()) };
-            let page = sys::page_size();
-            let mut mem = Mmap::reserve(2 * page).unwrap();
-            mem.make_accessible(0, page).unwrap();
-            // SAFETY: page 0 is read-write.
-            unsafe { mem.as_mut_ptr().cast::<u32>().write(0xfeed) };
-            let limits = VMRuntimeLimits::default();
-            let (ok, guard) = (mem.as_ptr().cast::<u32>(), mem.as_ptr().wrapping_add(page).cast::<u32>());
-            let mut v = 0;
-            for _ in 0..100 {
-                // SAFETY: the closure owns nothing with a destructor.
-                let r = unsafe { catch_traps(&limits, 1 << 20, || v = load32(ok)) };
-                assert_eq!((r, v), (Ok(()), 0xfeed));
-                // SAFETY: as above.
-                let r = unsafe { catch_traps(&limits, 1 << 20, || v = load32(guard)) };
-                assert_eq!(r.unwrap_err().code, TrapCode::MemoryOutOfBounds);
-            }
-        }
-
-        #[test]
-        fn nested_activations_trap_to_the_innermost() {
-            let l = load(&[0x0f, 0x0b], &[(0, TrapCode::UnreachableCodeReached)]);
-            // SAFETY: as in `ud2_traps_ten_thousand_times`.
-            let func: extern "C" fn() = unsafe { core::mem::transmute(l.code.text_ptr()) };
-            let limits = VMRuntimeLimits::default();
-            let mut inner = None;
-            // SAFETY: neither closure owns anything with a destructor.
-            let outer = unsafe {
-                catch_traps(&limits, 1 << 20, || {
-                    inner = Some(catch_traps(&limits, 1 << 20, || func()));
-                    assert!(in_wasm_activation(), "the outer activation is still there");
-                    func();
-                })
-            };
-            assert_eq!(inner.unwrap().unwrap_err().code, TrapCode::UnreachableCodeReached);
-            assert_eq!(outer.unwrap_err().code, TrapCode::UnreachableCodeReached);
-            assert!(!in_wasm_activation());
-        }
-
-        #[test]
-        fn traps_on_many_threads() {
-            let l = load(&[0x0f, 0x0b], &[(0, TrapCode::UnreachableCodeReached)]);
-            let addr = l.code.text_ptr() as usize;
-            std::thread::scope(|s| {
-                for _ in 0..4 {
-                    s.spawn(move || {
-                        // SAFETY: as in `ud2_traps_ten_thousand_times`.
-                        let func: extern "C" fn() = unsafe { core::mem::transmute(addr) };
-                        let limits = VMRuntimeLimits::default();
-                        for _ in 0..1000 {
-                            // SAFETY: the closure owns nothing with a destructor.
-                            let r = unsafe { catch_traps(&limits, 1 << 20, || func()) };
-                            assert_eq!(r.unwrap_err().pc, addr);
-                        }
-                    });
-                }
-            });
-        }
-
-        /// In-place mode for real: the bytes sit in the test binary's own
-        /// executable section, as `include_wasm!` places artifacts.
-        #[test]
-        fn in_place_code_traps() {
-            #[link_section = ".text.kiln_test_in_place"]
-            #[used]
-            static TEXT: [u8; 2] = [0x0f, 0x0b];
-            let mut b = TrapTableBuilder::default();
-            b.push(0, TrapCode::UnreachableCodeReached);
-            let traps = b.finish();
-            let code = CodeMemory::in_place(&TEXT);
-            // SAFETY: `code` holds exactly this text, executable in the test
-            // binary; `traps` outlives the registration (dropped below).
-            let reg = unsafe { code_registry::register(code.text_ptr() as usize, code.text_len(), &traps) };
-            // SAFETY: the static is in an executable section and traps first.
-            let func: extern "C" fn() = unsafe { core::mem::transmute(code.text_ptr()) };
-            let limits = VMRuntimeLimits::default();
-            // SAFETY: the closure owns nothing with a destructor.
-            let r = unsafe { catch_traps(&limits, 1 << 20, || func()) };
-            assert_eq!(r.unwrap_err().pc, TEXT.as_ptr() as usize);
-            drop(reg);
+            assert_eq!(trap.pc, l.addr() + 3);
         }
 
         #[test]
@@ -717,12 +772,9 @@ mod tests {
                 0x0f, 0x0b, // 15: ud2
             ];
             let l = load(&text, &[(15, TrapCode::UnreachableCodeReached)]);
-            // SAFETY: a C-ABI function that calls a trapping one.
-            let func: extern "C" fn() = unsafe { core::mem::transmute(l.code.text_ptr()) };
             let limits = VMRuntimeLimits::default();
-            // SAFETY: the closure owns nothing with a destructor.
-            let trap = unsafe { catch_traps(&limits, 1 << 20, || func()) }.unwrap_err();
-            let base = l.code.text_ptr() as usize;
+            let trap = call_trap(l.addr(), &limits).unwrap_err();
+            let base = l.addr();
             assert_eq!(trap.pc, base + 15);
             assert_eq!(trap.backtrace.pcs(), [base + 15, base + 9]);
             assert!(!trap.backtrace.is_truncated());
@@ -743,9 +795,9 @@ mod tests {
             ];
             let l = load(&text, &[(15, TrapCode::StackOverflow)]);
             // SAFETY: a C-ABI function of one i32 that recurses and traps.
-            let func: extern "C" fn(i32) = unsafe { core::mem::transmute(l.code.text_ptr()) };
+            let func: extern "C" fn(i32) = unsafe { core::mem::transmute(l.addr()) };
             let limits = VMRuntimeLimits::default();
-            let base = l.code.text_ptr() as usize;
+            let base = l.addr();
             for depth in [1, 5, MAX_BACKTRACE_FRAMES as i32, 1000] {
                 // SAFETY: the closure owns nothing with a destructor.
                 let trap = unsafe { catch_traps(&limits, 1 << 20, || func(depth)) }.unwrap_err();

@@ -20,7 +20,9 @@ use cap_fs_ext::{
     OsMetadataExt,
 };
 use cap_std::fs::FileExt;
-use rustix::fs::{Advice, FallocateFlags, OFlags};
+#[cfg(not(target_vendor = "apple"))]
+use rustix::fs::Advice;
+use rustix::fs::{FallocateFlags, OFlags};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::time::{Duration, SystemTime};
 
@@ -157,6 +159,7 @@ fn times(atim: u64, mtim: u64, fst: u32) -> WasiResult<(Option<TimeSpec>, Option
     Ok((one(FST_ATIM, FST_ATIM_NOW, atim)?, one(FST_MTIM, FST_MTIM_NOW, mtim)?))
 }
 
+#[cfg(not(target_vendor = "apple"))]
 fn advice(a: u32) -> WasiResult<Advice> {
     Ok(match a {
         0 => Advice::Normal,
@@ -167,6 +170,16 @@ fn advice(a: u32) -> WasiResult<Advice> {
         5 => Advice::NoReuse,
         _ => return Err(Errno::Inval),
     })
+}
+
+/// Apple systems take no file advice: only its validity is checked.
+#[cfg(target_vendor = "apple")]
+fn advice(a: u32) -> WasiResult<u32> {
+    if a <= 5 {
+        Ok(a)
+    } else {
+        Err(Errno::Inval)
+    }
 }
 
 /// An `(offset, len)` pair the OS takes as signed 64-bit values.
@@ -362,6 +375,9 @@ impl WasiCtx {
                     (OFlags::APPEND, FDFLAGS_APPEND),
                     (OFlags::DSYNC, FDFLAGS_DSYNC),
                     (OFlags::NONBLOCK, FDFLAGS_NONBLOCK),
+                    // Apple systems have no O_RSYNC (reads are always
+                    // synchronised with writes there).
+                    #[cfg(not(target_vendor = "apple"))]
                     (OFlags::RSYNC, FDFLAGS_RSYNC),
                     (OFlags::SYNC, FDFLAGS_SYNC),
                 ] {
@@ -463,7 +479,12 @@ impl WasiCtx {
         let f = self.table.file(fd, FD_ADVISE)?;
         let adv = advice(adv)?;
         check_extent(offset, len)?;
+        // Advice is a hint; Apple systems take none (`posix_fadvise` does
+        // not exist there), which is a correct way to follow it.
+        #[cfg(not(target_vendor = "apple"))]
         rustix::fs::fadvise(f, offset, std::num::NonZeroU64::new(len), adv)?;
+        #[cfg(target_vendor = "apple")]
+        let _ = (f, adv);
         Ok(())
     }
 

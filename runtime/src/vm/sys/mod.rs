@@ -2,7 +2,16 @@
 //!
 //! Everything the runtime needs from the operating system and the CPU goes
 //! through this module, so a new platform means new code here and nowhere
-//! else:
+//! else. One file (or folder) per OS family, one per architecture:
+//!
+//! | file | holds |
+//! |---|---|
+//! | `unix/mod.rs` | Linux, Android, macOS, iOS: mmap/mprotect/madvise, memfd images, thread stack bounds, icache flush |
+//! | `unix/signals.rs` | the SIGSEGV/SIGBUS/SIGILL/SIGFPE handler: install once, chain, read and rewrite the signal context per OS × architecture, the per-thread signal stack |
+//! | `arch/x86_64.rs`, `arch/aarch64.rs`, `arch/riscv64.rs`, `arch/s390x.rs` | `enter`/`resume` (inline and naked assembly), the frame walk, cache maintenance instructions |
+//! | this file | CPU feature detection, the shared [`Registers`] |
+//!
+//! What the rest of the runtime uses:
 //!
 //! | item | what it is for |
 //! |---|---|
@@ -11,21 +20,20 @@
 //! | [`discard`], [`map_anonymous_fixed`], [`map_file_private`] | resetting pooled linear memories and mapping copy-on-write images over them |
 //! | [`sealed_memory_file`] | the immutable in-memory file behind a memory image (`memfd`; other hosts return `Unsupported` and callers copy) |
 //! | [`Protection`] | the only protections kiln ever asks for; no writable+executable variant exists |
-//! | [`install_signal_handler`], [`restore_signal_action`] | `sigaction` for `vm::signals` |
-//! | [`enter`], [`resume`] | the resume point of a wasm activation: call compiled code so that a trap can jump back |
-//! | [`current_alt_stack`], [`set_alt_stack`] | the per-thread signal stack of `vm::traphandlers` |
-//! | [`ucontext_registers`] | the faulting PC, frame pointer and stack pointer from a signal context, per architecture |
-//! | [`next_older_frame`], [`FRAME_RECORD_SIZE`] | one step of a frame-pointer walk, per architecture |
-//! | [`flush_icache`] | make freshly written code visible to instruction fetch (no-op on x86_64) |
+//! | [`prepare_thread`] | before a thread first runs wasm: the process-wide fault handler (installed once) and whatever the thread needs (a signal stack) |
+//! | [`enter`], [`resume`], [`resume_entry`] | the resume point of a wasm activation: call compiled code so that a trap can come back |
+//! | [`next_older_frame`] | one step of a frame walk over compiled code |
+//! | [`flush_icache`] | make freshly written code visible to instruction fetch (no-op on x86_64 and s390x) |
 //! | [`thread_stack_bounds`] | where the current thread's stack ends, to keep the wasm stack limit inside it |
-//! | [`errno_location`] | saving `errno` across a chained signal handler |
 //! | [`host_has_cpu_feature`] | whether the running CPU has a feature an artifact was compiled for |
 //!
-//! Only Unix is implemented (in `unix.rs`, with a small C helper for the
-//! resume point in `unix/helpers.c`, built by `runtime/build.rs`: a few
-//! instructions of assembly on x86_64, `sigsetjmp`/`siglongjmp` elsewhere).
-//! Reading registers from a signal context is implemented for Linux on
-//! x86_64, aarch64, riscv64 and s390x.
+//! A fault handler reads [`Registers`] from the faulting context and asks
+//! `traphandlers::claim_fault` whether the fault is a wasm trap; if so it
+//! rewrites the context to continue in [`resume_entry`] with the resume
+//! point it was given, and returns.
+
+mod arch;
+pub use arch::{enter, next_older_frame, resume, resume_entry, Callee, RESUMED};
 
 #[cfg(unix)]
 mod unix;
@@ -33,40 +41,18 @@ mod unix;
 pub use unix::*;
 
 #[cfg(not(unix))]
-compile_error!("kiln's runtime only supports Unix hosts so far; porting starts in runtime/src/vm/sys/mod.rs");
+compile_error!("kiln's runtime supports Unix hosts; porting starts in runtime/src/vm/sys/mod.rs");
 
-/// Size of the frame record a frame pointer points to: the caller's frame
-/// pointer, then the return address.
-pub const FRAME_RECORD_SIZE: usize = 2 * core::mem::size_of::<usize>();
-
-/// The return address and the caller's frame pointer saved in the frame
-/// record at `fp`, or `None` where the frame layout is not known.
-///
-/// x86_64 (`push rbp; mov rbp, rsp`), aarch64 (`stp x29, x30, [sp, #-16]!;
-/// mov x29, sp`) and riscv64 as Cranelift lays it out (`sd ra, 8(sp); sd
-/// fp, 0(sp); mv fp, sp`) all store `[fp] = caller's fp`, `[fp + 8] =
-/// return address`. s390x frames are not walked yet.
-///
-/// # Safety
-///
-/// `[fp, fp + FRAME_RECORD_SIZE)` must be readable memory.
-#[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))]
-#[inline]
-pub unsafe fn next_older_frame(fp: usize) -> Option<(usize, usize)> {
-    let record = fp as *const usize;
-    // SAFETY: the caller guarantees the two words at `fp` are readable.
-    Some(unsafe { (record.add(1).read(), record.read()) })
-}
-
-/// The frame layout of this architecture is not known: no walk.
-///
-/// # Safety
-///
-/// None needed; `unsafe` only to match the other architectures.
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")))]
-#[inline]
-pub unsafe fn next_older_frame(_fp: usize) -> Option<(usize, usize)> {
-    None
+/// Registers of the interrupted code that the trap handler needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Registers {
+    /// Program counter, as the trap table records the faulting instruction.
+    pub pc: usize,
+    /// Where the architecture's frame walk starts: the frame pointer (the
+    /// stack pointer on s390x, whose frames keep a backchain there).
+    pub fp: usize,
+    /// Stack pointer.
+    pub sp: usize,
 }
 
 /// Whether the running CPU has `feature`, named as Rust names target

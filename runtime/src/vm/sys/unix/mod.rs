@@ -1,15 +1,19 @@
 //! Unix implementation of the platform seam: thin, checked wrappers over
-//! `libc`. Each function does one system call (or one architecture-specific
-//! register read) and turns failures into `io::Error`; policy lives in the
-//! callers (`vm::mmap`, `vm::signals`, `vm::traphandlers`).
+//! `libc`. Each function does one system call and turns failures into
+//! `io::Error`; policy lives in the callers (`vm::mmap`,
+//! `vm::linear_memory`, `vm::traphandlers`). The fault handler is in
+//! `signals.rs`.
 
-#[cfg(not(target_arch = "x86_64"))]
-use core::ffi::c_uint;
+mod signals;
+pub use signals::{install_trap_handler, prepare_thread};
+
 use core::ffi::{c_int, c_void};
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use std::os::fd::FromRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 /// The host's page size in bytes (a power of two).
 pub fn page_size() -> usize {
@@ -343,292 +347,33 @@ pub unsafe fn munmap(ptr: *mut u8, len: usize) -> io::Result<()> {
 }
 
 // ---------------------------------------------------------------------------
-// Signals
-
-/// A three-argument (`SA_SIGINFO`) signal handler.
-pub type SignalHandler = extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void);
-
-/// Install `handler` for `signum` with `flags` and an empty mask, writing
-/// the disposition it replaces to `previous`.
-///
-/// # Safety
-///
-/// `previous` must be valid for a write of a `libc::sigaction` and stay
-/// valid for as long as the handler may read it. `handler` must be
-/// async-signal-safe.
-pub unsafe fn install_signal_handler(
-    signum: c_int,
-    handler: SignalHandler,
-    flags: c_int,
-    previous: *mut libc::sigaction,
-) -> io::Result<()> {
-    // SAFETY: an all-zero `sigaction` is a valid value (SIG_DFL, no flags).
-    let mut action: libc::sigaction = unsafe { core::mem::zeroed() };
-    action.sa_sigaction = handler as usize;
-    action.sa_flags = flags;
-    // SAFETY: `action.sa_mask` is a valid, owned `sigset_t`.
-    unsafe { libc::sigemptyset(&mut action.sa_mask) };
-    // SAFETY: `action` is initialised; the caller guarantees `previous` is
-    // writable.
-    if unsafe { libc::sigaction(signum, &action, previous) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// Make `action` the disposition of `signum` again (async-signal-safe).
-pub fn restore_signal_action(signum: c_int, action: &libc::sigaction) -> io::Result<()> {
-    // SAFETY: `action` is a valid `sigaction`; no old action is requested.
-    if unsafe { libc::sigaction(signum, action, ptr::null_mut()) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// Reset `signum` to its default disposition (async-signal-safe).
-pub fn reset_signal_to_default(signum: c_int) -> io::Result<()> {
-    // SAFETY: an all-zero `sigaction` is SIG_DFL with no flags and an empty
-    // mask.
-    let dfl: libc::sigaction = unsafe { core::mem::zeroed() };
-    restore_signal_action(signum, &dfl)
-}
-
-/// Send `signum` to the calling thread (async-signal-safe).
-pub fn raise(signum: c_int) {
-    // SAFETY: `raise` has no memory-safety preconditions.
-    unsafe { libc::raise(signum) };
-}
-
-/// Where this thread's `errno` lives, so a signal handler that makes system
-/// calls can restore it before returning to the interrupted code.
-#[cfg(target_os = "linux")]
-pub fn errno_location() -> *mut c_int {
-    // SAFETY: `__errno_location` returns this thread's errno slot.
-    unsafe { libc::__errno_location() }
-}
-
-/// The thread's current alternate signal stack as `(lowest address, size)`,
-/// or `None` when it has none.
-pub fn current_alt_stack() -> io::Result<Option<(*mut u8, usize)>> {
-    // SAFETY: an all-zero `stack_t` is a valid value to be overwritten.
-    let mut old: libc::stack_t = unsafe { core::mem::zeroed() };
-    // SAFETY: querying only; `old` is writable.
-    if unsafe { libc::sigaltstack(ptr::null(), &mut old) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    if old.ss_flags & libc::SS_DISABLE != 0 {
-        return Ok(None);
-    }
-    Ok(Some((old.ss_sp.cast::<u8>(), old.ss_size)))
-}
-
-/// Make `[sp, sp + size)` this thread's alternate signal stack, or disable
-/// the alternate stack when `sp` is null.
-///
-/// # Safety
-///
-/// A non-null range must be readable and writable memory owned by the
-/// caller that stays mapped until the alternate stack is replaced or
-/// disabled on this thread.
-pub unsafe fn set_alt_stack(sp: *mut u8, size: usize) -> io::Result<()> {
-    let new = libc::stack_t {
-        ss_sp: sp.cast::<c_void>(),
-        ss_flags: if sp.is_null() { libc::SS_DISABLE } else { 0 },
-        ss_size: size,
-    };
-    // SAFETY: the caller guarantees the range outlives its use as this
-    // thread's signal stack.
-    if unsafe { libc::sigaltstack(&new, ptr::null_mut()) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// Registers of the interrupted code that the trap handler needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Registers {
-    /// Program counter: the faulting instruction for the signals kiln handles.
-    pub pc: usize,
-    /// Frame pointer.
-    pub fp: usize,
-    /// Stack pointer.
-    pub sp: usize,
-}
-
-/// The PC, frame pointer and stack pointer of the interrupted code, read
-/// from the `ucontext_t` a `SA_SIGINFO` handler receives.
-///
-/// # Safety
-///
-/// `ctx` must be the third argument of a running `SA_SIGINFO` handler.
-#[cfg(target_os = "linux")]
-pub unsafe fn ucontext_registers(ctx: *const c_void) -> Registers {
-    // SAFETY: the caller passes the kernel-provided context of the current
-    // signal, which is a valid `ucontext_t`.
-    let uc = unsafe { &*ctx.cast::<libc::ucontext_t>() };
-    let mc = &uc.uc_mcontext;
-    #[cfg(target_arch = "x86_64")]
-    let (pc, fp, sp) = (
-        mc.gregs[libc::REG_RIP as usize] as usize,
-        mc.gregs[libc::REG_RBP as usize] as usize,
-        mc.gregs[libc::REG_RSP as usize] as usize,
-    );
-    // x29 is the frame pointer in AAPCS64.
-    #[cfg(target_arch = "aarch64")]
-    let (pc, fp, sp) = (mc.pc as usize, mc.regs[29] as usize, mc.sp as usize);
-    // The kernel stores pc in slot 0 (where x0, always zero, would be);
-    // sp is x2 and s0/fp is x8.
-    #[cfg(target_arch = "riscv64")]
-    let (pc, fp, sp) = (mc.__gregs[0] as usize, mc.__gregs[8] as usize, mc.__gregs[2] as usize);
-    // The PSW address is the PC; Cranelift uses r11 as s390x frame
-    // pointer; r15 is the stack pointer.
-    #[cfg(target_arch = "s390x")]
-    let (pc, fp, sp) = (mc.psw.addr as usize, mc.gregs[11] as usize, mc.gregs[15] as usize);
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64", target_arch = "s390x")))]
-    compile_error!("porting: read PC, FP and SP from ucontext_t for this architecture in vm/sys/unix.rs");
-    Registers { pc, fp, sp }
-}
-
-#[cfg(not(target_os = "linux"))]
-compile_error!("porting: read PC, FP and SP from ucontext_t for this OS in vm/sys/unix.rs (ucontext_registers)");
-
-// ---------------------------------------------------------------------------
-// The resume point of an activation (unix/helpers.c)
-
-/// A function [`enter`] calls: four pointer-sized arguments, a byte back
-/// (the shape of compiled code's array-call entry points).
-pub type Callee = unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_void, *mut c_void) -> u8;
-
-/// What [`enter`] returns when [`resume`] jumped back.
-pub const RESUMED: u32 = 0x100;
-
-extern "C" {
-    #[cfg(not(target_arch = "x86_64"))]
-    fn kiln_enter(
-        resume_out: *mut *const c_void,
-        callee: Callee,
-        a: *mut c_void,
-        b: *mut c_void,
-        c: *mut c_void,
-        d: *mut c_void,
-    ) -> c_uint;
-    fn kiln_resume(resume_point: *const c_void) -> !;
-}
-
-/// Call `callee(a, b, c, d)` with a resume point: while it runs,
-/// `*resume_out` holds a resume point that [`resume`] can jump to. Returns
-/// the callee's byte, or [`RESUMED`] if [`resume`] was called.
-///
-/// # Safety
-///
-/// `resume_out` must be valid for a write; `callee` must be safe to call
-/// with these arguments and must not unwind. Every frame between this call
-/// and a [`resume`] must be a "plain old frame": nothing in it may have a
-/// destructor or other cleanup that skipping it would leave undone.
-#[cfg(not(target_arch = "x86_64"))]
-#[inline(always)]
-pub unsafe fn enter(
-    resume_out: *mut *const c_void,
-    callee: Callee,
-    a: *mut c_void,
-    b: *mut c_void,
-    c: *mut c_void,
-    d: *mut c_void,
-) -> u32 {
-    // SAFETY: forwarded from the caller's contract.
-    unsafe { kiln_enter(resume_out, callee, a, b, c, d) }
-}
-
-/// Call `callee(a, b, c, d)` with a resume point: while it runs,
-/// `*resume_out` holds a resume point that [`resume`] can jump to. Returns
-/// the callee's byte, or [`RESUMED`] if [`resume`] was called.
-///
-/// On x86_64 the resume point is made right here, inline: the compiler is
-/// told that the call clobbers every register a resume does not restore,
-/// so it saves only what it needs around it, and the frame pointer, `rbx`
-/// (which inline assembly may not name) and the address to resume at are
-/// pushed below the caller's frame. The resume point is the stack pointer
-/// that addresses them (see `kiln_resume` in `unix/helpers.c`).
-///
-/// # Safety
-///
-/// `resume_out` must be valid for a write; `callee` must be safe to call
-/// with these arguments and must not unwind. Every frame between this call
-/// and a [`resume`] must be a "plain old frame": nothing in it may have a
-/// destructor or other cleanup that skipping it would leave undone.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-pub unsafe fn enter(
-    resume_out: *mut *const c_void,
-    callee: Callee,
-    a: *mut c_void,
-    b: *mut c_void,
-    c: *mut c_void,
-    d: *mut c_void,
-) -> u32 {
-    let ret: u32;
-    // SAFETY: the block leaves the stack pointer as it found it (four
-    // pushes undone on both paths), keeps it 16-byte aligned at the call
-    // (aligned on entry, as inline assembly guarantees when `nostack` is
-    // not given), restores `rbx` and `rbp` itself and declares every other
-    // register a resume may leave changed as clobbered. `resume_out` is
-    // writable and `callee` callable with these arguments (the caller's
-    // contract); a resume lands on `2:` with the stack pointer at the saved
-    // `rbx`.
-    unsafe {
-        core::arch::asm!(
-            "push rbx",
-            "lea rax, [rip + 2f]",
-            "push rax",
-            "push rbp",
-            "sub rsp, 8",
-            "mov qword ptr [{resume_out}], rsp",
-            "call {callee}",
-            "movzx eax, al",
-            "add rsp, 24",
-            "jmp 3f",
-            "2:",
-            "mov eax, {resumed}",
-            "3:",
-            "pop rbx",
-            resume_out = in(reg) resume_out,
-            callee = in(reg) callee,
-            resumed = const RESUMED,
-            in("rdi") a,
-            in("rsi") b,
-            in("rdx") c,
-            in("rcx") d,
-            out("rax") ret,
-            out("r12") _,
-            out("r13") _,
-            out("r14") _,
-            out("r15") _,
-            clobber_abi("C"),
-        );
-    }
-    ret
-}
-
-/// Jump back to the resume point of a running [`enter`], which then
-/// returns [`RESUMED`].
-///
-/// # Safety
-///
-/// `resume_point` must have been written by an [`enter`] whose callee is
-/// still running on this thread, and every frame above it must be a plain
-/// old frame (see there).
-pub unsafe fn resume(resume_point: *const c_void) -> ! {
-    // SAFETY: forwarded from the caller's contract.
-    unsafe { kiln_resume(resume_point) }
-}
-
-// ---------------------------------------------------------------------------
 // Thread stacks
 
 /// The usable range `(lowest, highest)` of the current thread's stack,
 /// excluding its guard region, if the platform can tell.
+///
+/// Threads the C library created (every `std::thread`) are described by
+/// `pthread_getattr_np`, which both glibc and musl answer exactly. The main
+/// thread is not: its stack grows on demand up to `RLIMIT_STACK`, and musl
+/// reports only the part mapped so far (often a few pages), which would
+/// leave wasm no stack at all. So the main thread's range is computed here
+/// the way the kernel bounds it: from the top of the stack mapping down by
+/// the soft limit.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub fn thread_stack_bounds() -> Option<(usize, usize)> {
+    // SAFETY: `getpid` and `gettid` have no preconditions.
+    let main_thread = unsafe { libc::getpid() == libc::gettid() };
+    if main_thread {
+        if let Some(bounds) = main_thread_stack_bounds() {
+            return Some(bounds);
+        }
+    }
+    pthread_stack_bounds()
+}
+
+/// What `pthread_getattr_np` says of the current thread's stack.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn pthread_stack_bounds() -> Option<(usize, usize)> {
     // SAFETY: an all-zero `pthread_attr_t` is a valid value for
     // `pthread_getattr_np` to overwrite.
     let mut attr: libc::pthread_attr_t = unsafe { core::mem::zeroed() };
@@ -649,14 +394,68 @@ pub fn thread_stack_bounds() -> Option<(usize, usize)> {
     if !ok || addr.is_null() {
         return None;
     }
-    // glibc counts the guard inside the reported stack of non-main threads.
+    // glibc and musl count the guard inside the reported stack of
+    // non-main threads.
     let low = (addr as usize).checked_add(guard)?;
     let high = (addr as usize).checked_add(size)?;
     (low < high).then_some((low, high))
 }
 
+/// The main thread's stack: the mapping that holds the stack pointer, from
+/// its end down by `RLIMIT_STACK`, but not into the gap the kernel keeps
+/// above the mapping under it. `None` when the limit is infinite or `/proc`
+/// cannot be read.
+/// Linux's default `stack_guard_gap`: a growing stack stops this many pages
+/// short of the mapping below it.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const STACK_GUARD_GAP_PAGES: usize = 256;
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn main_thread_stack_bounds() -> Option<(usize, usize)> {
+    // SAFETY: an all-zero `rlimit` is a valid value to be overwritten.
+    let mut limit: libc::rlimit = unsafe { core::mem::zeroed() };
+    // SAFETY: `limit` is writable.
+    if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut limit) } != 0 || limit.rlim_cur == libc::RLIM_INFINITY {
+        return None;
+    }
+    let marker = 0u8;
+    let sp = core::hint::black_box(&marker) as *const u8 as usize;
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let (mut below, mut top) = (0usize, None);
+    for line in maps.lines() {
+        let range = line.split_whitespace().next()?;
+        let (start, end) = range.split_once('-')?;
+        let (start, end) = (usize::from_str_radix(start, 16).ok()?, usize::from_str_radix(end, 16).ok()?);
+        if (start..end).contains(&sp) {
+            top = Some(end);
+            break;
+        }
+        below = end;
+    }
+    let top = top?;
+    let low = top
+        .saturating_sub(usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX))
+        .max(below + STACK_GUARD_GAP_PAGES * page_size());
+    (low < sp).then_some((low, top))
+}
+
+/// The usable range of the current thread's stack, from the thread's own
+/// description (Apple's C library answers for the main thread too).
+#[cfg(target_vendor = "apple")]
+pub fn thread_stack_bounds() -> Option<(usize, usize)> {
+    // SAFETY: both calls only read the current thread's description.
+    let (top, size) = unsafe {
+        let me = libc::pthread_self();
+        (libc::pthread_get_stackaddr_np(me) as usize, libc::pthread_get_stacksize_np(me))
+    };
+    let low = top.checked_sub(size)?;
+    // The reported size includes the guard page of secondary threads.
+    let low = low.checked_add(page_size())?;
+    (low < top).then_some((low, top))
+}
+
 /// The usable range of the current thread's stack (unknown here).
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
 pub fn thread_stack_bounds() -> Option<(usize, usize)> {
     None
 }
@@ -669,7 +468,8 @@ pub fn thread_stack_bounds() -> Option<(usize, usize)> {
 ///
 /// x86_64 and s390x keep instruction fetch coherent with stores, so this is
 /// a no-op there. aarch64 cleans the data cache and invalidates the
-/// instruction cache by line; riscv64 asks the kernel to fence every hart.
+/// instruction cache by line, then makes every other thread synchronise
+/// its pipeline; riscv64 asks the kernel to fence every hart.
 ///
 /// # Safety
 ///
@@ -682,7 +482,7 @@ pub unsafe fn flush_icache(ptr: *const u8, len: usize) {
     {
         // SAFETY: the caller guarantees the range is mapped readable, which
         // is all cache maintenance by virtual address needs at EL0.
-        unsafe { aarch64_sync_caches(ptr as usize, len) };
+        unsafe { super::arch::sync_icache(ptr as usize, len) };
         membarrier_sync_core();
     }
     #[cfg(all(target_arch = "riscv64", target_os = "linux"))]
@@ -700,51 +500,10 @@ pub unsafe fn flush_icache(ptr: *const u8, len: usize) {
     }
 }
 
-/// Clean D-cache lines to the point of unification, invalidate the I-cache
-/// lines, then synchronise this core's pipeline.
-///
-/// # Safety
-///
-/// `[start, start + len)` must be mapped readable.
-#[cfg(target_arch = "aarch64")]
-unsafe fn aarch64_sync_caches(start: usize, len: usize) {
-    use core::arch::asm;
-    let ctr: u64;
-    // SAFETY: CTR_EL0 is readable from EL0 on every OS kiln supports (Linux
-    // traps and emulates it where the hardware forbids it).
-    unsafe { asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack, preserves_flags)) };
-    let dline = 4usize << ((ctr >> 16) & 0xf);
-    let iline = 4usize << (ctr & 0xf);
-    let end = start.saturating_add(len);
-    // CTR_EL0.IDC: no D-cache clean needed for I/D coherence.
-    if ctr & (1 << 28) == 0 {
-        let mut a = start & !(dline - 1);
-        while a < end {
-            // SAFETY: `a` lies in (or on the line of) the readable range.
-            unsafe { asm!("dc cvau, {}", in(reg) a, options(nostack, preserves_flags)) };
-            a += dline;
-        }
-    }
-    // SAFETY: barriers have no memory-safety preconditions.
-    unsafe { asm!("dsb ish", options(nostack, preserves_flags)) };
-    // CTR_EL0.DIC: no I-cache invalidation needed.
-    if ctr & (1 << 29) == 0 {
-        let mut a = start & !(iline - 1);
-        while a < end {
-            // SAFETY: `a` lies in (or on the line of) the readable range.
-            unsafe { asm!("ic ivau, {}", in(reg) a, options(nostack, preserves_flags)) };
-            a += iline;
-        }
-        // SAFETY: barriers have no memory-safety preconditions.
-        unsafe { asm!("dsb ish", options(nostack, preserves_flags)) };
-    }
-    // SAFETY: barriers have no memory-safety preconditions.
-    unsafe { asm!("isb", options(nostack, preserves_flags)) };
-}
-
 /// Make every other thread of the process execute a context-synchronising
 /// event, so none keeps stale prefetched instructions of a reused address.
-/// Best effort: kernels without `membarrier` sync-core support are skipped.
+/// Best effort: kernels without `membarrier` sync-core support are skipped
+/// (elsewhere than Linux, the OS's own code-signing path does it).
 #[cfg(target_arch = "aarch64")]
 fn membarrier_sync_core() {
     #[cfg(any(target_os = "linux", target_os = "android"))]
