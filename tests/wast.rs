@@ -43,18 +43,27 @@ fn suite() -> Vec<Script> {
             add(file.parent().to_string(), &file, &baseline);
         }
     }
-    // SIMD twice on x86_64: with the baseline (SSE2: kiln's own sequences
-    // where Cranelift would call helpers) and with every feature of this
-    // CPU that Cranelift uses (SSE4.1, AVX, FMA…: its fast lowerings);
-    // relaxed SIMD also with the deterministic profile. The SIMD folder
-    // includes a multi-memory script: these runs enable that proposal, and
-    // its own folder runs too.
+    // SIMD with the triple's baseline (on x86_64, SSE2: kiln's own
+    // sequences where Cranelift would call helpers; riscv64 needs its V
+    // extension for any SIMD at all) and again with every feature of this
+    // CPU that Cranelift uses (SSE4.1, AVX, FMA…; LSE, dot products…: its
+    // fast lowerings); relaxed SIMD also with the deterministic profile.
+    // The SIMD folder includes a multi-memory script: these runs enable
+    // that proposal, and its own folder runs too.
     let mut simd = kiln_build::Config::host();
     simd.wasm_multi_memory(true);
+    let simd_ok = !cfg!(target_arch = "riscv64") || kiln_artifact::cpu::host_has("v") == Some(true);
+    if cfg!(target_arch = "riscv64") {
+        simd.target_features(simd_ok.then_some("v"));
+    }
     let native = native_config(&simd);
     let mut deterministic = simd.clone();
     deterministic.relaxed_simd_deterministic(true);
     for proposal in [Proposal::Simd, Proposal::RelaxedSimd, Proposal::MultiMemory] {
+        if !simd_ok && proposal != Proposal::MultiMemory {
+            println!("proposals/{proposal:?}: not run, this CPU has no vector extension (riscv64 V)");
+            continue;
+        }
         for file in data::proposal(proposal) {
             let folder = format!("proposals/{}", file.parent());
             add(folder.clone(), &file, &simd);
@@ -70,33 +79,17 @@ fn suite() -> Vec<Script> {
     scripts
 }
 
-/// `base` plus the CPU features of this machine that Cranelift uses, and
-/// their names; `None` if the machine has none beyond the baseline.
+/// `base` with every CPU feature of this machine that Cranelift uses, and
+/// their names; `None` if the machine has none beyond `base`'s.
 fn native_config(base: &kiln_build::Config) -> Option<(String, kiln_build::Config)> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        macro_rules! detected {
-            ($($f:tt),*) => {
-                [$((is_x86_feature_detected!($f), $f)),*]
-            };
-        }
-        let features: Vec<&str> =
-            detected!("ssse3", "sse4.1", "sse4.2", "popcnt", "avx", "avx2", "fma", "bmi1", "bmi2", "lzcnt")
-                .into_iter()
-                .filter_map(|(on, f)| on.then_some(f))
-                .collect();
-        if features.is_empty() {
-            return None;
-        }
-        let mut config = base.clone();
-        config.target_features(features.iter().copied());
-        Some((features.join(","), config))
+    let features = kiln_artifact::cpu::host_features();
+    let extra: Vec<&str> = features.iter().copied().filter(|f| !base.has_target_feature(f)).collect();
+    if extra.is_empty() {
+        return None;
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = base;
-        None
-    }
+    let mut config = base.clone();
+    config.target_features(features.iter().copied());
+    Some((extra.join(","), config))
 }
 
 /// `wasm-v2` or `proposals/bulk-memory`.

@@ -18,13 +18,14 @@
 //! | [`addrmap`] | `.kiln.addrmap`: text offset → wasm offset |
 //! | [`vmctx`] | `VMOffsets`: the VMContext layout compiled code relies on |
 //! | [`builtins`] | the one list of runtime builtins compiled code may call |
+//! | [`cpu`] | the CPU features an artifact may record, and (feature `std`) detection |
 //!
 //! The order of checks when loading: ELF header (magic, class, machine,
 //! OS/ABI, flag bit) → section table → `.kiln.engine` fixed prefix (format
 //! version, kiln version) → the rest of `.kiln.engine` topic by topic →
 //! `.kiln.info` → code.
 
-#![no_std]
+#![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -32,6 +33,7 @@ extern crate alloc;
 
 pub mod addrmap;
 pub mod builtins;
+pub mod cpu;
 pub mod engine;
 pub mod index;
 pub mod info;

@@ -50,6 +50,24 @@ pub fn array_call_signature(isa: &dyn TargetIsa) -> Signature {
     sig
 }
 
+/// A parameter of a function of the platform's C convention, which the
+/// runtime implements in Rust: 32-bit integers are widened to 64 bits the
+/// way the platform ABI makes the caller do it. The runtime's builtins take
+/// unsigned 32-bit integers: riscv64's psABI sign-extends every 32-bit
+/// integer (whatever its signedness) and s390x's extends by signedness
+/// (zero for `u32`); x86_64 and aarch64 leave the upper half undefined.
+fn c_param(isa: &dyn TargetIsa, ty: Type) -> AbiParam {
+    let param = AbiParam::new(ty);
+    if ty != types::I32 {
+        return param;
+    }
+    match isa.triple().architecture {
+        target_lexicon::Architecture::Riscv64(_) => param.sext(),
+        target_lexicon::Architecture::S390x => param.uext(),
+        _ => param,
+    }
+}
+
 macro_rules! builtin_sig {
     ($( $(#[$doc:meta])* $name:ident ( $($p:ident : $t:ident),* ) $(-> $ret:ident)? $(=> $trap:ident)? ; )*) => {
         /// The Cranelift signature of a builtin.
@@ -58,7 +76,7 @@ macro_rules! builtin_sig {
             let mut sig = Signature::new(isa.default_call_conv());
             match b {
                 $(kiln_artifact::builtins::BuiltinIndex::$name => {
-                    $(sig.params.push(AbiParam::new(builtin_sig!(@ty $t, ptr)));)*
+                    $(sig.params.push(c_param(isa, builtin_sig!(@ty $t, ptr)));)*
                     $(builtin_sig!(@ret sig, $ret, ptr);)?
                     $(let _ = stringify!($trap); sig.returns.push(AbiParam::new(types::I8));)?
                 })*

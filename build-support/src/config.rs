@@ -83,6 +83,17 @@ impl Config {
         }
     }
 
+    /// Compile for the machine running the compiler, with every CPU
+    /// feature of it that Cranelift can use (as Wasmtime compiles by
+    /// default): the fastest code for this machine, which the loader
+    /// refuses on a CPU that lacks one of the features.
+    pub fn native() -> Config {
+        Config {
+            target_features: kiln_artifact::cpu::host_features().into_iter().map(str::to_owned).collect(),
+            ..Config::host()
+        }
+    }
+
     /// Compile for `triple` (e.g. `aarch64-unknown-linux-gnu`) with its
     /// baseline CPU features.
     pub fn for_target(triple: &str) -> Result<Config> {
@@ -114,9 +125,16 @@ impl Config {
         Ok(config)
     }
 
-    /// Target features as rustc names them (`sse4.1`, `avx2`, `lse`…).
-    /// Features Cranelift does not use are ignored; the others are recorded
-    /// and checked against the running CPU by the loader.
+    /// Whether `feature` (a Rust target-feature name) is among the target
+    /// features to compile for.
+    pub fn has_target_feature(&self, feature: &str) -> bool {
+        self.target_features.iter().any(|f| f.trim_start_matches('+') == feature)
+    }
+
+    /// Target features as rustc names them (`sse4.1`, `avx2`, `lse`…),
+    /// replacing the ones set before. Features Cranelift does not use are
+    /// ignored; the others are recorded and checked against the running
+    /// CPU by the loader.
     pub fn target_features<I, S>(&mut self, features: I) -> &mut Self
     where
         I: IntoIterator<Item = S>,

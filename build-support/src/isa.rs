@@ -6,51 +6,7 @@ use cranelift_codegen::isa::{self, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use target_lexicon::Architecture;
 
-/// Rust target-feature names and the Cranelift ISA setting each enables.
-/// Features not listed are not used by Cranelift and are not recorded.
-const FEATURES: &[(&str, &str)] = &[
-    // x86_64
-    ("sse3", "has_sse3"),
-    ("ssse3", "has_ssse3"),
-    ("cmpxchg16b", "has_cmpxchg16b"),
-    ("sse4.1", "has_sse41"),
-    ("sse4.2", "has_sse42"),
-    ("popcnt", "has_popcnt"),
-    ("avx", "has_avx"),
-    ("avx2", "has_avx2"),
-    ("fma", "has_fma"),
-    ("bmi1", "has_bmi1"),
-    ("bmi2", "has_bmi2"),
-    ("lzcnt", "has_lzcnt"),
-    ("avx512bitalg", "has_avx512bitalg"),
-    ("avx512dq", "has_avx512dq"),
-    ("avx512vl", "has_avx512vl"),
-    ("avx512vbmi", "has_avx512vbmi"),
-    ("avx512f", "has_avx512f"),
-    // aarch64
-    ("lse", "has_lse"),
-    ("fp16", "has_fp16"),
-    ("dotprod", "has_dotprod"),
-    ("i8mm", "has_i8mm"),
-    // riscv64
-    ("m", "has_m"),
-    ("a", "has_a"),
-    ("f", "has_f"),
-    ("d", "has_d"),
-    ("c", "has_c"),
-    ("v", "has_v"),
-    ("zba", "has_zba"),
-    ("zbb", "has_zbb"),
-    ("zbc", "has_zbc"),
-    ("zbs", "has_zbs"),
-    ("zicsr", "has_zicsr"),
-    ("zifencei", "has_zifencei"),
-    ("zicond", "has_zicond"),
-    ("zfa", "has_zfa"),
-    // s390x
-    ("miscellaneous-extensions-3", "has_mie3"),
-    ("vector-enhancements-2", "has_vxrs_ext2"),
-];
+use kiln_artifact::cpu::FEATURES;
 
 /// Cranelift shared settings kiln compiles with. The runtime relies on some
 /// of them (see `kiln_artifact::engine::REQUIRED_CODEGEN_FLAGS`).

@@ -83,7 +83,7 @@ fn check_triple(triple: &str) -> Result<()> {
 }
 
 fn check_cpu_feature(f: &str) -> Result<()> {
-    if crate::vm::sys::host_has_cpu_feature(f) == Some(false) {
+    if kiln_artifact::cpu::host_has(f) == Some(false) {
         return Err(Error::load(
             ENGINE,
             format!("artifact uses CPU feature `{f}`, which this CPU does not have: recompile without it (e.g. without -C target-cpu=native)"),
@@ -175,7 +175,7 @@ mod tests {
         let mut info = host();
         // A feature the build machine lacks, when one can be found.
         let candidates = ["avx512vbmi", "avx512f", "avx512bitalg", "i8mm"];
-        if let Some(f) = candidates.iter().find(|f| crate::vm::sys::host_has_cpu_feature(f) == Some(false)) {
+        if let Some(f) = candidates.iter().find(|f| kiln_artifact::cpu::host_has(f) == Some(false)) {
             info.cpu_features = vec![f.to_string()];
             let e = check_info(&info).unwrap_err().to_string();
             assert!(e.contains(f), "{e}");

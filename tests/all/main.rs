@@ -2,6 +2,7 @@
 
 mod artifact;
 mod bindings;
+#[cfg(not(kiln_cross))]
 mod compile_fail;
 mod embed;
 mod host_funcs;
