@@ -5,11 +5,21 @@
 use object::read::elf::{ElfFile64, SectionHeader};
 use object::Endianness;
 
+/// What the tests compile with at run time: the host, with the target
+/// features this crate is built with (as `include_wasm!` compiles), so a
+/// test binary built for riscv64 with V compiles SIMD for V too.
+pub fn config() -> kiln_build::Config {
+    let mut config = kiln_build::Config::host();
+    let features = option_env!("KILN_TARGET_FEATURES").unwrap_or_default();
+    config.target_features(features.split(',').filter(|f| !f.is_empty()));
+    config
+}
+
 /// Compile WAT with the library compiler for the host and return the
 /// artifact bytes.
 pub fn artifact(wat: &str) -> Vec<u8> {
     let wasm = wat::parse_str(wat).expect("test WAT parses");
-    kiln_build::compile(&wasm, &kiln_build::Config::host()).unwrap_or_else(|e| panic!("compile failed: {e}"))
+    kiln_build::compile(&wasm, &config()).unwrap_or_else(|e| panic!("compile failed: {e}"))
 }
 
 /// Compile WAT and load it, as an application loading artifact bytes at

@@ -121,7 +121,7 @@ fn directives(env: impl Fn(&str) -> Option<String>) -> String {
     let Some(target) = env("TARGET") else {
         return String::new();
     };
-    let features = env("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    let features = target_features(&env).join(",");
     let mut out = format!("cargo:rustc-env={ENV_TARGET}={target}\n");
     out += &format!("cargo:rustc-env={ENV_TARGET_FEATURES}={features}\n");
     if let Some(level) = env("OPT_LEVEL") {
@@ -129,6 +129,47 @@ fn directives(env: impl Fn(&str) -> Option<String>) -> String {
     }
     out += &rustflags_directives();
     out
+}
+
+/// The target features of the build: those rustc reports
+/// (`CARGO_CFG_TARGET_FEATURE`), and those `-C target-feature` turns on or
+/// off in the build's flags (`CARGO_ENCODED_RUSTFLAGS`, as cargo hands
+/// them to build scripts). The second matters for features rustc does not
+/// report on a stable toolchain because it deems them unstable — riscv64's
+/// `v` among them — though it compiles with them.
+fn target_features(env: &impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut features: Vec<String> = env("CARGO_CFG_TARGET_FEATURE")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let flags = env("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let mut args = flags.split('\x1f');
+    while let Some(arg) = args.next() {
+        let list = match arg {
+            "-C" | "--codegen" => match args.next().and_then(|a| a.strip_prefix("target-feature=")) {
+                Some(list) => list,
+                None => continue,
+            },
+            _ => {
+                match arg.strip_prefix("-Ctarget-feature=").or_else(|| arg.strip_prefix("--codegen=target-feature=")) {
+                    Some(list) => list,
+                    None => continue,
+                }
+            }
+        };
+        for item in list.split(',') {
+            if let Some(f) = item.strip_prefix('+') {
+                if !features.iter().any(|x| x == f) {
+                    features.push(f.to_owned());
+                }
+            } else if let Some(f) = item.strip_prefix('-') {
+                features.retain(|x| x != f);
+            }
+        }
+    }
+    features
 }
 
 /// `cargo:rerun-if-env-changed` for the variables that carry target
@@ -154,8 +195,7 @@ pub(crate) fn build_script_config(env: impl Fn(&str) -> Option<String>) -> Resul
         Some(target) if !target.is_empty() => Config::for_target(&target)?,
         _ => return Ok(Config::host()),
     };
-    let features = env("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
-    config.target_features(features.split(',').filter(|f| !f.is_empty()));
+    config.target_features(target_features(&env));
     // The same mapping as `Config::from_build_env` applies to KILN_OPT_LEVEL.
     if let Some(level) = env("OPT_LEVEL") {
         config.opt_level(match level.as_str() {
@@ -212,6 +252,18 @@ mod tests {
         );
         assert!(lines[3..].iter().all(|l| l.starts_with("cargo:rerun-if-env-changed=")));
         assert!(lines.contains(&"cargo:rerun-if-env-changed=RUSTFLAGS"));
+    }
+
+    /// A feature rustc keeps out of `cfg` on stable (riscv64's `v`) still
+    /// reaches kiln through the flags; `-feature` takes one away.
+    #[test]
+    fn features_from_rustflags() {
+        let out = directives(env(&[
+            ("TARGET", "riscv64gc-unknown-linux-gnu"),
+            ("CARGO_CFG_TARGET_FEATURE", "a,c,d,f,m"),
+            ("CARGO_ENCODED_RUSTFLAGS", "-C\x1ftarget-feature=+v,-c\x1f-Copt-level=3\x1f-Ctarget-feature=+zba"),
+        ]));
+        assert!(out.contains("cargo:rustc-env=KILN_TARGET_FEATURES=a,d,f,m,v,zba\n"), "{out}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 fn compile(wat: &str, fuel: bool, epoch: bool) -> Module {
     let wasm = wat::parse_str(wat).unwrap();
-    let mut config = kiln_build::Config::host();
+    let mut config = kiln_tests::config();
     config.consume_fuel(fuel).epoch_interruption(epoch);
     Module::from_bytes(&kiln_build::compile(&wasm, &config).unwrap()).unwrap()
 }

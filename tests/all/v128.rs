@@ -99,7 +99,7 @@ fn v128_globals_read_and_write() {
 #[test]
 fn simd_off_and_targets_without_vectors_are_clear_errors() {
     let wasm = wat::parse_str("(module (func (result i32) v128.const i32x4 1 2 3 4 i32x4.extract_lane 1))").unwrap();
-    let mut config = kiln_build::Config::host();
+    let mut config = kiln_tests::config();
     config.wasm_simd(false);
     let err = kiln_build::compile(&wasm, &config).unwrap_err().to_string();
     assert!(err.contains("SIMD") && err.contains("offset"), "{err}");

@@ -1173,7 +1173,7 @@ fn a_module_without_memory_gets_efault_not_a_crash() {
 fn rust_std_program_runs() {
     let wasm_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/wasi/hello.wasm");
     let wasm = std::fs::read(&wasm_path).unwrap();
-    let artifact = kiln_build::compile(&wasm, &kiln_build::Config::host()).unwrap();
+    let artifact = kiln_build::compile(&wasm, &kiln_tests::config()).unwrap();
     let module = Module::from_bytes(&artifact).unwrap();
 
     let tree = Tree::new();

@@ -53,7 +53,10 @@ fn run_wasi_plugin() -> Result<()> {
     let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
     let code = match start.call(&mut store, ()) {
         Ok(()) => 0,
-        Err(e) => e.downcast_ref::<I32Exit>().map(|e| e.0).context("greet-wasi failed")?,
+        Err(e) => match e.downcast_ref::<I32Exit>() {
+            Some(exit) => exit.0,
+            None => bail!("greet-wasi failed: {}", explain(&e)),
+        },
     };
     for line in String::from_utf8_lossy(&stdout.contents()).lines() {
         println!("  [greet-wasi] {line}");
@@ -62,6 +65,15 @@ fn run_wasi_plugin() -> Result<()> {
     println!("  [greet-wasi] exit code {code}, wrote output.txt: {:?}", written.trim());
     std::fs::remove_dir_all(&dir)?;
     Ok(())
+}
+
+/// Everything kiln says about a failed call: the error, and for a trap its
+/// code and every wasm frame.
+fn explain(e: &kiln::Error) -> String {
+    match e.trap() {
+        Some(trap) => format!("{e}\n{trap:?}"),
+        None => format!("{e}"),
+    }
 }
 
 /// Write `bytes` into the plugin's memory through its allocator.
