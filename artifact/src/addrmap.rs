@@ -184,6 +184,13 @@ impl<'a> AddrMap<'a> {
     /// greatest text offset not above it. `None` before the first entry or
     /// if the section is corrupt there.
     pub fn lookup(&self, text_offset: u32) -> Option<u32> {
+        self.lookup_entry(text_offset).map(|(_, wasm)| wasm)
+    }
+
+    /// The entry [`lookup`](Self::lookup) uses for `text_offset`, as `(text
+    /// offset, wasm offset)`: callers that know where the function holding
+    /// `text_offset` starts can refuse an entry of an earlier function.
+    pub fn lookup_entry(&self, text_offset: u32) -> Option<(u32, u32)> {
         let (mut lo, mut hi) = (0usize, self.blocks());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -198,7 +205,7 @@ impl<'a> AddrMap<'a> {
             if t > text_offset {
                 return false;
             }
-            found = Some(w);
+            found = Some((t, w));
             true
         })?;
         found

@@ -40,7 +40,12 @@ impl Worker {
     }
 
     /// Compile `func` with Cranelift and collect what the emitter needs.
-    fn finish(&mut self, isa: &dyn TargetIsa, func: ir::Function) -> Result<CompiledBody> {
+    /// `wasm_start` is the wasm offset of a function body's start, which
+    /// the address map gives the function's first byte: code before the
+    /// first translated operator (the prologue and its stack check, entry
+    /// interruption checks) is attributed to the function itself, never to
+    /// whatever precedes it in the text.
+    fn finish(&mut self, isa: &dyn TargetIsa, func: ir::Function, wasm_start: Option<u32>) -> Result<CompiledBody> {
         self.context.clear();
         self.context.func = func;
         let names = self.context.func.params.user_named_funcs().clone();
@@ -71,13 +76,18 @@ impl Worker {
             let code = from_ir(t.code).ok_or_else(|| Error::codegen(format!("unknown trap code {}", t.code)))?;
             traps.push((t.offset, code));
         }
-        let srclocs = code
+        let mut srclocs: Vec<(u32, u32)> = code
             .buffer
             .get_srclocs_sorted()
             .iter()
             .filter(|s| !s.loc.is_default())
             .map(|s| (s.start, s.loc.bits()))
             .collect();
+        if let Some(start) = wasm_start {
+            if srclocs.first().is_none_or(|&(at, _)| at != 0) {
+                srclocs.insert(0, (0, start));
+            }
+        }
         Ok(CompiledBody {
             code: code.code_buffer().to_vec(),
             // Functions start on a cache line (see `FUNCTION_ALIGN`), at
@@ -127,7 +137,7 @@ pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
         let mut validator = input.validator.into_validator(std::mem::take(&mut w.validator_allocs));
         let func = w.translator.translate(&cx, def, &input.body, &mut validator).map_err(|e| e.in_func(index.0))?;
         w.validator_allocs = validator.into_allocations();
-        w.finish(isa, func).map_err(|e| e.in_func(index.0))
+        w.finish(isa, func, wasm_offsets.get(def.index()).copied()).map_err(|e| e.in_func(index.0))
     })?;
 
     // The host reaches a defined function through its array trampoline:
@@ -139,7 +149,7 @@ pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
     let array_trampolines = run(config.parallel, reachable, |w, func| {
         let ty = info.func_type(func).ok_or_else(|| Error::codegen(format!("function {func} has no type")))?;
         let f = trampolines::array_to_wasm(isa, &mut w.builder, func, ty);
-        Ok((func, w.finish(isa, f)?))
+        Ok((func, w.finish(isa, f, None)?))
     })?;
 
     let mut import_types: Vec<TypeIndex> = info
@@ -155,7 +165,7 @@ pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
     let host_trampolines = run(config.parallel, import_types, |w, t| {
         let ty = &info.types[t.index()];
         let f = trampolines::wasm_to_array(isa, &mut w.builder, &offsets, t, ty);
-        Ok((t, w.finish(isa, f)?))
+        Ok((t, w.finish(isa, f, None)?))
     })?;
 
     let engine = EngineInfo {

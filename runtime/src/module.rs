@@ -194,8 +194,9 @@ impl Module {
             .map(|(_, r)| self.0.code.code().text_ptr().wrapping_add(r.start as usize))
     }
 
-    /// The defined function whose code contains text offset `off`.
-    pub(crate) fn func_at(&self, off: u32) -> Option<(u32, Option<String>)> {
+    /// The function whose body holds text offset `off`: its index, its
+    /// name when the module has one, and where its body starts in the text.
+    pub(crate) fn func_at(&self, off: u32) -> Option<(u32, Option<String>, u32)> {
         let info = &self.0.info;
         let i = info.defined_funcs.partition_point(|f| f.body.start <= off).checked_sub(1)?;
         let f = &info.defined_funcs[i];
@@ -207,7 +208,7 @@ impl Module {
             .get(f.name.start as usize..f.name.end() as usize)
             .filter(|n| !n.is_empty())
             .map(|n| String::from_utf8_lossy(n).into_owned());
-        Some((info.num_imported_funcs + i as u32, name))
+        Some((info.num_imported_funcs + i as u32, name, f.body.start))
     }
 }
 

@@ -200,3 +200,48 @@ fn trap_reports_the_function() {
     assert_eq!(trap.frames().first().map(|f| f.func_index), Some(0));
     assert_eq!(trap.frames().first().and_then(|f| f.func_name.clone()).as_deref(), Some("boom"));
 }
+
+/// Every frame's wasm offset lies in its own function, whatever code
+/// Cranelift puts before the first operator (prologue, stack check, entry
+/// interruption checks) or duplicates from it: with epoch checks compiled
+/// in, riscv64 and s390x once reported the `unreachable` of the second
+/// function at the `end` of the first.
+#[test]
+fn trap_offsets_stay_in_the_trapping_function() {
+    let wat = r#"(module
+      (func (export "deep") (param i32) (result i32)
+        (i32.add (call 0 (local.get 0)) (i32.const 1)))
+      (func (export "a") (result i32) i32.const 1)
+      (func (export "b") unreachable))"#;
+    let wasm = wat::parse_str(wat).unwrap();
+    // The module ends with b's body: `unreachable`, `end`; a's body (size
+    // 4, no locals, `i32.const 1`, `end`) follows the first function's.
+    let unreachable_at = wasm.len() as u32 - 2;
+    let a_at = wasm.windows(5).position(|w| w == [4, 0, 0x41, 1, 0x0b]).expect("a's body") as u32;
+    for epoch in [false, true] {
+        let mut config = kiln_tests::config();
+        config.epoch_interruption(epoch);
+        let module = kiln::Module::from_bytes(&kiln_build::compile(&wasm, &config).unwrap()).unwrap();
+        let mut store = Store::new(());
+        if epoch {
+            store.set_epoch_deadline(u64::MAX);
+        }
+        let instance = kiln::Instance::new(&mut store, &module, &[]).unwrap();
+        let b = instance.get_typed_func::<(), ()>(&mut store, "b").unwrap();
+        let err = b.call(&mut store, ()).unwrap_err();
+        let trap = err.trap().expect("a trap");
+        let top = &trap.frames()[0];
+        assert_eq!((top.func_index, top.wasm_offset), (2, Some(unreachable_at)), "epoch {epoch}: {trap:?}");
+
+        // A stack overflow traps in the prologue, before any operator.
+        let deep = instance.get_typed_func::<i32, i32>(&mut store, "deep").unwrap();
+        let err = deep.call(&mut store, 0).unwrap_err();
+        let trap = err.trap().expect("a trap");
+        assert_eq!(trap.code(), TrapCode::StackOverflow);
+        for frame in trap.frames() {
+            assert_eq!(frame.func_index, 0, "epoch {epoch}: {trap:?}");
+            let offset = frame.wasm_offset.expect("every frame has an offset");
+            assert!(offset < a_at, "epoch {epoch}: {offset:#x} is past the first function: {trap:?}");
+        }
+    }
+}

@@ -97,6 +97,10 @@ impl FuncTranslator {
         builder.append_block_params_for_function_params(entry);
         builder.switch_to_block(entry);
         builder.seal_block(entry);
+        // What precedes the first operator (cached vmctx loads, interruption
+        // checks) belongs to the function's start, so a trap there (and a
+        // trap Cranelift duplicates from it) maps to this function.
+        builder.set_srcloc(ir::SourceLoc::new(u32::try_from(start).unwrap_or(u32::MAX)));
         // The environment places cached loads in the entry block: it must be
         // in the layout before the first one.
         builder.ensure_inserted_block();

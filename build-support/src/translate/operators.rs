@@ -107,6 +107,11 @@ pub(crate) fn translate_operator(
         // ================================================================
         Op::Nop => {}
         Op::Unreachable => {
+            // A block that only traps is folded into the branches leading
+            // to it, as conditional traps that carry the branch's wasm
+            // offset. The sequence point (no machine code) keeps the trap
+            // where it is, so it reports this instruction's offset.
+            builder.ins().sequence_point();
             builder.ins().trap(to_ir(TrapCode::UnreachableCodeReached));
             state.reachable = false;
         }

@@ -113,9 +113,14 @@ fn frame_at(store: &StoreOpaque, pc: usize) -> Option<FrameInfo> {
         let range = inst.module.code_range();
         if range.contains(&pc) {
             let off = (pc - range.start) as u32;
-            let (func_index, func_name) = inst.module.func_at(off)?;
-            let wasm_offset =
-                kiln_artifact::addrmap::AddrMap::parse(inst.module.addrmap_section()).ok().and_then(|m| m.lookup(off));
+            let (func_index, func_name, func_start) = inst.module.func_at(off)?;
+            // An entry before the function's start describes another
+            // function: no offset rather than a wrong one.
+            let wasm_offset = kiln_artifact::addrmap::AddrMap::parse(inst.module.addrmap_section())
+                .ok()
+                .and_then(|m| m.lookup_entry(off))
+                .filter(|&(text, _)| text >= func_start)
+                .map(|(_, wasm)| wasm);
             return Some(FrameInfo { func_index, func_name, wasm_offset });
         }
     }
