@@ -38,9 +38,18 @@ fn suite() -> Vec<Script> {
     // are pre-merge snapshots of the same files, some asserting what the
     // standard later reversed, so they are not run.
     let baseline = kiln_build::Config::host();
+    // On aarch64, wasm-v2 again with branch protection: loaded from bytes,
+    // the code is mapped with PROT_BTI, and an emulator or CPU with BTI
+    // faults on any indirect branch (br_table, call_indirect, host→wasm)
+    // that misses a landing pad.
+    let mut bti = baseline.clone();
+    bti.branch_protection(true);
     for version in [SpecVersion::V1, SpecVersion::V2] {
         for file in data::spec(version) {
             add(file.parent().to_string(), &file, &baseline);
+            if cfg!(target_arch = "aarch64") && matches!(version, SpecVersion::V2) {
+                add(format!("{} [bti]", file.parent()), &file, &bti);
+            }
         }
     }
     // SIMD with the triple's baseline (on x86_64, SSE2: kiln's own

@@ -102,6 +102,9 @@ mod detect {
             "fp16" => std::arch::is_aarch64_feature_detected!("fp16"),
             "dotprod" => std::arch::is_aarch64_feature_detected!("dotprod"),
             "i8mm" => std::arch::is_aarch64_feature_detected!("i8mm"),
+            // Not a feature code is compiled for (branch protection is its
+            // own setting), but whether landing pads are enforced.
+            "bti" => std::arch::is_aarch64_feature_detected!("bti"),
             _ => return None,
         })
     }

@@ -98,6 +98,10 @@ pub struct EngineInfo<S = String> {
     pub wasm_features: S,
     /// The results relaxed-SIMD instructions give.
     pub relaxed_simd: RelaxedSimd,
+    /// aarch64 branch protection: every indirect branch target of the code
+    /// is a BTI landing pad, so copied code is mapped with `PROT_BTI`
+    /// where the kernel enforces it. Always false on other architectures.
+    pub branch_protection: bool,
     /// Settings shared by compiled code and runtime.
     pub tunables: Tunables,
 }
@@ -196,6 +200,7 @@ mod tests {
             codegen_flags: "opt_level=speed preserve_frame_pointers=true".into(),
             wasm_features: "bulk-memory".into(),
             relaxed_simd: RelaxedSimd::Deterministic,
+            branch_protection: true,
             tunables: Tunables::default(),
         };
         let bytes = encode(&info);

@@ -9,7 +9,8 @@
 //! [`Config::from_build_env`]: crate::Config::from_build_env
 
 use crate::config::{
-    Config, OptLevel, ENV_CONSUME_FUEL, ENV_EPOCH_INTERRUPTION, ENV_OPT_LEVEL, ENV_TARGET, ENV_TARGET_FEATURES,
+    Config, OptLevel, ENV_BRANCH_PROTECTION, ENV_CONSUME_FUEL, ENV_EPOCH_INTERRUPTION, ENV_OPT_LEVEL, ENV_TARGET,
+    ENV_TARGET_FEATURES,
 };
 use crate::error::Result;
 
@@ -76,6 +77,7 @@ pub fn configure() {
 pub struct Configure {
     consume_fuel: bool,
     epoch_interruption: bool,
+    branch_protection: bool,
 }
 
 impl Configure {
@@ -97,6 +99,13 @@ impl Configure {
         self
     }
 
+    /// Compile aarch64 modules with branch protection (see
+    /// [`Config::branch_protection`]).
+    pub fn branch_protection(mut self, enable: bool) -> Configure {
+        self.branch_protection = enable;
+        self
+    }
+
     /// Print the cargo directives.
     // The example is a build script: its `main` is the point.
     #[allow(clippy::needless_doctest_main)]
@@ -112,6 +121,7 @@ impl Configure {
         let flag = |b: bool| if b { "1" } else { "0" };
         out += &format!("cargo:rustc-env={ENV_CONSUME_FUEL}={}\n", flag(self.consume_fuel));
         out += &format!("cargo:rustc-env={ENV_EPOCH_INTERRUPTION}={}\n", flag(self.epoch_interruption));
+        out += &format!("cargo:rustc-env={ENV_BRANCH_PROTECTION}={}\n", flag(self.branch_protection));
         out
     }
 }
@@ -209,6 +219,7 @@ pub(crate) fn build_script_config(env: impl Fn(&str) -> Option<String>) -> Resul
     let flag = |name: &str| env(name).is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
     config.consume_fuel(flag(ENV_CONSUME_FUEL));
     config.epoch_interruption(flag(ENV_EPOCH_INTERRUPTION));
+    config.branch_protection(flag(ENV_BRANCH_PROTECTION));
     Ok(config)
 }
 

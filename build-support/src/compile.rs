@@ -174,6 +174,8 @@ pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
         codegen_flags: crate::isa::recorded_flags(isa).join(" "),
         wasm_features: module_env::feature_names(features).join(" "),
         relaxed_simd: cx.lowering.relaxed,
+        branch_protection: config.branch_protection
+            && matches!(config.triple.architecture, target_lexicon::Architecture::Aarch64(_)),
         tunables: config.tunables.clone(),
     };
     emit::emit(emit::Input {

@@ -43,6 +43,10 @@ pub const ENV_CONSUME_FUEL: &str = "KILN_CONSUME_FUEL";
 /// epoch-deadline checks.
 pub const ENV_EPOCH_INTERRUPTION: &str = "KILN_EPOCH_INTERRUPTION";
 
+/// Environment variable (`1`/`0`) set by the build.rs helper: aarch64
+/// branch protection.
+pub const ENV_BRANCH_PROTECTION: &str = "KILN_BRANCH_PROTECTION";
+
 fn env_flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
 }
@@ -59,6 +63,7 @@ pub struct Config {
     pub(crate) wasm_simd: bool,
     pub(crate) wasm_multi_memory: bool,
     pub(crate) relaxed_simd_deterministic: bool,
+    pub(crate) branch_protection: bool,
 }
 
 impl Default for Config {
@@ -80,6 +85,7 @@ impl Config {
             wasm_simd: true,
             wasm_multi_memory: false,
             relaxed_simd_deterministic: false,
+            branch_protection: false,
         }
     }
 
@@ -115,6 +121,7 @@ impl Config {
         }
         config.tunables.consume_fuel = env_flag(ENV_CONSUME_FUEL);
         config.tunables.epoch_interruption = env_flag(ENV_EPOCH_INTERRUPTION);
+        config.branch_protection = env_flag(ENV_BRANCH_PROTECTION);
         if let Ok(level) = std::env::var(ENV_OPT_LEVEL) {
             config.opt_level = match level.as_str() {
                 "0" => OptLevel::None,
@@ -187,6 +194,16 @@ impl Config {
         self
     }
 
+    /// aarch64 branch protection (BTI): every function entry and every
+    /// indirect jump target gets a landing pad, and the runtime maps copied
+    /// code with `PROT_BTI` where the kernel supports it, so an indirect
+    /// branch into the middle of the code faults instead of running a
+    /// gadget. No effect on other architectures; off by default.
+    pub fn branch_protection(&mut self, enable: bool) -> &mut Self {
+        self.branch_protection = enable;
+        self
+    }
+
     /// Compile functions on all cores (the default) or on one.
     pub fn parallel(&mut self, enable: bool) -> &mut Self {
         self.parallel = enable;
@@ -208,14 +225,15 @@ impl Config {
         let mut features = self.target_features.clone();
         features.sort();
         format!(
-            "{}|{}|{:?}|{:?}|simd={}|multi-memory={}|relaxed-deterministic={}",
+            "{}|{}|{:?}|{:?}|simd={}|multi-memory={}|relaxed-deterministic={}|bti={}",
             self.triple,
             features.join(","),
             self.opt_level,
             self.tunables,
             self.wasm_simd,
             self.wasm_multi_memory,
-            self.relaxed_simd_deterministic
+            self.relaxed_simd_deterministic,
+            self.branch_protection
         )
     }
 }

@@ -57,6 +57,9 @@ pub fn build(config: &Config) -> Result<(OwnedTargetIsa, Vec<String>)> {
     }
     recorded.sort();
     recorded.dedup();
+    if config.branch_protection && matches!(config.triple.architecture, Architecture::Aarch64(_)) {
+        builder.enable("use_bti").map_err(|e| Error::target(format!("branch protection: {e}")))?;
+    }
     let isa =
         builder.finish(shared_flags(config)?).map_err(|e| Error::target(format!("target `{}`: {e}", config.triple)))?;
     Ok((isa, recorded))

@@ -189,8 +189,8 @@ impl Plugins {
             directives += &format!("cargo:rerun-if-changed={}\n", path.display());
         }
         directives += &rustflags_directives();
-        // The interruption settings `build_script_config` reads.
-        for var in [crate::ENV_CONSUME_FUEL, crate::ENV_EPOCH_INTERRUPTION] {
+        // The build choices `build_script_config` reads.
+        for var in [crate::ENV_CONSUME_FUEL, crate::ENV_EPOCH_INTERRUPTION, crate::ENV_BRANCH_PROTECTION] {
             directives += &format!("cargo:rerun-if-env-changed={var}\n");
         }
 

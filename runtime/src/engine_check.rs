@@ -13,6 +13,8 @@ pub(crate) struct Engine {
     pub triple: Box<str>,
     /// Settings shared by compiled code and runtime.
     pub tunables: Tunables,
+    /// aarch64 branch protection: copied code is mapped to enforce it.
+    pub branch_protection: bool,
 }
 
 /// Decode and check the section. Its strings are borrowed, not copied,
@@ -33,7 +35,7 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Engine> {
     }
     check_codegen_flags(info.codegen_flags.0)?;
     check_tunables(&info.tunables)?;
-    Ok(Engine { triple: triple.into(), tunables: info.tunables })
+    Ok(Engine { triple: triple.into(), tunables: info.tunables, branch_protection: info.branch_protection })
 }
 
 fn check_version(format: u8, kiln: &str) -> Result<()> {
@@ -134,6 +136,7 @@ mod tests {
             codegen_flags: REQUIRED_CODEGEN_FLAGS.join(" "),
             wasm_features: String::new(),
             relaxed_simd: kiln_artifact::engine::RelaxedSimd::Deterministic,
+            branch_protection: false,
             tunables: Tunables::default(),
         }
     }

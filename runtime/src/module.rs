@@ -77,7 +77,8 @@ impl Module {
             kiln_artifact::decode_postcard(names::INFO, s.info).map_err(|e| Error::load(names::INFO, e.reason))?;
         kiln_artifact::traps::TrapTable::parse(s.traps).map_err(|e| Error::load(names::TRAPS, e.reason))?;
         validate(&info, &s)?;
-        let code = LoadedCode::new(bytes, &s).map_err(|e| Error::load(names::TEXT, format!("cannot map code: {e}")))?;
+        let code = LoadedCode::new(bytes, &s, engine.branch_protection)
+            .map_err(|e| Error::load(names::TEXT, format!("cannot map code: {e}")))?;
         Ok(Module(Arc::new(ModuleInner {
             code,
             info,

@@ -2,6 +2,7 @@
 
 mod artifact;
 mod bindings;
+mod branch_protection;
 #[cfg(not(kiln_cross))]
 mod compile_fail;
 mod embed;

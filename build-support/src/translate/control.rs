@@ -354,17 +354,25 @@ pub(crate) fn br_if(state: &mut FuncState, builder: &mut FunctionBuilder<'_>, de
     Ok(())
 }
 
-/// `br_table`.
+/// `br_table`. With `landing_pads`, the default is also the table's last
+/// entry: Cranelift places landing pads on the table's entries only,
+/// assuming the default is reached by a direct branch, but its aarch64
+/// lowering clamps the index into the table and reaches the default through
+/// it too. An entry equal to the default changes no result.
 pub(crate) fn br_table(
     state: &mut FuncState,
     builder: &mut FunctionBuilder<'_>,
     targets: &wasmparser::BrTable<'_>,
+    landing_pads: bool,
 ) -> Result<()> {
     let index = state.pop()?;
     let mut depths = std::mem::take(&mut state.br_targets);
     depths.clear();
     for depth in targets.targets() {
         depths.push(depth?);
+    }
+    if landing_pads {
+        depths.push(targets.default());
     }
     depths.push(targets.default());
     let result = br_table_to(state, builder, index, &depths);

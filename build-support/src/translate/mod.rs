@@ -109,6 +109,9 @@ pub(crate) struct Lowering {
     pub simd: bool,
     /// How relaxed-SIMD instructions behave.
     pub relaxed: RelaxedSimd,
+    /// aarch64 branch protection: every indirect branch target must be a
+    /// landing pad.
+    pub landing_pads: bool,
 }
 
 impl Lowering {
@@ -126,6 +129,7 @@ impl Lowering {
             pshufb: x86 && flag("has_ssse3"),
             simd: !matches!(arch, Architecture::Riscv64(_)) || flag("has_v"),
             relaxed: if x86 && !deterministic { RelaxedSimd::X86 } else { RelaxedSimd::Deterministic },
+            landing_pads: flag("use_bti"),
         }
     }
 

@@ -122,7 +122,7 @@ pub(crate) fn translate_operator(
         Op::End => control::end(state, builder, env)?,
         Op::Br { relative_depth } => control::br(state, builder, env, *relative_depth)?,
         Op::BrIf { relative_depth } => control::br_if(state, builder, *relative_depth)?,
-        Op::BrTable { targets } => control::br_table(state, builder, targets)?,
+        Op::BrTable { targets } => control::br_table(state, builder, targets, env.cx.lowering.landing_pads)?,
         Op::Return => control::return_(state, builder, env)?,
 
         // ================================================================

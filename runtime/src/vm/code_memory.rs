@@ -66,6 +66,17 @@ impl CodeMemory {
     /// made read-only. Returns where each piece landed in
     /// [`CodeMemory::tail`].
     pub fn copied_with_tail(text: &[u8], pieces: &[&[u8]]) -> io::Result<(CodeMemory, Vec<Range<usize>>)> {
+        Self::copied_guarded(text, pieces, false)
+    }
+
+    /// [`CodeMemory::copied_with_tail`]; with `landing_pads`, the text is
+    /// code whose every indirect branch target is a landing pad (aarch64
+    /// BTI), mapped so that the CPU enforces it where the platform can.
+    pub fn copied_guarded(
+        text: &[u8],
+        pieces: &[&[u8]],
+        landing_pads: bool,
+    ) -> io::Result<(CodeMemory, Vec<Range<usize>>)> {
         let too_big = || io::Error::new(io::ErrorKind::InvalidInput, "code and metadata exceed the address space");
         let text_pages = round_up_to_page(text.len()).ok_or_else(too_big)?;
         let mut ranges = Vec::with_capacity(pieces.len());
@@ -91,7 +102,11 @@ impl CodeMemory {
         }
         // Read-write → read-execute in one mprotect: at no instant is the
         // text both writable and executable.
-        mmap.make_executable(start, text_pages)?;
+        if landing_pads {
+            mmap.make_executable_guarded(start, text_pages)?;
+        } else {
+            mmap.make_executable(start, text_pages)?;
+        }
         mmap.make_readonly(start + text_pages, tail_len)?;
         // SAFETY: the `text.len()` bytes at `base` are readable (R-X).
         unsafe { sys::flush_icache(base, text.len()) };
@@ -331,6 +346,36 @@ pub(crate) mod tests {
             // call.
             let f: extern "C" fn() -> u32 = unsafe { std::mem::transmute(code.text_ptr().add(at)) };
             assert_eq!(f(), 42);
+        }
+    }
+
+    /// Copied code with landing pads is mapped so the CPU enforces them: a
+    /// call to an entry that is one runs, a call to one that is not faults
+    /// (SIGILL) where the CPU has BTI, and runs where it has none.
+    #[cfg(all(target_arch = "aarch64", target_os = "linux"))]
+    #[test]
+    fn guarded_code_enforces_landing_pads() {
+        use crate::vm::testing::{is_child, run_child};
+        const BTI_C_RET: [u8; 8] = [0x5f, 0x24, 0x03, 0xd5, 0xc0, 0x03, 0x5f, 0xd6];
+        const RET: [u8; 4] = [0xc0, 0x03, 0x5f, 0xd6];
+        let call = |text: &[u8]| {
+            let (code, _) = CodeMemory::copied_guarded(text, &[], true).unwrap();
+            // SAFETY: the text is a complete `fn()` that returns; `code`
+            // outlives the call, which goes through `blr`.
+            let f: extern "C" fn() = unsafe { std::mem::transmute(code.text_ptr()) };
+            f();
+        };
+        if is_child("guarded_code_enforces_landing_pads") {
+            call(&BTI_C_RET);
+            call(&RET);
+            std::process::exit(0);
+        }
+        use std::os::unix::process::ExitStatusExt;
+        let status = run_child("vm::code_memory::tests::guarded_code_enforces_landing_pads");
+        if kiln_artifact::cpu::host_has("bti") == Some(true) {
+            assert_eq!(status.signal(), Some(libc::SIGILL), "{status:?}");
+        } else {
+            assert!(status.success(), "{status:?}");
         }
     }
 

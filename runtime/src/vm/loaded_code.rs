@@ -107,7 +107,10 @@ impl LoadedCode {
     /// them only if `bytes` is transient) and register the text with its
     /// trap table, already validated by `TrapTable::parse`. The sections of
     /// `s` must be sub-slices of `bytes`.
-    pub fn new(bytes: ArtifactBytes<'_>, s: &Sections<'_>) -> std::io::Result<LoadedCode> {
+    ///
+    /// `landing_pads`: the text was compiled with aarch64 branch
+    /// protection, and copied code is mapped to enforce it.
+    pub fn new(bytes: ArtifactBytes<'_>, s: &Sections<'_>, landing_pads: bool) -> std::io::Result<LoadedCode> {
         let (code, metadata, kept) = match bytes {
             ArtifactBytes::Static { bytes, in_place } => {
                 let kept = Kept {
@@ -117,7 +120,11 @@ impl LoadedCode {
                     names: offset_in(bytes, s.names)?,
                 };
                 let text = &bytes[offset_in(bytes, s.text)?];
-                let code = if in_place { CodeMemory::in_place(text) } else { CodeMemory::copied(text)? };
+                let code = if in_place {
+                    CodeMemory::in_place(text)
+                } else {
+                    CodeMemory::copied_guarded(text, &[], landing_pads)?.0
+                };
                 (code, Metadata::Static(bytes), kept)
             }
             ArtifactBytes::Transient(_) => {
@@ -132,9 +139,10 @@ impl LoadedCode {
                             heap.len() - p.len()..heap.len()
                         })
                         .collect();
-                    (CodeMemory::copied(s.text)?, Metadata::Heap(heap.into_boxed_slice()), r)
+                    let code = CodeMemory::copied_guarded(s.text, &[], landing_pads)?.0;
+                    (code, Metadata::Heap(heap.into_boxed_slice()), r)
                 } else {
-                    let (code, r) = CodeMemory::copied_with_tail(s.text, &pieces)?;
+                    let (code, r) = CodeMemory::copied_guarded(s.text, &pieces, landing_pads)?;
                     (code, Metadata::CodeTail, r)
                 };
                 let mut r = r.into_iter();

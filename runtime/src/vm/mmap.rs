@@ -147,6 +147,13 @@ impl Mmap {
         self.protect(offset, len, Protection::ReadExecute)
     }
 
+    /// [`Mmap::make_executable`], for code whose every indirect branch
+    /// target is a landing pad: indirect branches anywhere else fault
+    /// where the platform enforces it (aarch64 BTI).
+    pub fn make_executable_guarded(&mut self, offset: usize, len: usize) -> io::Result<()> {
+        self.protect(offset, len, Protection::ReadExecuteBti)
+    }
+
     /// Ask for `[offset, offset + len)` to be backed by transparent huge
     /// pages where possible (see [`sys::advise_huge_pages`]); a hint.
     /// `offset` must be page-aligned.

@@ -45,6 +45,10 @@ pub enum Protection {
     ReadWrite,
     /// Readable and executable code.
     ReadExecute,
+    /// Readable and executable code whose indirect branch targets are all
+    /// landing pads: on aarch64 Linux, `PROT_BTI` makes the CPU fault on an
+    /// indirect branch anywhere else. Elsewhere the same as `ReadExecute`.
+    ReadExecuteBti,
 }
 
 impl Protection {
@@ -54,9 +58,17 @@ impl Protection {
             Protection::Read => libc::PROT_READ,
             Protection::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
             Protection::ReadExecute => libc::PROT_READ | libc::PROT_EXEC,
+            Protection::ReadExecuteBti => libc::PROT_READ | libc::PROT_EXEC | PROT_BTI,
         }
     }
 }
+
+/// `PROT_BTI` from Linux's `asm/mman.h` on arm64 (not in `libc` for every
+/// target); no flag elsewhere.
+#[cfg(all(target_arch = "aarch64", any(target_os = "linux", target_os = "android")))]
+const PROT_BTI: c_int = 0x10;
+#[cfg(not(all(target_arch = "aarch64", any(target_os = "linux", target_os = "android"))))]
+const PROT_BTI: c_int = 0;
 
 /// Reserve `len` bytes of fresh, private, inaccessible address space.
 ///
@@ -323,7 +335,14 @@ pub unsafe fn mprotect(ptr: *mut u8, len: usize, prot: Protection) -> io::Result
     // SAFETY: the caller guarantees the range is owned and that the change
     // invalidates nothing still in use.
     if unsafe { libc::mprotect(ptr.cast::<c_void>(), len, prot.bits()) } != 0 {
-        return Err(io::Error::last_os_error());
+        let err = io::Error::last_os_error();
+        // A kernel or CPU without BTI refuses the flag: the landing pads
+        // are hints then, and the code runs unguarded as on any other CPU.
+        if prot == Protection::ReadExecuteBti && err.raw_os_error() == Some(libc::EINVAL) {
+            // SAFETY: as above.
+            return unsafe { mprotect(ptr, len, Protection::ReadExecute) };
+        }
+        return Err(err);
     }
     Ok(())
 }
