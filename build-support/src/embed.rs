@@ -30,7 +30,8 @@
 //! |---|---|---|
 //! | ELF | `.text.kiln` | assemblers flag `.text.*` names `"ax"`; linkers merge them into `.text` |
 //! | Mach-O | `__TEXT,__kiln_text,regular,pure_instructions` | the `__TEXT` segment is mapped r-x |
-//! | other (PE…) | none: read-only data | the runtime copies the code into executable memory |
+//! | PE/COFF | `.text$kiln` | a grouped section: linkers merge `.text$*` into `.text`; written by `global_asm!` (`.incbin`) with code flags, as a static's section is data and lld would keep it out of the executable `.text` |
+//! | other | none: read-only data | the runtime copies the code into executable memory |
 
 use crate::error::{Error, Result};
 use std::fmt::Write as _;
@@ -92,23 +93,73 @@ pub fn artifact_expr(embed: &Embed<'_>) -> Result<String> {
     if let Some(source) = source {
         let _ = writeln!(out, "    const _: &[u8] = ::core::include_bytes!({:?});", utf8(source)?);
     }
-    let _ = writeln!(out, "    #[repr(C, align({align}))]\n    struct __KilnAligned([u8; {len}]);");
-    let constructor = match executable_section(os) {
-        Some(section) => {
+    match placement(os) {
+        Placement::Section(section) => {
             // `unsafe(...)` is the form every edition accepts (2024 requires
             // it); the allow lets `#![deny(unsafe_code)]` crates use it.
-            let _ = writeln!(out, "    #[allow(unsafe_code)]\n    #[unsafe(link_section = {section:?})]");
-            "__embedded_in_text"
+            let _ = writeln!(
+                out,
+                "    #[repr(C, align({align}))]\n    struct __KilnAligned([u8; {len}]);\n    \
+                 #[allow(unsafe_code)]\n    #[unsafe(link_section = {section:?})]\n    \
+                 static __KILN_ARTIFACT: __KilnAligned = __KilnAligned(*::core::include_bytes!({artifact:?}));\n    \
+                 ::kiln::Artifact::__embedded_in_text(&__KILN_ARTIFACT.0)\n}}"
+            );
         }
-        None => "from_static_bytes",
-    };
-    let _ = writeln!(
-        out,
-        "    static __KILN_ARTIFACT: __KilnAligned = \
-         __KilnAligned(*::core::include_bytes!({artifact:?}));\n    \
-         ::kiln::Artifact::{constructor}(&__KILN_ARTIFACT.0)\n}}"
-    );
+        Placement::Assembly(section) => {
+            // The bytes come in through the assembler, which writes the
+            // section with code characteristics; the static is their
+            // symbol, which nothing else defines.
+            let symbol = unique_symbol(label, len);
+            let asm_path = artifact.replace('\\', "\\\\").replace('"', "\\\"").replace('{', "{{").replace('}', "}}");
+            let lines = [
+                format!(".section {section}"),
+                format!(".p2align {}", align.trailing_zeros()),
+                format!(".globl {symbol}"),
+                format!("{symbol}:"),
+                format!(".incbin \"{asm_path}\""),
+                ".text".to_string(),
+            ];
+            let asm: Vec<String> = lines.iter().map(|l| format!("{l:?}")).collect();
+            // `global_asm!` is a module item, not a statement: a module of
+            // its own holds it and the static.
+            let _ = writeln!(
+                out,
+                "    mod __kiln_artifact {{\n        \
+                 ::core::arch::global_asm!({});\n        \
+                 #[allow(unsafe_code)]\n        \
+                 unsafe extern \"C\" {{\n            pub static {symbol}: [u8; {len}];\n        }}\n    }}\n    \
+                 // The bytes are immutable code, defined by the assembly above.\n    \
+                 #[allow(unsafe_code)]\n    \
+                 ::kiln::Artifact::__embedded_in_text(unsafe {{ &__kiln_artifact::{symbol} }})\n}}",
+                asm.join(", ")
+            );
+        }
+        Placement::Data => {
+            let _ = writeln!(
+                out,
+                "    #[repr(C, align({align}))]\n    struct __KilnAligned([u8; {len}]);\n    \
+                 static __KILN_ARTIFACT: __KilnAligned = __KilnAligned(*::core::include_bytes!({artifact:?}));\n    \
+                 ::kiln::Artifact::from_static_bytes(&__KILN_ARTIFACT.0)\n}}"
+            );
+        }
+    }
     Ok(out)
+}
+
+/// A symbol name for one embedded artifact, the same in every build of
+/// the same crate but unique in a program: the package embedding it, the
+/// artifact's label and size, and the how-manieth embedding of this
+/// compilation it is (two crates may embed the same file).
+fn unique_symbol(label: &str, len: u64) -> String {
+    use std::hash::{Hash, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for var in ["CARGO_PKG_NAME", "CARGO_PKG_VERSION", "CARGO_CRATE_NAME"] {
+        std::env::var(var).unwrap_or_default().hash(&mut h);
+    }
+    (label, len, NEXT.fetch_add(1, Ordering::Relaxed)).hash(&mut h);
+    format!("__kiln_artifact_{:016x}", h.finish())
 }
 
 /// `include_bytes!` takes a string literal, so paths must be text.
@@ -155,6 +206,30 @@ pub fn cfg_values(triple: &Triple) -> Option<(&'static str, &'static str)> {
     Some((arch, os))
 }
 
+/// How an artifact is placed where `os`'s loader maps it read+execute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// A static with `#[link_section]`: the section's name alone makes it
+    /// code (ELF `.text.*`, Mach-O `pure_instructions`).
+    Section(&'static str),
+    /// Bytes written by the assembler into a section whose flags it is
+    /// given (`.section` directive operands): PE/COFF, where a static's
+    /// section is always data, which LLVM's linker keeps out of the
+    /// executable `.text` even when the name says `.text$…`.
+    Assembly(&'static str),
+    /// Read-only data; the runtime copies the code.
+    Data,
+}
+
+/// The placement for `os` (as in `target_os`).
+pub fn placement(os: &str) -> Placement {
+    match executable_section(os) {
+        Some(_) if os == "windows" => Placement::Assembly(".text$kiln,\"xr\""),
+        Some(section) => Placement::Section(section),
+        None => Placement::Data,
+    }
+}
+
 /// The link section that `os`'s loader maps read+execute (`os` as in
 /// `target_os`), or `None` when kiln does not know one for its object format.
 pub fn executable_section(os: &str) -> Option<&'static str> {
@@ -165,6 +240,10 @@ pub fn executable_section(os: &str) -> Option<&'static str> {
         | "none" => Some(".text.kiln"),
         // Mach-O.
         "macos" | "ios" | "tvos" | "watchos" | "visionos" => Some("__TEXT,__kiln_text,regular,pure_instructions"),
+        // PE/COFF: a grouped section, which GNU ld and lld merge into
+        // `.text` (sorted by what follows the `$`), so it is mapped with the
+        // program's code, execute-read.
+        "windows" => Some(".text$kiln"),
         _ => None,
     }
 }
@@ -205,7 +284,8 @@ mod tests {
         let macho = Some("__TEXT,__kiln_text,regular,pure_instructions");
         assert_eq!(section("aarch64-apple-darwin"), macho);
         assert_eq!(section("aarch64-apple-ios"), macho);
-        assert_eq!(section("x86_64-pc-windows-msvc"), None);
+        assert_eq!(section("x86_64-pc-windows-msvc"), Some(".text$kiln"));
+        assert_eq!(section("x86_64-pc-windows-gnu"), Some(".text$kiln"));
     }
 
     #[test]
@@ -233,8 +313,10 @@ mod tests {
 
         let windows = Triple::from_str("x86_64-pc-windows-msvc").unwrap();
         let code = artifact_expr(&Embed { triple: &windows, ..embed }).unwrap();
+        assert!(code.contains(r#"".section .text$kiln,\"xr\"""#), "{code}");
+        assert!(code.contains(r#"".incbin \""#) && code.contains(r#"a \\\"quoted\\\" name.kiln"#), "{code}");
+        assert!(code.contains("::kiln::Artifact::__embedded_in_text(unsafe"), "{code}");
         assert!(!code.contains("link_section"), "{code}");
-        assert!(code.contains("::kiln::Artifact::from_static_bytes"), "{code}");
 
         let i686 = Triple::from_str("i686-unknown-linux-gnu").unwrap();
         assert!(artifact_expr(&Embed { triple: &i686, ..embed }).is_err());

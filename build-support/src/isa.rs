@@ -19,8 +19,15 @@ fn shared_flags(config: &Config) -> Result<settings::Flags> {
     // Backtraces walk the frame-pointer chain.
     set("preserve_frame_pointers", "true")?;
     // Stack overflow is caught by the prologue check against the store's
-    // limit, which accounts for the frame size; no probes are needed.
-    set("enable_probestack", "false")?;
+    // limit, which accounts for the frame size. Windows commits a thread's
+    // stack one guard page at a time, so there a frame larger than a page
+    // must touch its pages in order: inline probes. Elsewhere none.
+    if config.triple.operating_system == target_lexicon::OperatingSystem::Windows {
+        set("enable_probestack", "true")?;
+        set("probestack_strategy", "inline")?;
+    } else {
+        set("enable_probestack", "false")?;
+    }
     // Nothing unwinds through wasm frames: traps longjmp out, host panics
     // are carried across as values.
     set("unwind_info", "false")?;

@@ -5,11 +5,13 @@ use kiln::{Artifact, Instance, Module, Store};
 
 static ADD: Artifact = kiln::include_wasm!("fixtures/add.wat");
 
+#[cfg(unix)]
 fn maps() -> String {
     std::fs::read_to_string("/proc/self/maps").unwrap()
 }
 
 /// The line of /proc/self/maps whose range contains `addr`.
+#[cfg(unix)]
 fn mapping_of(maps: &str, addr: usize) -> Option<String> {
     maps.lines()
         .find(|l| {
@@ -32,6 +34,7 @@ fn embedded_module_runs() {
     assert_eq!(load.call(&mut store, 8).unwrap(), i32::from_le_bytes(*b"kiln"));
 }
 
+#[cfg(unix)]
 #[test]
 fn embedded_code_runs_in_place_from_the_binary_text() {
     assert!(ADD.is_in_place());
@@ -78,4 +81,68 @@ fn module_is_send_sync_and_shared_across_threads() {
     for (t, h) in handles.into_iter().enumerate() {
         assert_eq!(h.join().unwrap(), (0..1000).sum::<i32>() + 1000 * t as i32);
     }
+}
+
+/// On Windows: the code lies in this executable's image, inside its `.text`
+/// section (where the linker merged `.text$kiln`), mapped execute-read,
+/// and loading changed no protection.
+#[cfg(windows)]
+#[test]
+fn embedded_code_runs_in_place_from_the_binary_text() {
+    assert!(ADD.is_in_place());
+    let before = image_region(ADD.bytes().as_ptr() as usize);
+    let module = Module::new(&ADD).unwrap();
+    assert!(module.is_in_place());
+    let code = module.code_range();
+    let (base, protect) = image_region(code.start);
+    assert_eq!((base, protect), before, "loading changed the mapping");
+    assert_eq!(protect, windows_sys::Win32::System::Memory::PAGE_EXECUTE_READ, "code is not execute-read");
+    // The same image as this very function: the executable, not a DLL.
+    assert_eq!(image_region(embedded_code_runs_in_place_from_the_binary_text as *const () as usize).0, base);
+
+    // Its PE section on disk is `.text`, executable.
+    let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+    let (name, characteristics) = section_at(&exe, code.start - base).expect("the code's RVA is in a section");
+    assert_eq!(name, ".text");
+    const IMAGE_SCN_MEM_EXECUTE: u32 = 0x2000_0000;
+    assert_ne!(characteristics & IMAGE_SCN_MEM_EXECUTE, 0);
+    assert_eq!(section_at(&exe, code.end - 1 - base).map(|s| s.0), Some(name));
+
+    let mut store = Store::new(());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let add = instance.get_typed_func::<(i32, i32), i32>(&mut store, "add").unwrap();
+    assert_eq!(add.call(&mut store, (40, 2)).unwrap(), 42);
+}
+
+/// The image base and the protection of the image page holding `addr`.
+#[cfg(windows)]
+fn image_region(addr: usize) -> (usize, u32) {
+    use windows_sys::Win32::System::Memory::{VirtualQuery, MEMORY_BASIC_INFORMATION, MEM_IMAGE};
+    // SAFETY: an all-zero MEMORY_BASIC_INFORMATION is a valid value for
+    // `VirtualQuery` to overwrite; the call only reads the process's map.
+    let mut info: MEMORY_BASIC_INFORMATION = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let n = unsafe { VirtualQuery(addr as *const _, &mut info, std::mem::size_of_val(&info)) };
+    assert_ne!(n, 0, "VirtualQuery({addr:#x})");
+    assert_eq!(info.Type, MEM_IMAGE, "{addr:#x} is not in an image");
+    (info.AllocationBase as usize, info.Protect)
+}
+
+/// The name and characteristics of the section of PE file `pe` holding
+/// relative virtual address `rva`.
+#[cfg(windows)]
+fn section_at(pe: &[u8], rva: usize) -> Option<(String, u32)> {
+    let u16_at = |o: usize| u16::from_le_bytes([pe[o], pe[o + 1]]) as usize;
+    let u32_at = |o: usize| u32::from_le_bytes([pe[o], pe[o + 1], pe[o + 2], pe[o + 3]]);
+    let nt = u32_at(0x3c) as usize;
+    assert_eq!(&pe[nt..nt + 4], b"PE\0\0");
+    let (sections, optional) = (u16_at(nt + 6), u16_at(nt + 20));
+    let table = nt + 24 + optional;
+    (0..sections).map(|i| table + 40 * i).find_map(|h| {
+        let (size, at) = (u32_at(h + 8) as usize, u32_at(h + 12) as usize);
+        (at..at + size).contains(&rva).then(|| {
+            let name = pe[h..h + 8].iter().take_while(|&&b| b != 0).map(|&b| b as char).collect();
+            (name, u32_at(h + 36))
+        })
+    })
 }

@@ -63,6 +63,9 @@ fn run_wasi_plugin() -> Result<()> {
     }
     let written = std::fs::read_to_string(dir.join("output.txt"))?;
     println!("  [greet-wasi] exit code {code}, wrote output.txt: {:?}", written.trim());
+    // The store holds the preopened directory open (Windows refuses to
+    // remove an open directory): drop it first.
+    drop(store);
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

@@ -184,39 +184,10 @@ fn fresh_rw(len: usize) -> io::Result<(Mmap, usize)> {
     Ok((mmap, start))
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, any(target_os = "linux", target_os = "android", windows)))]
 pub(crate) mod tests {
     use super::*;
-
-    /// One line of `/proc/self/maps`: `[start, end)` and the 4-character
-    /// permissions (`r-xp`, …).
-    #[derive(Debug)]
-    pub(crate) struct MapsLine {
-        pub start: usize,
-        pub end: usize,
-        pub perms: String,
-    }
-
-    pub(crate) fn proc_self_maps() -> Vec<MapsLine> {
-        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-        maps.lines()
-            .map(|l| {
-                let mut f = l.split_whitespace();
-                let (range, perms) = (f.next().unwrap(), f.next().unwrap());
-                let (s, e) = range.split_once('-').unwrap();
-                MapsLine {
-                    start: usize::from_str_radix(s, 16).unwrap(),
-                    end: usize::from_str_radix(e, 16).unwrap(),
-                    perms: perms.to_string(),
-                }
-            })
-            .collect()
-    }
-
-    /// Permissions of every mapping overlapping `[start, end)`.
-    pub(crate) fn perms_over(start: usize, end: usize) -> Vec<String> {
-        proc_self_maps().into_iter().filter(|m| m.start < end && start < m.end).map(|m| m.perms).collect()
-    }
+    use crate::vm::testing::{perms_over, regions};
 
     #[test]
     fn copied_code_is_rx_and_nothing_is_wx() {
@@ -228,7 +199,7 @@ pub(crate) mod tests {
         let start = code.text_ptr() as usize;
         let perms = perms_over(start, start + code.text_len());
         assert!(!perms.is_empty() && perms.iter().all(|p| p.starts_with("r-x")), "{perms:?}");
-        let wx: Vec<_> = proc_self_maps().into_iter().filter(|m| &m.perms[1..3] == "wx").collect();
+        let wx: Vec<_> = regions().into_iter().filter(|m| m.is_writable_and_executable()).collect();
         assert!(wx.is_empty(), "writable+executable mappings: {wx:?}");
     }
 
@@ -245,7 +216,7 @@ pub(crate) mod tests {
                 }
             });
             for _ in 0..200 {
-                let wx = proc_self_maps().into_iter().filter(|m| &m.perms[1..3] == "wx").count();
+                let wx = regions().into_iter().filter(|m| m.is_writable_and_executable()).count();
                 assert_eq!(wx, 0);
             }
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -298,9 +269,8 @@ pub(crate) mod tests {
             }
             std::process::exit(0);
         }
-        use std::os::unix::process::ExitStatusExt;
         let status = run_child("vm::code_memory::tests::tail_is_not_executable");
-        assert_eq!(status.signal(), Some(libc::SIGSEGV), "{status:?}");
+        assert!(crate::vm::testing::died_of_access_violation(&status), "{status:?}");
     }
 
     /// Code of a huge page or more starts on a huge-page boundary (so the
@@ -320,7 +290,7 @@ pub(crate) mod tests {
         let perms = perms_over(start, start + text.len());
         assert!(perms.iter().all(|p| p.starts_with("r-x")), "{perms:?}");
         assert_read_only(code.tail().as_ptr() as usize, code.tail().len());
-        let wx: Vec<_> = proc_self_maps().into_iter().filter(|m| &m.perms[1..3] == "wx").collect();
+        let wx: Vec<_> = regions().into_iter().filter(|m| m.is_writable_and_executable()).collect();
         assert!(wx.is_empty(), "writable+executable mappings: {wx:?}");
     }
 

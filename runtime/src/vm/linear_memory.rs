@@ -395,7 +395,7 @@ mod tests {
         assert_eq!(m.byte_len(), 4 << 30);
     }
 
-    #[cfg(all(target_pointer_width = "64", target_os = "linux"))]
+    #[cfg(all(target_pointer_width = "64", any(target_os = "linux", windows)))]
     #[test]
     fn beyond_the_accessible_prefix_is_inaccessible() {
         let t = Tunables::default();
@@ -406,7 +406,7 @@ mod tests {
 
     /// Tunables no other test uses, so a dropped memory's reservation is
     /// the one the pool hands back to the same test (sizes must match).
-    #[cfg(all(target_pointer_width = "64", target_os = "linux"))]
+    #[cfg(all(target_pointer_width = "64", any(target_os = "linux", windows)))]
     fn unique_tunables(reservation_pages: u64) -> Tunables {
         Tunables {
             bounds_checks: BoundsChecks::Explicit,
@@ -418,7 +418,7 @@ mod tests {
 
     /// `m` holds `expected` followed by zeros, is read-write up to its
     /// length and inaccessible from there to the end of its mapping.
-    #[cfg(all(target_pointer_width = "64", target_os = "linux"))]
+    #[cfg(all(target_pointer_width = "64", any(target_os = "linux", windows)))]
     fn assert_shape(m: &LinearMemory, t: &Tunables, expected: &[(usize, &[u8])]) {
         let mut want = vec![0u8; m.byte_len()];
         for &(o, b) in expected {
@@ -430,18 +430,18 @@ mod tests {
 
     /// `m` is read-write up to its length and inaccessible from there to
     /// the end of its mapping (guard included).
-    #[cfg(all(target_pointer_width = "64", target_os = "linux"))]
+    #[cfg(all(target_pointer_width = "64", any(target_os = "linux", windows)))]
     fn assert_protection(m: &LinearMemory, t: &Tunables) {
-        use crate::vm::code_memory::tests::perms_over;
+        use crate::vm::testing::perms_over;
         let base = m.base() as usize;
         let accessible = perms_over(base, base + m.byte_len());
-        assert!(accessible.iter().all(|p| p == "rw-p"), "{accessible:?}");
+        assert!(accessible.iter().all(|p| p == "rw-"), "{accessible:?}");
         let end = base + m.reservation() + t.memory_guard_size as usize;
         let rest = perms_over(base + m.byte_len(), end);
-        assert!(!rest.is_empty() && rest.iter().all(|p| p == "---p"), "{rest:?}");
+        assert!(!rest.is_empty() && rest.iter().all(|p| p == "---"), "{rest:?}");
     }
 
-    #[cfg(all(target_pointer_width = "64", target_os = "linux"))]
+    #[cfg(all(target_pointer_width = "64", any(target_os = "linux", windows)))]
     #[test]
     fn a_pooled_reservation_keeps_only_what_the_next_memory_needs() {
         let t = unique_tunables(23);

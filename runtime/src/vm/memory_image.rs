@@ -26,14 +26,13 @@
 use super::sys;
 use kiln_artifact::info::{ConstOp, DataMode, ModuleInfo};
 use kiln_artifact::WASM_PAGE_SIZE;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A sealed in-memory file holding page-aligned initial contents of one
 /// linear memory, and where in the memory they go.
 #[derive(Debug)]
 pub struct MemoryImage {
-    file: OwnedFd,
+    file: sys::ImageFile,
     /// Unique for the life of the process, so a pooled memory can tell
     /// whether this very image is already mapped (addresses may be reused
     /// once an image is dropped; ids are not).
@@ -87,8 +86,8 @@ impl MemoryImage {
     }
 
     /// The file to map; its length is [`MemoryImage::mapped`]`.len`.
-    pub fn file(&self) -> BorrowedFd<'_> {
-        self.file.as_fd()
+    pub fn file(&self) -> &sys::ImageFile {
+        &self.file
     }
 
     /// Identity and placement of the image.

@@ -19,7 +19,6 @@ use super::sys::{self, Protection};
 use core::ops::Range;
 use core::ptr::NonNull;
 use std::io;
-use std::os::fd::BorrowedFd;
 
 /// An owned, page-aligned anonymous mapping.
 #[derive(Debug)]
@@ -116,7 +115,7 @@ impl Mmap {
     /// offsets must be page-aligned and the file long enough. On failure
     /// the range may have been unmapped: map zero pages over it
     /// ([`Mmap::map_anonymous_rw`]) before using it again.
-    pub fn map_file(&mut self, offset: usize, len: usize, file: BorrowedFd<'_>, file_offset: u64) -> io::Result<()> {
+    pub fn map_file(&mut self, offset: usize, len: usize, file: &sys::ImageFile, file_offset: u64) -> io::Result<()> {
         let range = self.page_range(offset, len)?;
         if !file_offset.is_multiple_of(sys::page_size() as u64) {
             return Err(invalid("file offset is not page-aligned"));

@@ -1,6 +1,7 @@
 //! Test support: run one unit test of this binary in a child process, for
 //! tests whose subject is the process dying (or an OS-wide setting that must
-//! start fresh).
+//! start fresh); and read the protections of this process's address space,
+//! for the W^X tests.
 //!
 //! Under an emulator (qemu-user in CI), the test binary is a foreign
 //! executable the host cannot start by itself: `KILN_TEST_RUNNER` names the
@@ -45,4 +46,96 @@ pub(crate) fn run_child(path: &str) -> ExitStatus {
                 exe.display()
             )
         })
+}
+
+/// How a child that dies of an access violation ends: SIGSEGV on Linux,
+/// the exception code as exit status on Windows.
+pub(crate) fn died_of_access_violation(status: &ExitStatus) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        status.signal() == Some(libc::SIGSEGV)
+    }
+    #[cfg(windows)]
+    {
+        status.code() == Some(windows_sys::Win32::Foundation::EXCEPTION_ACCESS_VIOLATION)
+    }
+}
+
+/// A region of this process's address space with one protection.
+#[derive(Debug)]
+pub(crate) struct Region {
+    pub start: usize,
+    pub end: usize,
+    /// `r`, `w`, `x` or `-` for each of read, write, execute.
+    pub perms: String,
+}
+
+impl Region {
+    pub(crate) fn is_writable_and_executable(&self) -> bool {
+        &self.perms[1..3] == "wx"
+    }
+}
+
+/// Every accessible region of this process, from `/proc/self/maps`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn regions() -> Vec<Region> {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    maps.lines()
+        .map(|l| {
+            let mut f = l.split_whitespace();
+            let (range, perms) = (f.next().unwrap(), f.next().unwrap());
+            let (s, e) = range.split_once('-').unwrap();
+            Region {
+                start: usize::from_str_radix(s, 16).unwrap(),
+                end: usize::from_str_radix(e, 16).unwrap(),
+                perms: perms[..3].to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Every reserved or committed region of this process, walked with
+/// `VirtualQuery` (reserved but uncommitted ones are inaccessible).
+#[cfg(windows)]
+#[allow(unsafe_code)]
+pub(crate) fn regions() -> Vec<Region> {
+    use windows_sys::Win32::System::Memory::*;
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    loop {
+        // SAFETY: an all-zero MEMORY_BASIC_INFORMATION is a valid value to
+        // overwrite; `VirtualQuery` only reads the process's own map.
+        let mut info: MEMORY_BASIC_INFORMATION = unsafe { core::mem::zeroed() };
+        // SAFETY: as above; `info` is writable and its size is passed.
+        let n = unsafe { VirtualQuery(at as *const _, &mut info, core::mem::size_of_val(&info)) };
+        if n == 0 || info.RegionSize == 0 {
+            break;
+        }
+        let start = info.BaseAddress as usize;
+        let end = start.saturating_add(info.RegionSize);
+        if info.State == MEM_RESERVE {
+            out.push(Region { start, end, perms: "---".to_string() });
+        } else if info.State == MEM_COMMIT {
+            let perms = match info.Protect & 0xff {
+                PAGE_READONLY => "r--",
+                PAGE_READWRITE | PAGE_WRITECOPY => "rw-",
+                PAGE_EXECUTE => "--x",
+                PAGE_EXECUTE_READ => "r-x",
+                PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY => "rwx",
+                _ => "---",
+            };
+            out.push(Region { start, end, perms: perms.to_string() });
+        }
+        if end <= at {
+            break;
+        }
+        at = end;
+    }
+    out
+}
+
+/// The protections of every region overlapping `[start, end)`.
+pub(crate) fn perms_over(start: usize, end: usize) -> Vec<String> {
+    regions().into_iter().filter(|m| m.start < end && start < m.end).map(|m| m.perms).collect()
 }

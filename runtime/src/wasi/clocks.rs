@@ -81,14 +81,12 @@ impl WasiCtx {
 
     pub(crate) fn clock_res_get(&mut self, mem: &mut GuestMemory, clock: u32, res: u32) -> WasiResult {
         mem.check_out(res, 8)?;
-        let id = match clock {
-            CLOCK_REALTIME => rustix::time::ClockId::Realtime,
-            CLOCK_MONOTONIC => rustix::time::ClockId::Monotonic,
+        let realtime = match clock {
+            CLOCK_REALTIME => true,
+            CLOCK_MONOTONIC => false,
             _ => return Err(Errno::Inval),
         };
-        let ts = rustix::time::clock_getres(id);
-        let ns = (ts.tv_sec.max(0) as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec.max(0) as u64);
-        mem.write_u64(res, ns.max(1))
+        mem.write_u64(res, super::host::clock_resolution(realtime))
     }
 
     pub(crate) fn clock_time_get(

@@ -129,7 +129,7 @@ impl Errno {
     /// The errno a host I/O error becomes.
     pub fn from_io(err: &io::Error) -> Errno {
         if let Some(code) = err.raw_os_error() {
-            return from_os(code);
+            return super::host::os_errno(code);
         }
         match err.kind() {
             // cap-std's own refusals (escape attempts) carry no OS code.
@@ -161,61 +161,6 @@ impl From<io::Error> for Errno {
     }
 }
 
-impl From<rustix::io::Errno> for Errno {
-    fn from(err: rustix::io::Errno) -> Errno {
-        from_os(err.raw_os_error())
-    }
-}
-
-/// An OS error code (errno of the host's libc) as a WASI errno.
-fn from_os(code: i32) -> Errno {
-    match code {
-        libc::E2BIG => Errno::TooBig,
-        libc::EACCES => Errno::Acces,
-        libc::EAGAIN => Errno::Again,
-        libc::EBADF => Errno::Badf,
-        libc::EBUSY => Errno::Busy,
-        libc::ECANCELED => Errno::Canceled,
-        libc::EDEADLK => Errno::Deadlk,
-        libc::EDQUOT => Errno::Dquot,
-        libc::EEXIST => Errno::Exist,
-        libc::EFAULT => Errno::Fault,
-        libc::EFBIG => Errno::Fbig,
-        libc::EILSEQ => Errno::Ilseq,
-        libc::EINTR => Errno::Intr,
-        libc::EINVAL => Errno::Inval,
-        libc::EIO => Errno::Io,
-        libc::EISDIR => Errno::Isdir,
-        libc::ELOOP => Errno::Loop,
-        libc::EMFILE => Errno::Mfile,
-        libc::EMLINK => Errno::Mlink,
-        libc::ENAMETOOLONG => Errno::Nametoolong,
-        libc::ENFILE => Errno::Nfile,
-        libc::ENODEV => Errno::Nodev,
-        libc::ENOENT => Errno::Noent,
-        libc::ENOLCK => Errno::Nolck,
-        libc::ENOMEM => Errno::Nomem,
-        libc::ENOSPC => Errno::Nospc,
-        libc::ENOSYS => Errno::Nosys,
-        libc::ENOTDIR => Errno::Notdir,
-        libc::ENOTEMPTY => Errno::Notempty,
-        libc::ENOTSUP => Errno::Notsup,
-        libc::ENOTTY => Errno::Notty,
-        libc::ENXIO => Errno::Nxio,
-        libc::EOVERFLOW => Errno::Overflow,
-        libc::EPERM => Errno::Perm,
-        libc::EPIPE => Errno::Pipe,
-        libc::ERANGE => Errno::Range,
-        libc::EROFS => Errno::Rofs,
-        libc::ESPIPE => Errno::Spipe,
-        libc::ESTALE => Errno::Stale,
-        libc::ETIMEDOUT => Errno::Timedout,
-        libc::ETXTBSY => Errno::Txtbsy,
-        libc::EXDEV => Errno::Xdev,
-        _ => Errno::Io,
-    }
-}
-
 /// What a WASI function's body returns; `Ok` is errno 0.
 pub(crate) type WasiResult<T = ()> = Result<T, Errno>;
 
@@ -235,8 +180,15 @@ mod tests {
     fn escape_refusals_are_notcapable() {
         let e = io::Error::new(io::ErrorKind::PermissionDenied, "a path led outside of the filesystem");
         assert_eq!(Errno::from_io(&e), Errno::Notcapable);
-        assert_eq!(Errno::from_io(&io::Error::from_raw_os_error(libc::EPERM)), Errno::Perm);
-        assert_eq!(Errno::from_io(&io::Error::from_raw_os_error(libc::ENOENT)), Errno::Noent);
+        #[cfg(unix)]
+        let (perm, noent) = (libc::EPERM, libc::ENOENT);
+        #[cfg(windows)]
+        let (perm, noent) = (
+            windows_sys::Win32::Foundation::ERROR_PRIVILEGE_NOT_HELD as i32,
+            windows_sys::Win32::Foundation::ERROR_FILE_NOT_FOUND as i32,
+        );
+        assert_eq!(Errno::from_io(&io::Error::from_raw_os_error(perm)), Errno::Perm);
+        assert_eq!(Errno::from_io(&io::Error::from_raw_os_error(noent)), Errno::Noent);
     }
 
     #[test]

@@ -14,15 +14,9 @@
 use super::errno::{Errno, WasiResult};
 use super::fd_table::{rights::*, Descriptor, Kind};
 use super::guest::{GuestMemory, IoVec};
+use super::host;
 use super::WasiCtx;
-use cap_fs_ext::{
-    DirExt, FileTypeExt, FollowSymlinks, OpenOptionsFollowExt, OpenOptionsMaybeDirExt, OpenOptionsSyncExt,
-    OsMetadataExt,
-};
-use cap_std::fs::FileExt;
-#[cfg(not(target_vendor = "apple"))]
-use rustix::fs::Advice;
-use rustix::fs::{FallocateFlags, OFlags};
+use cap_fs_ext::{DirExt, FileTypeExt, FollowSymlinks, MetadataExt, OpenOptionsFollowExt, OpenOptionsSyncExt};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::time::{Duration, SystemTime};
 
@@ -101,10 +95,6 @@ fn filetype(ty: cap_std::fs::FileType) -> u8 {
     }
 }
 
-fn nanos(secs: i64, nsec: i64) -> u64 {
-    (secs.max(0) as u64).saturating_mul(1_000_000_000).saturating_add(nsec.max(0) as u64)
-}
-
 /// A `filestat` (64 bytes) for host metadata.
 fn filestat(m: &cap_std::fs::Metadata) -> [u8; 64] {
     let mut out = [0u8; 64];
@@ -113,9 +103,10 @@ fn filestat(m: &cap_std::fs::Metadata) -> [u8; 64] {
     out[16] = filetype(m.file_type());
     out[24..32].copy_from_slice(&m.nlink().to_le_bytes());
     out[32..40].copy_from_slice(&m.len().to_le_bytes());
-    out[40..48].copy_from_slice(&nanos(m.atime(), m.atime_nsec()).to_le_bytes());
-    out[48..56].copy_from_slice(&nanos(m.mtime(), m.mtime_nsec()).to_le_bytes());
-    out[56..64].copy_from_slice(&nanos(m.ctime(), m.ctime_nsec()).to_le_bytes());
+    let (atim, mtim) = host::access_and_modification_times(m);
+    out[40..48].copy_from_slice(&atim.to_le_bytes());
+    out[48..56].copy_from_slice(&mtim.to_le_bytes());
+    out[56..64].copy_from_slice(&host::change_time(m).to_le_bytes());
     out
 }
 
@@ -159,21 +150,8 @@ fn times(atim: u64, mtim: u64, fst: u32) -> WasiResult<(Option<TimeSpec>, Option
     Ok((one(FST_ATIM, FST_ATIM_NOW, atim)?, one(FST_MTIM, FST_MTIM_NOW, mtim)?))
 }
 
-#[cfg(not(target_vendor = "apple"))]
-fn advice(a: u32) -> WasiResult<Advice> {
-    Ok(match a {
-        0 => Advice::Normal,
-        1 => Advice::Sequential,
-        2 => Advice::Random,
-        3 => Advice::WillNeed,
-        4 => Advice::DontNeed,
-        5 => Advice::NoReuse,
-        _ => return Err(Errno::Inval),
-    })
-}
-
-/// Apple systems take no file advice: only its validity is checked.
-#[cfg(target_vendor = "apple")]
+/// A WASI `advice` (normal, sequential, random, willneed, dontneed,
+/// noreuse), checked.
 fn advice(a: u32) -> WasiResult<u32> {
     if a <= 5 {
         Ok(a)
@@ -192,24 +170,14 @@ fn check_extent(offset: u64, len: u64) -> WasiResult {
 
 /// Every entry of `dir`, `.` and `..` first.
 fn list(dir: &cap_std::fs::Dir) -> WasiResult<Vec<super::fd_table::Entry>> {
-    use rustix::fs::DirEntryExt;
-    use std::os::unix::ffi::OsStringExt;
     let own_ino = dir.dir_metadata()?.ino();
     let mut entries = vec![(b".".to_vec(), own_ino, FILETYPE_DIRECTORY), (b"..".to_vec(), own_ino, FILETYPE_DIRECTORY)];
     for e in dir.entries()? {
         let e = e?;
-        entries.push((e.file_name().into_vec(), e.ino(), filetype(e.file_type()?)));
+        let (name, ino) = host::dir_entry(&e)?;
+        entries.push((name, ino, filetype(e.file_type()?)));
     }
     Ok(entries)
-}
-
-/// A directory handle that can be synced. cap-std holds directories as
-/// `O_PATH` descriptors on Linux, which `fsync` refuses; this opens the
-/// same directory (".", never a path that could lead elsewhere) for reading.
-fn readable(dir: &cap_std::fs::Dir) -> std::io::Result<cap_std::fs::File> {
-    let mut opts = cap_std::fs::OpenOptions::new();
-    opts.read(true).maybe_dir(true);
-    dir.open_with(".", &opts)
 }
 
 fn follow(lookupflags: u32) -> bool {
@@ -258,9 +226,13 @@ impl WasiCtx {
         if d.rights & FD_WRITE == 0 {
             return Err(if matches!(d.kind, Kind::Dir(_)) { Errno::Isdir } else { Errno::Notcapable });
         }
+        let append = !host::OS_APPEND && u32::from(d.fdflags) & FDFLAGS_APPEND != 0;
         let total = transfer(&iovs, |v, _, room| {
             let buf = &mem.slice(v.ptr, v.len)?[..room];
             Ok(match &mut d.kind {
+                Kind::File(f) if append => {
+                    (&*f).seek(SeekFrom::End(0)).and_then(|_| (&*f).write(buf)).map_err(Errno::from)
+                }
                 Kind::File(f) => (&*f).write(buf).map_err(Errno::from),
                 Kind::Output(out) => out.write(buf),
                 _ => return Err(Errno::Badf),
@@ -284,7 +256,7 @@ impl WasiCtx {
         let total = transfer(&iovs, |v, done, room| {
             let buf = &mut mem.slice_mut(v.ptr, v.len)?[..room];
             let at = offset.checked_add(done as u64).ok_or(Errno::Inval)?;
-            Ok(FileExt::read_at(f, buf, at).map_err(Errno::from))
+            Ok(host::read_at(f, buf, at).map_err(Errno::from))
         })?;
         mem.write_u32(nread, total as u32)
     }
@@ -305,7 +277,7 @@ impl WasiCtx {
             let buf = &mem.slice(v.ptr, v.len)?[..room];
             let at = offset.checked_add(done as u64).ok_or(Errno::Inval)?;
             check_extent(at, buf.len() as u64)?;
-            Ok(FileExt::write_at(f, buf, at).map_err(Errno::from))
+            Ok(host::write_at(f, buf, at).map_err(Errno::from))
         })?;
         mem.write_u32(nwritten, total as u32)
     }
@@ -367,26 +339,8 @@ impl WasiCtx {
         mem.check_out(buf, 24)?;
         let d = self.table.get(fd)?;
         let (ty, flags) = match &d.kind {
-            Kind::File(f) => {
-                let ty = filetype(f.metadata()?.file_type());
-                let fl = rustix::fs::fcntl_getfl(f)?;
-                let mut flags = 0u16;
-                for (bit, wasi) in [
-                    (OFlags::APPEND, FDFLAGS_APPEND),
-                    (OFlags::DSYNC, FDFLAGS_DSYNC),
-                    (OFlags::NONBLOCK, FDFLAGS_NONBLOCK),
-                    // Apple systems have no O_RSYNC (reads are always
-                    // synchronised with writes there).
-                    #[cfg(not(target_vendor = "apple"))]
-                    (OFlags::RSYNC, FDFLAGS_RSYNC),
-                    (OFlags::SYNC, FDFLAGS_SYNC),
-                ] {
-                    if fl.contains(bit) {
-                        flags |= wasi as u16;
-                    }
-                }
-                (ty, flags)
-            }
+            // The flags it was opened with, or last set to.
+            Kind::File(f) => (filetype(f.metadata()?.file_type()), d.fdflags),
             Kind::Dir(_) => (FILETYPE_DIRECTORY, 0),
             Kind::Stdin(_) | Kind::Output(_) => (stdio_type(&d.kind), d.fdflags),
         };
@@ -407,10 +361,9 @@ impl WasiCtx {
         let d = self.table.get_mut(fd)?;
         match &mut d.kind {
             Kind::File(f) => {
-                let mut new = rustix::fs::fcntl_getfl(&*f)?;
-                new.set(OFlags::APPEND, flags & FDFLAGS_APPEND != 0);
-                new.set(OFlags::NONBLOCK, flags & FDFLAGS_NONBLOCK != 0);
-                rustix::fs::fcntl_setfl(&*f, new)?;
+                host::set_flags(f, flags & FDFLAGS_APPEND != 0, flags & FDFLAGS_NONBLOCK != 0)?;
+                let sync = u32::from(d.fdflags) & (FDFLAGS_DSYNC | FDFLAGS_RSYNC | FDFLAGS_SYNC);
+                d.fdflags = (sync | flags) as u16;
             }
             Kind::Dir(_) => return Err(Errno::Badf),
             _ => d.fdflags = flags as u16,
@@ -481,25 +434,20 @@ impl WasiCtx {
         check_extent(offset, len)?;
         // Advice is a hint; Apple systems take none (`posix_fadvise` does
         // not exist there), which is a correct way to follow it.
-        #[cfg(not(target_vendor = "apple"))]
-        rustix::fs::fadvise(f, offset, std::num::NonZeroU64::new(len), adv)?;
-        #[cfg(target_vendor = "apple")]
-        let _ = (f, adv);
-        Ok(())
+        host::advise(f, offset, len, adv)
     }
 
     pub(crate) fn fd_allocate(&mut self, _mem: &mut GuestMemory, fd: u32, offset: u64, len: u64) -> WasiResult {
         let f = self.table.file(fd, FD_ALLOCATE)?;
         check_extent(offset, len)?;
-        rustix::fs::fallocate(f, FallocateFlags::empty(), offset, len)?;
-        Ok(())
+        host::allocate(f, offset, len)
     }
 
     pub(crate) fn fd_sync(&mut self, _mem: &mut GuestMemory, fd: u32) -> WasiResult {
         let d = self.table.require(fd, FD_SYNC)?;
         match &d.kind {
             Kind::File(f) => f.sync_all()?,
-            Kind::Dir(dir) => readable(dir)?.sync_all()?,
+            Kind::Dir(dir) => host::sync_dir(dir, false)?,
             _ => return Err(Errno::Inval),
         }
         Ok(())
@@ -509,7 +457,7 @@ impl WasiCtx {
         let d = self.table.require(fd, FD_DATASYNC)?;
         match &d.kind {
             Kind::File(f) => f.sync_data()?,
-            Kind::Dir(dir) => readable(dir)?.sync_data()?,
+            Kind::Dir(dir) => host::sync_dir(dir, true)?,
             _ => return Err(Errno::Inval),
         }
         Ok(())
@@ -636,7 +584,7 @@ impl WasiCtx {
             // Creating or truncating needs a writable OS descriptor even when
             // the guest did not ask to write; its rights still say what it may do.
             opts.read(read || !write).write(write || creat || trunc);
-            opts.append(fdflags & FDFLAGS_APPEND != 0);
+            opts.append(host::OS_APPEND && fdflags & FDFLAGS_APPEND != 0);
             if creat && excl {
                 opts.create_new(true);
             } else if creat {
@@ -644,13 +592,17 @@ impl WasiCtx {
             }
             opts.truncate(trunc);
             opts.follow(if follow(dirflags) { FollowSymlinks::Yes } else { FollowSymlinks::No });
-            opts.maybe_dir(true);
             opts.dsync(fdflags & FDFLAGS_DSYNC != 0)
                 .sync(fdflags & FDFLAGS_SYNC != 0)
                 .rsync(fdflags & FDFLAGS_RSYNC != 0);
-            let file = dir.open_with(&path, &opts)?;
+            let file = host::open_file_or_dir(dir, &path, &mut opts, follow(dirflags))?;
+            // POSIX refuses to open a directory for writing; Windows opens
+            // it, so refuse here on every host.
+            if (write || creat || trunc) && file.metadata()?.is_dir() {
+                return Err(Errno::Isdir);
+            }
             if fdflags & FDFLAGS_NONBLOCK != 0 {
-                rustix::fs::fcntl_setfl(&file, rustix::fs::fcntl_getfl(&file)? | OFlags::NONBLOCK)?;
+                host::set_nonblocking(&file)?;
             }
             if file.metadata()?.is_dir() {
                 Kind::Dir(cap_std::fs::Dir::from_std_file(file.into_std()))
@@ -660,7 +612,12 @@ impl WasiCtx {
         };
         let d = match kind {
             Kind::Dir(_) => Descriptor::new(kind, base & DIR, inheriting),
-            _ => Descriptor::new(kind, base & FILE, 0),
+            _ => {
+                let mut d = Descriptor::new(kind, base & FILE, 0);
+                // Recorded, for fd_fdstat_get.
+                d.fdflags = fdflags as u16;
+                d
+            }
         };
         let new = self.table.push(d)?;
         mem.write_u32(opened, new)
@@ -795,7 +752,7 @@ impl WasiCtx {
         let path = mem.path(path, len)?;
         let (dir, _) = self.table.dir(fd, PATH_READLINK)?;
         let target = dir.read_link_contents(path)?;
-        let bytes = std::os::unix::ffi::OsStrExt::as_bytes(target.as_os_str());
+        let bytes = host::path_bytes(&target);
         let n = bytes.len().min(buf_len as usize);
         mem.write_bytes(buf, &bytes[..n])?;
         mem.write_u32(bufused, n as u32)

@@ -79,6 +79,7 @@ mod errno;
 mod fd_table;
 mod fs;
 mod guest;
+mod host;
 mod linker;
 
 pub use errno::Errno;

@@ -8,6 +8,8 @@
 //! |---|---|
 //! | `unix/mod.rs` | Linux, Android, macOS, iOS: mmap/mprotect/madvise, memfd images, thread stack bounds, icache flush |
 //! | `unix/signals.rs` | the SIGSEGV/SIGBUS/SIGILL/SIGFPE handler: install once, chain, read and rewrite the signal context per OS × architecture, the per-thread signal stack |
+//! | `windows/mod.rs` | Windows: VirtualAlloc reserve/commit/decommit, thread stack bounds, icache flush |
+//! | `windows/exceptions.rs` | the vectored exception handler: read and rewrite the `CONTEXT` |
 //! | `arch/x86_64.rs`, `arch/aarch64.rs`, `arch/riscv64.rs`, `arch/s390x.rs` | `enter`/`resume` (inline and naked assembly), the frame walk, cache maintenance instructions |
 //! | this file | the shared [`Registers`] |
 //!
@@ -39,8 +41,13 @@ mod unix;
 #[cfg(unix)]
 pub use unix::*;
 
-#[cfg(not(unix))]
-compile_error!("kiln's runtime supports Unix hosts; porting starts in runtime/src/vm/sys/mod.rs");
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::*;
+
+#[cfg(not(any(unix, windows)))]
+compile_error!("kiln's runtime supports Unix and Windows hosts; porting starts in runtime/src/vm/sys/mod.rs");
 
 /// Registers of the interrupted code that the trap handler needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use std::io;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 use std::os::fd::FromRawFd;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// The host's page size in bytes (a power of two).
 pub fn page_size() -> usize {
@@ -176,7 +176,7 @@ pub unsafe fn map_anonymous_fixed(ptr: *mut u8, len: usize, prot: Protection) ->
 /// may be gone, leaving a hole the caller must fill (e.g. with
 /// [`map_anonymous_fixed`]). `offset` must be page-aligned and the file at
 /// least `offset + len` bytes long, or accesses past its end fault.
-pub unsafe fn map_file_private(ptr: *mut u8, len: usize, file: BorrowedFd<'_>, offset: u64) -> io::Result<()> {
+pub unsafe fn map_file_private(ptr: *mut u8, len: usize, file: &ImageFile, offset: u64) -> io::Result<()> {
     if len == 0 {
         return Ok(());
     }
@@ -200,6 +200,9 @@ pub unsafe fn map_file_private(ptr: *mut u8, len: usize, file: BorrowedFd<'_>, o
     }
     Ok(())
 }
+
+/// The file behind a copy-on-write memory image: a sealed memfd.
+pub type ImageFile = OwnedFd;
 
 /// A file that lives only in memory, `len` bytes long, holding `parts`
 /// (each `(offset, bytes)`, written in order, so a later part wins where
