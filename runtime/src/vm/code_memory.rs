@@ -77,6 +77,7 @@ impl CodeMemory {
         pieces: &[&[u8]],
         landing_pads: bool,
     ) -> io::Result<(CodeMemory, Vec<Range<usize>>)> {
+        executable_memory_allowed()?;
         let too_big = || io::Error::new(io::ErrorKind::InvalidInput, "code and metadata exceed the address space");
         let text_pages = round_up_to_page(text.len()).ok_or_else(too_big)?;
         let mut ranges = Vec::with_capacity(pieces.len());
@@ -155,6 +156,20 @@ impl CodeMemory {
             Storage::Copied(m) => unsafe { m.slice(self.tail.clone()) },
         }
     }
+}
+
+/// Whether this OS lets a process make memory executable at run time.
+/// Apple's mobile systems never do: only code that is part of the app runs
+/// there, which is what `include_wasm!`'s in-place code is.
+fn executable_memory_allowed() -> io::Result<()> {
+    if cfg!(any(target_os = "ios", target_os = "tvos", target_os = "watchos", target_os = "visionos")) {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this OS does not allow executable memory at run time: embed the module with include_wasm!, \
+             whose code runs in place from the app's own text",
+        ));
+    }
+    Ok(())
 }
 
 /// `len` bytes of fresh read-write memory, faulted in: a mapping and the

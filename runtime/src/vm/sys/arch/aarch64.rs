@@ -150,6 +150,7 @@ pub unsafe fn next_older_frame(fp: usize, low: usize, high: usize) -> Option<(us
 /// # Safety
 ///
 /// `[start, start + len)` must be mapped readable.
+#[cfg(unix)]
 pub unsafe fn sync_icache(start: usize, len: usize) {
     use core::arch::asm;
     let ctr: u64;
