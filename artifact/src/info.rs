@@ -34,6 +34,13 @@ pub struct ModuleInfo {
     pub name: Option<String>,
     /// The type section.
     pub types: Vec<FuncType>,
+    /// Where the type section's recursion groups start (wasm 3.0), as type
+    /// indices in order; empty when every type is a group of its own, the
+    /// only kind wasm 2.0 has.
+    pub rec_groups: Vec<u32>,
+    /// The types that declare a supertype or are not final, sorted by
+    /// type; every other type is final without a supertype.
+    pub subtypes: Vec<SubtypeDecl>,
     /// Imports in declaration order.
     pub imports: Vec<Import>,
     /// Type of every function (imported first).
@@ -77,6 +84,17 @@ pub struct ModuleInfo {
     /// Wasm-to-host trampoline for each type used by a function import,
     /// sorted by type index: `(type, text range)`.
     pub wasm_to_array_trampolines: Vec<(TypeIndex, Range)>,
+}
+
+/// A type's place in the subtype hierarchy, for the types that have one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubtypeDecl {
+    /// The type.
+    pub ty: TypeIndex,
+    /// Its declared supertype.
+    pub supertype: Option<TypeIndex>,
+    /// Whether it may not have subtypes.
+    pub is_final: bool,
 }
 
 /// Compiled code of one defined function.
@@ -338,6 +356,25 @@ pub enum DataMode {
 }
 
 impl ModuleInfo {
+    /// The recursion group holding `ty`, as a range of type indices.
+    pub fn rec_group_of(&self, ty: TypeIndex) -> core::ops::Range<u32> {
+        if self.rec_groups.is_empty() {
+            return ty.0..ty.0.saturating_add(1);
+        }
+        let i = self.rec_groups.partition_point(|&start| start <= ty.0);
+        let start = i.checked_sub(1).map_or(0, |g| self.rec_groups[g]);
+        let end = self.rec_groups.get(i).copied().unwrap_or(self.types.len() as u32);
+        start..end
+    }
+
+    /// The declared supertype of `ty` and whether `ty` is final.
+    pub fn subtyping(&self, ty: TypeIndex) -> (Option<TypeIndex>, bool) {
+        match self.subtypes.binary_search_by_key(&ty, |d| d.ty) {
+            Ok(i) => (self.subtypes[i].supertype, self.subtypes[i].is_final),
+            Err(_) => (None, true),
+        }
+    }
+
     /// Whether `func` is imported.
     pub fn is_imported_func(&self, func: FuncIndex) -> bool {
         func.0 < self.num_imported_funcs

@@ -4,13 +4,70 @@ use alloc::boxed::Box;
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
-/// A reference type.
+/// What a reference refers to: a heap type of WebAssembly 3.0's function,
+/// extern and exception hierarchies.
+///
+/// ```text
+///   func ── (concrete function types) ── nofunc
+///   extern ──────────────────────────── noextern
+///   exn ─────────────────────────────── noexn
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum RefType {
-    /// `funcref`
+pub enum HeapType {
+    /// Any function.
     Func,
-    /// `externref`
+    /// The bottom of the function hierarchy: no function (only null).
+    NoFunc,
+    /// A function of one type: an index into the type section of the
+    /// module this type appears in.
+    Concrete(u32),
+    /// Any host reference.
     Extern,
+    /// No host reference (only null).
+    NoExtern,
+    /// Any exception.
+    Exn,
+    /// No exception (only null).
+    NoExn,
+}
+
+impl HeapType {
+    /// The top of this type's hierarchy (`func`, `extern` or `exn`).
+    pub fn top(self) -> HeapType {
+        match self {
+            HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_) => HeapType::Func,
+            HeapType::Extern | HeapType::NoExtern => HeapType::Extern,
+            HeapType::Exn | HeapType::NoExn => HeapType::Exn,
+        }
+    }
+
+    /// Whether this is the bottom of its hierarchy (no value but null).
+    pub fn is_bottom(self) -> bool {
+        matches!(self, HeapType::NoFunc | HeapType::NoExtern | HeapType::NoExn)
+    }
+}
+
+/// A reference type: a heap type, and whether `null` is a value of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RefType {
+    /// Whether `null` is a value of the type.
+    pub nullable: bool,
+    /// What the reference refers to.
+    pub heap: HeapType,
+}
+
+impl RefType {
+    /// `funcref`: `(ref null func)`.
+    pub const FUNCREF: RefType = RefType { nullable: true, heap: HeapType::Func };
+    /// `externref`: `(ref null extern)`.
+    pub const EXTERNREF: RefType = RefType { nullable: true, heap: HeapType::Extern };
+    /// `exnref`: `(ref null exn)`.
+    pub const EXNREF: RefType = RefType { nullable: true, heap: HeapType::Exn };
+
+    /// Whether values of this type are functions (or null).
+    pub fn is_func(self) -> bool {
+        self.heap.top() == HeapType::Func
+    }
 }
 
 /// A value type.
@@ -26,23 +83,48 @@ pub enum ValType {
     F64,
     /// `v128`
     V128,
-    /// `funcref` / `externref`
+    /// A reference.
     Ref(RefType),
 }
 
 impl ValType {
     /// `funcref`
-    pub const FUNCREF: ValType = ValType::Ref(RefType::Func);
+    pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
     /// `externref`
-    pub const EXTERNREF: ValType = ValType::Ref(RefType::Extern);
+    pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
+    /// `exnref`
+    pub const EXNREF: ValType = ValType::Ref(RefType::EXNREF);
+
+    /// Whether the type has a default value (`0`, or `null`): every type
+    /// but non-nullable references.
+    pub fn is_defaultable(self) -> bool {
+        !matches!(self, ValType::Ref(RefType { nullable: false, .. }))
+    }
+}
+
+impl fmt::Display for HeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeapType::Func => f.write_str("func"),
+            HeapType::NoFunc => f.write_str("nofunc"),
+            HeapType::Concrete(i) => write!(f, "{i}"),
+            HeapType::Extern => f.write_str("extern"),
+            HeapType::NoExtern => f.write_str("noextern"),
+            HeapType::Exn => f.write_str("exn"),
+            HeapType::NoExn => f.write_str("noexn"),
+        }
+    }
 }
 
 impl fmt::Display for RefType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RefType::Func => "funcref",
-            RefType::Extern => "externref",
-        })
+        match (self.nullable, self.heap) {
+            (true, HeapType::Func) => f.write_str("funcref"),
+            (true, HeapType::Extern) => f.write_str("externref"),
+            (true, HeapType::Exn) => f.write_str("exnref"),
+            (true, h) => write!(f, "(ref null {h})"),
+            (false, h) => write!(f, "(ref {h})"),
+        }
     }
 }
 
@@ -126,6 +208,21 @@ pub struct MemoryType {
     pub memory64: bool,
     /// Whether the memory is shared (threads).
     pub shared: bool,
+    /// Log2 of the page size: 16 (64 KiB pages) unless the module asks for
+    /// 1-byte pages (0; custom page sizes).
+    pub page_size_log2: u8,
+}
+
+impl MemoryType {
+    /// A 32-bit, unshared memory of 64 KiB pages.
+    pub fn new(min: u64, max: Option<u64>) -> MemoryType {
+        MemoryType { limits: Limits { min, max }, memory64: false, shared: false, page_size_log2: 16 }
+    }
+
+    /// The page size in bytes.
+    pub fn page_size(&self) -> u64 {
+        1 << self.page_size_log2
+    }
 }
 
 impl fmt::Display for MemoryType {
@@ -147,6 +244,8 @@ pub struct TableType {
     pub element: RefType,
     /// Size limits in elements.
     pub limits: Limits,
+    /// Whether element indices are 64-bit (memory64).
+    pub table64: bool,
 }
 
 impl fmt::Display for TableType {

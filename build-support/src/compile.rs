@@ -172,7 +172,7 @@ pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
         triple: config.triple.to_string(),
         cpu_features,
         codegen_flags: crate::isa::recorded_flags(isa).join(" "),
-        wasm_features: module_env::feature_names(features).join(" "),
+        wasm_features: config.features.names().collect::<Vec<_>>().join(" "),
         relaxed_simd: cx.lowering.relaxed,
         branch_protection: config.branch_protection
             && matches!(config.triple.architecture, target_lexicon::Architecture::Aarch64(_)),

@@ -60,8 +60,7 @@ pub struct Config {
     pub(crate) opt_level: OptLevel,
     pub(crate) tunables: Tunables,
     pub(crate) parallel: bool,
-    pub(crate) wasm_simd: bool,
-    pub(crate) wasm_multi_memory: bool,
+    pub(crate) features: crate::features::FeatureSet,
     pub(crate) relaxed_simd_deterministic: bool,
     pub(crate) branch_protection: bool,
 }
@@ -82,8 +81,7 @@ impl Config {
             opt_level: OptLevel::Speed,
             tunables: Tunables::default(),
             parallel: true,
-            wasm_simd: true,
-            wasm_multi_memory: false,
+            features: crate::features::FeatureSet::defaults(),
             relaxed_simd_deterministic: false,
             branch_protection: false,
         }
@@ -169,18 +167,75 @@ impl Config {
         self
     }
 
+    /// Switch a WebAssembly feature on or off by name (`tail-call`,
+    /// `memory64`, `threads`… — see [`crate::features::FEATURES`]): what
+    /// `-W name=y|n` does. A module that uses a feature that is off fails
+    /// validation with an error naming it. Unknown names, and features kiln
+    /// cannot compile, are an error.
+    pub fn wasm_feature(&mut self, name: &str, enable: bool) -> Result<&mut Self> {
+        self.features.set(name, enable)?;
+        Ok(self)
+    }
+
+    /// Replace every feature switch at once (e.g. with
+    /// [`FeatureSet::wasm2`](crate::features::FeatureSet::wasm2)).
+    pub fn wasm_features(&mut self, features: crate::features::FeatureSet) -> &mut Self {
+        self.features = features;
+        self
+    }
+
+    /// The feature switches.
+    pub fn features(&self) -> crate::features::FeatureSet {
+        self.features
+    }
+
     /// Accept the SIMD and relaxed-SIMD instructions and the `v128` type
     /// (the default). When off, a module using them fails validation with
     /// an error naming the instruction and its offset.
     pub fn wasm_simd(&mut self, enable: bool) -> &mut Self {
-        self.wasm_simd = enable;
-        self
+        self.feature("simd", enable).feature("relaxed-simd", enable)
     }
 
-    /// Accept modules with several memories (the multi-memory proposal,
-    /// part of wasm 3.0). Off by default: wasm 2.0 allows one memory.
+    /// Accept modules with several memories (part of wasm 3.0; on by
+    /// default).
     pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
-        self.wasm_multi_memory = enable;
+        self.feature("multi-memory", enable)
+    }
+
+    /// Tail calls: `return_call`, `return_call_indirect`, `return_call_ref`
+    /// (wasm 3.0; on by default). Every wasm function uses Cranelift's
+    /// `tail` calling convention either way.
+    pub fn wasm_tail_call(&mut self, enable: bool) -> &mut Self {
+        self.feature("tail-call", enable)
+    }
+
+    /// Typed function references: `(ref $t)`, `call_ref`,
+    /// `ref.as_non_null`, `br_on_null`, `br_on_non_null` (wasm 3.0; on by
+    /// default).
+    pub fn wasm_function_references(&mut self, enable: bool) -> &mut Self {
+        self.feature("function-references", enable)
+    }
+
+    /// 64-bit memories and tables (wasm 3.0; on by default).
+    pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
+        self.feature("memory64", enable)
+    }
+
+    /// `i64.add128`, `i64.sub128`, `i64.mul_wide_s/u` (off by default).
+    pub fn wasm_wide_arithmetic(&mut self, enable: bool) -> &mut Self {
+        self.feature("wide-arithmetic", enable)
+    }
+
+    /// Memories with 1-byte pages (off by default).
+    pub fn wasm_custom_page_sizes(&mut self, enable: bool) -> &mut Self {
+        self.feature("custom-page-sizes", enable)
+    }
+
+    /// [`Config::wasm_feature`] for a feature kiln supports, which cannot
+    /// fail.
+    fn feature(&mut self, name: &str, enable: bool) -> &mut Self {
+        let set = self.features.set(name, enable);
+        debug_assert!(set.is_ok(), "{name}: {set:?}");
         self
     }
 
@@ -225,13 +280,12 @@ impl Config {
         let mut features = self.target_features.clone();
         features.sort();
         format!(
-            "{}|{}|{:?}|{:?}|simd={}|multi-memory={}|relaxed-deterministic={}|bti={}",
+            "{}|{}|{:?}|{:?}|features={}|relaxed-deterministic={}|bti={}",
             self.triple,
             features.join(","),
             self.opt_level,
             self.tunables,
-            self.wasm_simd,
-            self.wasm_multi_memory,
+            self.features.names().collect::<Vec<_>>().join(","),
             self.relaxed_simd_deterministic,
             self.branch_protection
         )

@@ -18,6 +18,9 @@ pub enum ErrorKind {
     Io,
     /// A `.wat` file did not parse.
     Text,
+    /// A setting of the compiler is unknown or cannot be honoured (a
+    /// feature name, a switch value).
+    Config,
 }
 
 /// A compile error: what, where in the wasm binary, and in which function.
@@ -90,6 +93,12 @@ impl Error {
     #[cold]
     pub fn target(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Target, message.into(), None)
+    }
+
+    /// A setting that is unknown or cannot be honoured.
+    #[cold]
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, message.into(), None)
     }
 
     /// Cranelift failed on generated code.

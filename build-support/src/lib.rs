@@ -38,6 +38,7 @@ mod config;
 pub mod embed;
 mod emit;
 mod error;
+pub mod features;
 mod interface;
 mod isa;
 mod module_env;

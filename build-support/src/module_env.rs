@@ -11,24 +11,10 @@ use wasmparser::{
     ValidatorResources, WasmFeatures,
 };
 
-/// The WebAssembly features kiln accepts: all of wasm 2.0 (SIMD included),
-/// relaxed SIMD and extended constant expressions; without the SIMD
-/// proposals unless `config` asks for them (the default), and with
-/// multi-memory if it asks for it.
+/// The WebAssembly features the validator accepts: wasm 2.0 and every
+/// feature `config` switches on (see [`crate::features`]).
 pub(crate) fn features(config: &crate::Config) -> WasmFeatures {
-    let mut f = WasmFeatures::WASM2 | WasmFeatures::EXTENDED_CONST | WasmFeatures::RELAXED_SIMD;
-    if !config.wasm_simd {
-        f -= WasmFeatures::SIMD | WasmFeatures::RELAXED_SIMD;
-    }
-    if config.wasm_multi_memory {
-        f |= WasmFeatures::MULTI_MEMORY;
-    }
-    f
-}
-
-/// Names of the enabled features, for `.kiln.engine`.
-pub(crate) fn feature_names(f: WasmFeatures) -> Vec<String> {
-    f.iter_names().map(|(name, _)| name.to_ascii_lowercase().replace('_', "-")).collect()
+    config.features.wasmparser()
 }
 
 /// A defined function waiting to be compiled.
@@ -47,7 +33,7 @@ pub(crate) struct ModuleEnv<'a> {
     pub func_names: Vec<Option<&'a str>>,
 }
 
-fn val_type(t: wasmparser::ValType, offset: u64) -> Result<ValType> {
+pub(crate) fn val_type(t: wasmparser::ValType, offset: u64) -> Result<ValType> {
     Ok(match t {
         wasmparser::ValType::I32 => ValType::I32,
         wasmparser::ValType::I64 => ValType::I64,
@@ -58,37 +44,61 @@ fn val_type(t: wasmparser::ValType, offset: u64) -> Result<ValType> {
     })
 }
 
-fn ref_type(r: wasmparser::RefType, offset: u64) -> Result<RefType> {
-    if r == wasmparser::RefType::FUNCREF {
-        Ok(RefType::Func)
-    } else if r == wasmparser::RefType::EXTERNREF {
-        Ok(RefType::Extern)
-    } else {
-        Err(Error::unsupported(format_args!("reference type `{r}`"), offset))
+pub(crate) fn ref_type(r: wasmparser::RefType, offset: u64) -> Result<RefType> {
+    Ok(RefType { nullable: r.is_nullable(), heap: heap_type(r.heap_type(), offset)? })
+}
+
+/// A heap type of the function, extern and exception hierarchies; the GC
+/// types (`any`, `eq`, structs, arrays, `i31`) are not supported yet.
+pub(crate) fn heap_type(h: wasmparser::HeapType, offset: u64) -> Result<HeapType> {
+    use wasmparser::AbstractHeapType as A;
+    match h {
+        wasmparser::HeapType::Abstract { shared: false, ty } => Ok(match ty {
+            A::Func => HeapType::Func,
+            A::NoFunc => HeapType::NoFunc,
+            A::Extern => HeapType::Extern,
+            A::NoExtern => HeapType::NoExtern,
+            A::Exn => HeapType::Exn,
+            A::NoExn => HeapType::NoExn,
+            other => return Err(Error::unsupported(format_args!("the GC heap type `{other:?}`"), offset)),
+        }),
+        wasmparser::HeapType::Abstract { shared: true, .. } => {
+            Err(Error::unsupported("shared references (shared-everything threads)", offset))
+        }
+        wasmparser::HeapType::Concrete(i) => match i.as_module_index() {
+            Some(i) => Ok(HeapType::Concrete(i)),
+            None => Err(Error::codegen(format!("type reference {i} is not a module index"))),
+        },
+        wasmparser::HeapType::Exact(_) => Err(Error::unsupported("exact reference types (custom descriptors)", offset)),
     }
 }
 
-fn table_type(t: &wasmparser::TableType, offset: u64) -> Result<TableType> {
-    if t.table64 {
-        return Err(Error::unsupported("64-bit tables (memory64 proposal)", offset));
-    }
+pub(crate) fn table_type(t: &wasmparser::TableType, offset: u64) -> Result<TableType> {
     if t.shared {
         return Err(Error::unsupported("shared tables", offset));
     }
-    Ok(TableType { element: ref_type(t.element_type, offset)?, limits: Limits { min: t.initial, max: t.maximum } })
+    Ok(TableType {
+        element: ref_type(t.element_type, offset)?,
+        limits: Limits { min: t.initial, max: t.maximum },
+        table64: t.table64,
+    })
 }
 
-fn memory_type(m: &wasmparser::MemoryType, offset: u64) -> Result<MemoryType> {
-    if m.page_size_log2.is_some_and(|p| p != 16) {
-        return Err(Error::unsupported("custom page sizes", offset));
-    }
-    if m.shared {
-        return Err(Error::unsupported("shared memories (threads proposal)", offset));
-    }
-    Ok(MemoryType { limits: Limits { min: m.initial, max: m.maximum }, memory64: m.memory64, shared: m.shared })
+pub(crate) fn memory_type(m: &wasmparser::MemoryType, offset: u64) -> Result<MemoryType> {
+    let page_size_log2 = match m.page_size_log2 {
+        None | Some(16) => 16,
+        Some(0) => 0,
+        Some(other) => return Err(Error::unsupported(format_args!("a page size of 2^{other} bytes"), offset)),
+    };
+    Ok(MemoryType {
+        limits: Limits { min: m.initial, max: m.maximum },
+        memory64: m.memory64,
+        shared: m.shared,
+        page_size_log2,
+    })
 }
 
-fn global_type(g: &wasmparser::GlobalType, offset: u64) -> Result<GlobalType> {
+pub(crate) fn global_type(g: &wasmparser::GlobalType, offset: u64) -> Result<GlobalType> {
     if g.shared {
         return Err(Error::unsupported("shared globals", offset));
     }
@@ -159,11 +169,20 @@ pub(crate) fn parse(wasm: &[u8], features: WasmFeatures) -> Result<ModuleEnv<'_>
                 return Err(Error::unsupported("components (only core modules are supported)", range.start));
             }
             Payload::TypeSection(reader) => {
+                let mut singletons = true;
+                let mut starts = Vec::new();
                 for group in reader.into_iter_with_offsets() {
                     let (offset, group) = group?;
+                    starts.push(info.types.len() as u32);
+                    singletons &= group.types().len() == 1;
                     for sub in group.into_types() {
+                        let ty = TypeIndex(info.types.len() as u32);
+                        let supertype = sub.supertype_idxs.first().and_then(|i| i.as_module_index()).map(TypeIndex);
+                        if supertype.is_some() || !sub.is_final {
+                            info.subtypes.push(SubtypeDecl { ty, supertype, is_final: sub.is_final });
+                        }
                         match &sub.composite_type.inner {
-                            wasmparser::CompositeInnerType::Func(f) => {
+                            wasmparser::CompositeInnerType::Func(f) if !sub.composite_type.shared => {
                                 let params = f.params().iter().map(|&t| val_type(t, offset)).collect::<Result<_>>()?;
                                 let results =
                                     f.results().iter().map(|&t| val_type(t, offset)).collect::<Result<_>>()?;
@@ -172,6 +191,9 @@ pub(crate) fn parse(wasm: &[u8], features: WasmFeatures) -> Result<ModuleEnv<'_>
                             _ => return Err(Error::unsupported("GC types (struct, array)", offset)),
                         }
                     }
+                }
+                if !singletons {
+                    info.rec_groups = starts;
                 }
             }
             Payload::ImportSection(reader) => {
@@ -274,7 +296,7 @@ pub(crate) fn parse(wasm: &[u8], features: WasmFeatures) -> Result<ModuleEnv<'_>
                     let (ty, items) = match elem.items {
                         wasmparser::ElementItems::Functions(r) => {
                             let funcs = r.into_iter().map(|f| f.map(FuncIndex)).collect::<Result<_, _>>()?;
-                            (RefType::Func, ElementItems::Functions(funcs))
+                            (RefType { nullable: false, heap: HeapType::Func }, ElementItems::Functions(funcs))
                         }
                         wasmparser::ElementItems::Expressions(ty, r) => {
                             let mut exprs = Vec::new();

@@ -42,7 +42,7 @@ use crate::args::Bindings;
 use crate::diagnostics;
 use crate::expand::compile_and_embed;
 use crate::names::{snake_case, upper_camel_case, Namer};
-use kiln_artifact::types::{FuncType, RefType, ValType};
+use kiln_artifact::types::{FuncType, HeapType, ValType};
 use kiln_build::{ExternType, ModuleInterface};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -86,8 +86,13 @@ fn rust_type(ty: ValType) -> TokenStream {
         ValType::F32 => quote!(f32),
         ValType::F64 => quote!(f64),
         ValType::V128 => quote!(u128),
-        ValType::Ref(RefType::Func) => quote!(::core::option::Option<::kiln::Func>),
-        ValType::Ref(RefType::Extern) => quote!(::core::option::Option<::kiln::ExternRef>),
+        // Non-nullable references are `Option`s too: the runtime checks
+        // every value against the exact wasm type when it crosses.
+        ValType::Ref(r) => match r.heap.top() {
+            HeapType::Func => quote!(::core::option::Option<::kiln::Func>),
+            HeapType::Extern => quote!(::core::option::Option<::kiln::ExternRef>),
+            _ => quote!(::core::compile_error!("exception references cannot cross into Rust bindings")),
+        },
     }
 }
 

@@ -119,7 +119,7 @@ impl Func {
         }
         let mut values = vec![ValRaw::default(); ty.params.len().max(ty.results.len())];
         for (i, (p, t)) in params.iter().zip(ty.params.iter()).enumerate() {
-            if p.ty() != *t {
+            if !p.matches(s, *t)? {
                 return Err(Error::ty(format!("argument {i} of {ty} must be {t}, not {}", p.ty())));
             }
             values[i] = match p {
@@ -172,7 +172,7 @@ pub(crate) fn dynamic_host_fn<T: 'static>(
             f(Caller { inner, instance: caller }, &params, &mut results)?;
         }
         for (i, (r, &t)) in results.iter().zip(ty.results.iter()).enumerate() {
-            if r.ty() != t {
+            if !r.matches(opaque, t)? {
                 return Err(Error::ty(format!("host function result {i} must be {t}, not {}", r.ty())));
             }
             vals[i] = match r {

@@ -43,7 +43,7 @@ impl Global {
 
     /// A new global owned by the host.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, value: Val) -> Result<Global> {
-        if value.ty() != ty.content {
+        if !value.matches(store.opaque(), ty.content)? {
             return Err(Error::ty(format!("global of type {} cannot hold a {}", ty.content, value.ty())));
         }
         let s = store.opaque_mut();
@@ -73,7 +73,7 @@ impl Global {
         if !ty.mutable {
             return Err(Error::ty("cannot set an immutable global"));
         }
-        if value.ty() != ty.content {
+        if !value.matches(s, ty.content)? {
             return Err(Error::ty(format!("global of type {} cannot hold a {}", ty.content, value.ty())));
         }
         let raw = to_raw(s, value)?;

@@ -10,7 +10,7 @@ use crate::store::AsContextMut;
 use crate::table::Table;
 use crate::vm::instance::{self as vm_instance, ResolvedImports, StoreOpaque};
 use kiln_artifact::info::{ExportKind, ImportKind};
-use kiln_artifact::types::Limits;
+use kiln_artifact::types::{Limits, ValType};
 
 /// Anything an instance imports or exports.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -148,8 +148,10 @@ impl Instance {
             match (import.kind, ext) {
                 (ImportKind::Func(t), Extern::Func(f)) => {
                     let raw = f.to_raw(s)?;
-                    // Canonical ids: one integer compare, no type built.
-                    if module.type_ids().get(t.index()) != Some(&f.type_id()) {
+                    // Canonical ids: one integer compare, no type built, or
+                    // a walk up the declared supertypes.
+                    let expected_id = module.type_ids().get(t.index()).copied().unwrap_or(u32::MAX);
+                    if !crate::type_registry::is_subtype(f.type_id(), expected_id) {
                         let expected = &info.types[t.index()];
                         let actual = f.ty(s_ctx(s));
                         return Err(mismatch(format!("expected function {expected}, found function {actual}")));
@@ -160,7 +162,11 @@ impl Instance {
                     let idx = t.index_in(s)?;
                     let actual = s.tables[idx].ty;
                     let current = Limits { min: s.tables[idx].elements.len() as u64, max: actual.limits.max };
-                    if actual.element != expected.element || !limits_match(&current, &expected.limits) {
+                    let element = crate::type_registry::canonical(ValType::Ref(expected.element), module.type_ids());
+                    if ValType::Ref(actual.element) != element
+                        || actual.table64 != expected.table64
+                        || !limits_match(&current, &expected.limits)
+                    {
                         return Err(mismatch(format!(
                             "expected {expected}, found {actual} with {} elements",
                             current.min
@@ -172,7 +178,11 @@ impl Instance {
                     let idx = m.index_in(s)?;
                     let actual = s.memories[idx].ty;
                     let current = Limits { min: s.memories[idx].memory.pages(), max: actual.limits.max };
-                    if actual.memory64 != expected.memory64 || !limits_match(&current, &expected.limits) {
+                    if actual.memory64 != expected.memory64
+                        || actual.shared != expected.shared
+                        || actual.page_size_log2 != expected.page_size_log2
+                        || !limits_match(&current, &expected.limits)
+                    {
                         return Err(mismatch(format!(
                             "expected {expected}, found {actual} with {} pages",
                             current.min
@@ -183,7 +193,15 @@ impl Instance {
                 (ImportKind::Global(expected), Extern::Global(g)) => {
                     let idx = g.index_in(s)?;
                     let actual = s.globals[idx].ty;
-                    if actual != expected {
+                    // A mutable global is read and written: its type must
+                    // be the same; an immutable one only read: a subtype.
+                    let content = crate::type_registry::canonical(expected.content, module.type_ids());
+                    let fits = if expected.mutable {
+                        actual.content == content
+                    } else {
+                        crate::type_registry::val_subtype(actual.content, content)
+                    };
+                    if actual.mutable != expected.mutable || !fits {
                         return Err(mismatch(format!("expected {expected}, found {actual}")));
                     }
                     resolved.globals.push(idx);

@@ -150,8 +150,15 @@ impl Module {
         &self.0.engine
     }
 
+    /// The canonical id of each of the module's types. (The loader checked
+    /// that every type reference stays inside the type section and its
+    /// recursion groups, so registration succeeds; were it to fail, ids
+    /// that match no type would make every type check fail, never pass.)
     pub(crate) fn type_ids(&self) -> &[u32] {
-        self.0.type_ids.get_or_init(|| crate::type_registry::canonicalize(&self.0.info.types))
+        self.0.type_ids.get_or_init(|| {
+            let info = &self.0.info;
+            crate::type_registry::canonicalize(info).unwrap_or_else(|| vec![u32::MAX; info.types.len()].into())
+        })
     }
 
     pub(crate) fn text_ptr(&self) -> *const u8 {
@@ -225,6 +232,41 @@ impl std::fmt::Debug for Module {
 
 /// Check that `.kiln.info` is consistent with itself and with the other
 /// sections, so instantiation can index without further checks.
+/// The type section's structure: recursion groups that partition it, and
+/// every type reference (in signatures, and to supertypes) to an earlier
+/// type or one of the same group — what registration relies on.
+fn validate_types(info: &ModuleInfo) -> Option<&'static str> {
+    use kiln_artifact::types::{HeapType, RefType, ValType};
+    let n = info.types.len() as u32;
+    if info.rec_groups.first().is_some_and(|&s| s != 0)
+        || info.rec_groups.windows(2).any(|w| w[0] >= w[1])
+        || info.rec_groups.last().is_some_and(|&s| s >= n)
+    {
+        return Some("recursion groups do not partition the type section");
+    }
+    if info.subtypes.windows(2).any(|w| w[0].ty.0 >= w[1].ty.0) || info.subtypes.iter().any(|d| d.ty.0 >= n) {
+        return Some("subtype declarations are not sorted by type");
+    }
+    for t in 0..n {
+        let group = info.rec_group_of(kiln_artifact::index::TypeIndex(t));
+        let ok = |r: u32| r < group.end;
+        let refs = info.types[t as usize].params.iter().chain(info.types[t as usize].results.iter());
+        for v in refs {
+            if let ValType::Ref(RefType { heap: HeapType::Concrete(r), .. }) = v {
+                if !ok(*r) {
+                    return Some("a type refers to a later type outside its recursion group");
+                }
+            }
+        }
+        if let (Some(sup), _) = info.subtyping(kiln_artifact::index::TypeIndex(t)) {
+            if !ok(sup.0) || sup.0 == t {
+                return Some("a type's supertype is neither earlier nor in its recursion group");
+            }
+        }
+    }
+    None
+}
+
 fn validate(info: &ModuleInfo, s: &elf::Sections<'_>) -> Result<()> {
     let bad = |what: String| Err(Error::load(names::INFO, what));
     let text_len = s.text.len() as u64;
@@ -250,6 +292,7 @@ fn validate(info: &ModuleInfo, s: &elf::Sections<'_>) -> Result<()> {
     if info.functions.iter().any(|t| t.index() >= n_types) {
         return bad("a function has an unknown type".into());
     }
+    validate_types(info).map_or(Ok(()), |what| bad(what.into()))?;
     for (i, f) in info.defined_funcs.iter().enumerate() {
         if !in_text(&f.body) || f.array_trampoline.is_some_and(|r| !in_text(&r)) {
             return bad(format!("code of defined function {i} lies outside .text"));

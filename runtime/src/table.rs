@@ -13,11 +13,14 @@ pub struct Table {
 }
 
 fn ref_to_raw(s: &mut StoreOpaque, ty: RefType, v: Val) -> Result<usize> {
-    match (ty, v) {
-        (RefType::Func, Val::FuncRef(None)) | (RefType::Extern, Val::ExternRef(None)) => Ok(0),
-        (RefType::Func, Val::FuncRef(Some(f))) => f.to_wasm(s),
-        (RefType::Extern, Val::ExternRef(Some(r))) => r.to_raw(s),
-        (ty, v) => Err(Error::ty(format!("a {ty} table cannot hold a {}", v.ty()))),
+    if !v.matches(s, crate::values::ValType::Ref(ty))? {
+        return Err(Error::ty(format!("a {ty} table cannot hold a {}", v.ty())));
+    }
+    match v {
+        Val::FuncRef(None) | Val::ExternRef(None) => Ok(0),
+        Val::FuncRef(Some(f)) => f.to_wasm(s),
+        Val::ExternRef(Some(r)) => r.to_raw(s),
+        other => Err(Error::ty(format!("a {ty} table cannot hold a {}", other.ty()))),
     }
 }
 
@@ -69,9 +72,9 @@ impl Table {
         self.index_in(s).ok()?;
         let t = &s.tables[self.index];
         let raw = *t.elements.get(usize::try_from(i).ok()?)?;
-        Some(match t.ty.element {
-            RefType::Func => Val::FuncRef(crate::Func::from_raw(s, raw)),
-            RefType::Extern => Val::ExternRef(crate::ExternRef::from_raw(s, raw)),
+        Some(match t.ty.element.heap.top() {
+            crate::values::HeapType::Extern => Val::ExternRef(crate::ExternRef::from_raw(s, raw)),
+            _ => Val::FuncRef(crate::Func::from_raw(s, raw)),
         })
     }
 

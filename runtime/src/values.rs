@@ -5,7 +5,7 @@ use crate::func::Func;
 use crate::store::ExternRef;
 use crate::vm::instance::StoreOpaque;
 use crate::vm::vmctx::ValRaw;
-pub use kiln_artifact::types::{FuncType, GlobalType, Limits, MemoryType, RefType, TableType, ValType};
+pub use kiln_artifact::types::{FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, ValType};
 
 /// A WebAssembly value.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,9 +48,43 @@ impl Val {
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
-            ValType::Ref(RefType::Func) => Val::FuncRef(None),
-            ValType::Ref(RefType::Extern) => Val::ExternRef(None),
+            ValType::Ref(r) => Val::null_of(r),
         }
+    }
+
+    /// The null reference of `r`'s hierarchy.
+    pub(crate) fn null_of(r: RefType) -> Val {
+        match r.heap.top() {
+            HeapType::Extern => Val::ExternRef(None),
+            _ => Val::FuncRef(None),
+        }
+    }
+
+    /// Whether this value is one of type `ty` in canonical form (concrete
+    /// references given by canonical id, as a [`Func`]'s type has them):
+    /// the same number type, or a reference of the right hierarchy that is
+    /// null only where `ty` is nullable and, for a function, whose type is
+    /// a subtype of `ty`'s heap type.
+    pub(crate) fn matches(&self, store: &StoreOpaque, ty: ValType) -> crate::Result<bool> {
+        Ok(match (self, ty) {
+            (Val::I32(_), ValType::I32)
+            | (Val::I64(_), ValType::I64)
+            | (Val::F32(_), ValType::F32)
+            | (Val::F64(_), ValType::F64)
+            | (Val::V128(_), ValType::V128) => true,
+            (Val::FuncRef(None), ValType::Ref(r)) => r.nullable && r.is_func(),
+            (Val::ExternRef(None), ValType::Ref(r)) => r.nullable && r.heap.top() == HeapType::Extern,
+            (Val::ExternRef(Some(_)), ValType::Ref(r)) => r.heap == HeapType::Extern,
+            (Val::FuncRef(Some(f)), ValType::Ref(r)) => match r.heap {
+                HeapType::Func => true,
+                HeapType::Concrete(id) => {
+                    f.to_raw(store)?;
+                    crate::type_registry::is_subtype(f.type_id(), id)
+                }
+                _ => false,
+            },
+            _ => false,
+        })
     }
 
     /// As `i32`, if it is one.
@@ -108,8 +142,10 @@ impl Val {
             ValType::F32 => Val::F32(raw.get_f32()),
             ValType::F64 => Val::F64(raw.get_f64()),
             ValType::V128 => Val::V128(raw.get_u128()),
-            ValType::Ref(RefType::Func) => Val::FuncRef(Func::from_raw(store, raw.get_ref())),
-            ValType::Ref(RefType::Extern) => Val::ExternRef(ExternRef::from_raw(store, raw.get_ref())),
+            ValType::Ref(r) if r.heap.top() == HeapType::Extern => {
+                Val::ExternRef(ExternRef::from_raw(store, raw.get_ref()))
+            }
+            ValType::Ref(_) => Val::FuncRef(Func::from_raw(store, raw.get_ref())),
         }
     }
 }

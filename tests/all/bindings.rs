@@ -131,11 +131,7 @@ fn modules_importing_memories_go_through_a_linker() {
         }
     }
     let mut store = Store::new(Counter(0));
-    let memory = Memory::new(
-        &mut store,
-        MemoryType { limits: kiln::Limits { min: 1, max: None }, memory64: false, shared: false },
-    )
-    .unwrap();
+    let memory = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
     let mut linker = Linker::new();
     linker.define("env", "memory", memory).unwrap();
     imports_memory::ImportsMemory::add_to_linker(&mut linker).unwrap();

@@ -1,7 +1,7 @@
 //! Instances, linking and the state they share: imported and exported
 //! memories, tables and globals; segments; growth.
 
-use kiln::{Extern, Global, GlobalType, Instance, Limits, Linker, Memory, MemoryType, Store, Val, ValType};
+use kiln::{Extern, Global, GlobalType, Instance, Linker, Memory, MemoryType, Store, Val, ValType};
 use kiln_tests::{instantiate, module};
 
 #[test]
@@ -60,9 +60,7 @@ fn memory_grow_and_size() {
 #[test]
 fn memory_shared_between_instances() {
     let mut store = Store::new(());
-    let memory =
-        Memory::new(&mut store, MemoryType { limits: Limits { min: 1, max: None }, memory64: false, shared: false })
-            .unwrap();
+    let memory = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
     let writer = module(
         r#"(module (import "env" "mem" (memory 1)) (data (i32.const 4) "\2a")
            (func (export "write") (param i32 i32) (i32.store (local.get 0) (local.get 1))))"#,

@@ -14,5 +14,6 @@ mod plugin_table;
 mod simd;
 mod traps;
 mod typed_calls;
+mod typed_refs;
 mod v128;
 mod wasi;

@@ -54,9 +54,12 @@ pub(crate) fn memory_base_is_static(t: &Tunables, ty: &MemoryType) -> bool {
 }
 
 /// Whether an access of `access_size` bytes at static `offset` to `ty` needs
-/// no explicit check (see the invariant above).
+/// no explicit check (see the invariant above). A memory of 1-byte pages
+/// is always checked: protection rounds its length up to a host page, so
+/// the bytes just past its end are accessible.
 fn check_is_elided(t: &Tunables, ty: &MemoryType, offset: u64, access_size: u8) -> bool {
     memory_base_is_static(t, ty)
+        && ty.page_size_log2 == 16
         && offset.checked_add(u64::from(access_size)).is_some_and(|end| end <= t.memory_guard_size)
 }
 
@@ -70,7 +73,6 @@ pub(crate) struct HeapAddr {
 
 /// Compute the address of an access of `access_size` bytes at
 /// `index + offset` in memory `mem`, emitting the bounds check it needs.
-/// `wasm_offset` locates errors.
 pub(crate) fn heap_addr(
     builder: &mut FunctionBuilder<'_>,
     env: &mut FuncEnv<'_>,
@@ -78,9 +80,8 @@ pub(crate) fn heap_addr(
     index: Value,
     offset: u64,
     access_size: u8,
-    wasm_offset: usize,
 ) -> Result<HeapAddr> {
-    let ty = env.memory_type(mem, wasm_offset)?;
+    let ty = env.memory_type(mem)?;
     let index = index_to_i64(builder, index);
 
     if !check_is_elided(env.cx.tunables, ty, offset, access_size) {
@@ -107,7 +108,7 @@ pub(crate) fn heap_addr(
 
     // Past the check (or under the invariant), base + index + offset is
     // inside the memory or its guard region.
-    let base = env.memory_base(builder, mem, wasm_offset)?;
+    let base = env.memory_base(builder, mem)?;
     let addr = builder.ins().iadd(base, index);
     Ok(match i32::try_from(offset) {
         Ok(offset) => HeapAddr { addr, offset },
@@ -121,7 +122,7 @@ mod tests {
     use kiln_artifact::types::Limits;
 
     fn mem(memory64: bool) -> MemoryType {
-        MemoryType { limits: Limits { min: 1, max: None }, memory64, shared: false }
+        MemoryType { limits: Limits { min: 1, max: None }, memory64, shared: false, page_size_log2: 16 }
     }
 
     #[test]
@@ -134,6 +135,9 @@ mod tests {
         assert!(!check_is_elided(&t, &mem(false), u64::MAX, 1));
         // memory64 is always checked.
         assert!(!check_is_elided(&t, &mem(true), 0, 1));
+        // So is a memory of 1-byte pages.
+        let tiny = MemoryType { page_size_log2: 0, ..mem(false) };
+        assert!(!check_is_elided(&t, &tiny, 0, 1) && memory_base_is_static(&t, &tiny));
         // Explicit mode.
         let explicit = Tunables { bounds_checks: BoundsChecks::Explicit, ..Tunables::default() };
         assert!(!check_is_elided(&explicit, &mem(false), 0, 1));

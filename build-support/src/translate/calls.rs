@@ -1,4 +1,4 @@
-//! Calls: `call`, `call_indirect`, `return_call`, `return_call_indirect`.
+//! Calls: `call`, `call_indirect`, `call_ref` and their tail-call forms.
 //!
 //! Every wasm call passes `(callee_vmctx, caller_vmctx, params…)`:
 //!
@@ -7,6 +7,7 @@
 //! | defined function | colocated `call` of `User { 0, func_index }` | own vmctx |
 //! | imported function | `VMFunctionImport::wasm_call` | `VMFunctionImport::vmctx` |
 //! | `call_indirect` | `VMFuncRef::wasm_call` after `tables::checked_funcref` | `VMFuncRef::vmctx` |
+//! | `call_ref` | `VMFuncRef::wasm_call` after a null check | `VMFuncRef::vmctx` |
 //!
 //! A callee with several results gets one more argument, the address of
 //! this function's return area (`FuncEnv::return_area`), and its results are
@@ -17,10 +18,12 @@
 use super::env::FuncEnv;
 use super::func_translator::FuncState;
 use super::tables;
+use super::traps::to_ir;
 use crate::error::{Error, Result};
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::FunctionBuilder;
 use kiln_artifact::index::{FuncIndex, TableIndex, TypeIndex};
+use kiln_artifact::traps::TrapCode;
 use kiln_artifact::types::FuncType;
 use kiln_artifact::vmctx::VAL_RAW_SIZE;
 
@@ -74,6 +77,31 @@ pub(crate) fn call_indirect(
     env.cx.lowering.check_v128(ty.params.iter().chain(ty.results.iter()).copied(), offset)?;
     let index = state.pop()?;
     let funcref = tables::checked_funcref(builder, env, TableIndex(table), index, ty_index)?;
+    let o = env.cx.offsets;
+    // Past the null check; a VMFuncRef never changes once published.
+    let flags = MemFlagsData::trusted().with_readonly();
+    let code = builder.ins().load(env.ptr, flags, funcref, o.func_ref_wasm_call() as i32);
+    let callee_vmctx = builder.ins().load(env.ptr, flags, funcref, o.func_ref_vmctx() as i32);
+    let sig = env.wasm_sig(builder, ty_index)?;
+    emit(state, builder, env, Callee::Indirect(sig, code), callee_vmctx, ty, kind)
+}
+
+/// `call_ref $t` / `return_call_ref $t`: the callee is a function
+/// reference the validator proved is of type `$t` (or a subtype), so only
+/// null needs a check.
+pub(crate) fn call_ref(
+    state: &mut FuncState,
+    builder: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
+    ty: u32,
+    kind: CallKind,
+    offset: usize,
+) -> Result<()> {
+    let ty_index = TypeIndex(ty);
+    let ty = env.func_type(ty_index)?;
+    env.cx.lowering.check_v128(ty.params.iter().chain(ty.results.iter()).copied(), offset)?;
+    let funcref = state.pop()?;
+    builder.ins().trapz(funcref, to_ir(TrapCode::NullReference));
     let o = env.cx.offsets;
     // Past the null check; a VMFuncRef never changes once published.
     let flags = MemFlagsData::trusted().with_readonly();

@@ -354,6 +354,32 @@ pub(crate) fn br_if(state: &mut FuncState, builder: &mut FunctionBuilder<'_>, de
     Ok(())
 }
 
+/// `br_on_null`: branch (without the reference) if it is null; otherwise
+/// go on with it, now known not to be null.
+pub(crate) fn br_on_null(state: &mut FuncState, builder: &mut FunctionBuilder<'_>, depth: u32) -> Result<()> {
+    let reference = state.pop()?;
+    let (target, n) = state.frame(depth)?.branch_target();
+    let next = builder.create_block();
+    builder.ins().brif(reference, next, &[], target, &args(state.peekn(n)?));
+    builder.seal_block(next);
+    builder.switch_to_block(next);
+    state.push(reference);
+    Ok(())
+}
+
+/// `br_on_non_null`: branch with the reference (the last of the target's
+/// values) unless it is null; otherwise drop it and go on.
+pub(crate) fn br_on_non_null(state: &mut FuncState, builder: &mut FunctionBuilder<'_>, depth: u32) -> Result<()> {
+    let reference = state.peek()?;
+    let (target, n) = state.frame(depth)?.branch_target();
+    let next = builder.create_block();
+    builder.ins().brif(reference, target, &args(state.peekn(n)?), next, &[]);
+    builder.seal_block(next);
+    builder.switch_to_block(next);
+    state.pop()?;
+    Ok(())
+}
+
 /// `br_table`. With `landing_pads`, the default is also the table's last
 /// entry: Cranelift places landing pads on the table's entries only,
 /// assuming the default is reached by a direct branch, but its aarch64

@@ -50,7 +50,6 @@ use kiln_artifact::index::{FuncIndex, GlobalIndex, MemoryIndex, TableIndex, Type
 use kiln_artifact::types::{FuncType, MemoryType, ValType};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use wasmparser::WasmModuleResources;
 
 /// User ids of the alias regions (unique within a function, which is
 /// enough: kiln does not inline).
@@ -93,17 +92,11 @@ pub(crate) struct EnvCache {
     /// several results: results are loaded right after each call, so the
     /// calls never use it at the same time. Grown to the largest need.
     return_area: Option<ir::StackSlot>,
-    /// Whether each table has 64-bit indices (memory64 proposal); kiln's
-    /// `TableType` does not record it, the validator does.
-    table64: Vec<bool>,
-    /// Whether each memory has a page size other than 64 KiB
-    /// (custom-page-sizes proposal, not supported).
-    custom_page_size: Vec<bool>,
 }
 
 impl EnvCache {
     /// Empty every cache for a new function of the module of `cx`.
-    pub(crate) fn reset(&mut self, cx: &TranslateContext<'_>, resources: &impl WasmModuleResources) {
+    pub(crate) fn reset(&mut self, cx: &TranslateContext<'_>) {
         let m = cx.module;
         self.entry_tail = None;
         self.builtins = None;
@@ -117,13 +110,6 @@ impl EnvCache {
         reset_vec(&mut self.imported_tables, m.tables.len());
         reset_vec(&mut self.imported_globals, m.globals.len());
         self.return_area = None;
-        self.table64.clear();
-        self.table64.extend((0..m.tables.len() as u32).map(|i| resources.table_at(i).is_some_and(|t| t.table64)));
-        self.custom_page_size.clear();
-        self.custom_page_size.extend(
-            (0..m.memories.len() as u32)
-                .map(|i| resources.memory_at(i).and_then(|t| t.page_size_log2).is_some_and(|log2| log2 != 16)),
-        );
     }
 }
 
@@ -429,13 +415,10 @@ impl<'a> FuncEnv<'a> {
     // ------------------------------------------------------------- memories
 
     /// The type of memory `mem`.
-    pub fn memory_type(&self, mem: MemoryIndex, offset: usize) -> Result<&'a MemoryType> {
+    pub fn memory_type(&self, mem: MemoryIndex) -> Result<&'a MemoryType> {
         let module = self.cx.module;
         let ty =
             module.memories.get(mem.index()).ok_or_else(|| Error::codegen(format!("memory {mem} out of range")))?;
-        if self.cache.custom_page_size.get(mem.index()).copied().unwrap_or(false) {
-            return Err(Error::unsupported("custom page sizes", offset));
-        }
         Ok(ty)
     }
 
@@ -457,8 +440,8 @@ impl<'a> FuncEnv<'a> {
     }
 
     /// The base address of memory `mem` (pointer type).
-    pub fn memory_base(&mut self, builder: &mut FunctionBuilder<'_>, mem: MemoryIndex, offset: usize) -> Result<Value> {
-        let ty = self.memory_type(mem, offset)?;
+    pub fn memory_base(&mut self, builder: &mut FunctionBuilder<'_>, mem: MemoryIndex) -> Result<Value> {
+        let ty = self.memory_type(mem)?;
         let (def, at) = self.memory_definition(builder, mem)?;
         let at = at + self.cx.offsets.memory_base();
         if !bounds::memory_base_is_static(self.cx.tunables, ty) {
@@ -486,7 +469,7 @@ impl<'a> FuncEnv<'a> {
 
     /// Whether table `table` has 64-bit indices.
     pub fn table64(&self, table: TableIndex) -> bool {
-        self.cache.table64.get(table.index()).copied().unwrap_or(false)
+        self.cx.module.tables.get(table.index()).is_some_and(|t| t.table64)
     }
 
     /// Where the `VMTableDefinition` of `table` is: `(pointer, offset)`.

@@ -89,7 +89,7 @@ impl FuncTranslator {
         env::set_stack_limit(&mut function, cx)?;
 
         self.state.clear();
-        self.cache.reset(cx, validator.resources());
+        self.cache.reset(cx);
         let state = &mut self.state;
         let mut builder = FunctionBuilder::new(&mut function, &mut self.builder_ctx);
 

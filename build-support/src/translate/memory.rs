@@ -16,9 +16,6 @@ use kiln_artifact::builtins::BuiltinIndex;
 use kiln_artifact::index::MemoryIndex;
 use wasmparser::{MemArg, MemArgTarget};
 
-/// log2 of the wasm page size.
-const PAGE_SIZE_LOG2: i64 = 16;
-
 /// How a load reads memory and widens the value.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Load {
@@ -83,7 +80,7 @@ pub(crate) fn address(
         return Err(Error::unsupported("memory access with an ordering", offset));
     }
     let mem = memory_of(memarg, offset)?;
-    bounds::heap_addr(builder, env, mem, index, memarg.offset, size, offset)
+    bounds::heap_addr(builder, env, mem, index, memarg.offset, size)
 }
 
 /// `t.load*`: pops the index, pushes the value.
@@ -151,12 +148,12 @@ pub(crate) fn size(
     builder: &mut FunctionBuilder<'_>,
     env: &mut FuncEnv<'_>,
     mem: u32,
-    offset: usize,
 ) -> Result<()> {
     let mem = MemoryIndex(mem);
-    let memory64 = env.memory_type(mem, offset)?.memory64;
+    let ty = env.memory_type(mem)?;
+    let (memory64, page_size_log2) = (ty.memory64, ty.page_size_log2);
     let length = env.memory_length(builder, mem)?;
-    let pages = builder.ins().ushr_imm_u(length, PAGE_SIZE_LOG2);
+    let pages = builder.ins().ushr_imm_u(length, i64::from(page_size_log2));
     let pages = i64_to_index(builder, pages, memory64);
     state.push(pages);
     Ok(())
@@ -168,10 +165,9 @@ pub(crate) fn grow(
     builder: &mut FunctionBuilder<'_>,
     env: &mut FuncEnv<'_>,
     mem: u32,
-    offset: usize,
 ) -> Result<()> {
     let mem = MemoryIndex(mem);
-    let memory64 = env.memory_type(mem, offset)?.memory64;
+    let memory64 = env.memory_type(mem)?.memory64;
     let delta = state.pop()?;
     let delta = index_to_i64(builder, delta);
     let mem_arg = memory_arg(builder, mem);
@@ -188,11 +184,8 @@ pub(crate) fn copy(
     env: &mut FuncEnv<'_>,
     dst_mem: u32,
     src_mem: u32,
-    offset: usize,
 ) -> Result<()> {
     let (dst_mem, src_mem) = (MemoryIndex(dst_mem), MemoryIndex(src_mem));
-    env.memory_type(dst_mem, offset)?;
-    env.memory_type(src_mem, offset)?;
     let (dst, src, len) = state.pop3()?;
     let dst = index_to_i64(builder, dst);
     let src = index_to_i64(builder, src);
@@ -209,10 +202,8 @@ pub(crate) fn fill(
     builder: &mut FunctionBuilder<'_>,
     env: &mut FuncEnv<'_>,
     mem: u32,
-    offset: usize,
 ) -> Result<()> {
     let mem = MemoryIndex(mem);
-    env.memory_type(mem, offset)?;
     let (dst, value, len) = state.pop3()?;
     let dst = index_to_i64(builder, dst);
     let len = index_to_i64(builder, len);
@@ -228,10 +219,8 @@ pub(crate) fn init(
     env: &mut FuncEnv<'_>,
     data: u32,
     mem: u32,
-    offset: usize,
 ) -> Result<()> {
     let mem = MemoryIndex(mem);
-    env.memory_type(mem, offset)?;
     let (dst, src, len) = state.pop3()?;
     let dst = index_to_i64(builder, dst);
     let mem_arg = memory_arg(builder, mem);

@@ -29,7 +29,7 @@ use super::traps::to_ir;
 use crate::error::{Error, Result};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
-use cranelift_codegen::ir::types::{F32, F64, I16, I32, I64, I8};
+use cranelift_codegen::ir::types::{F32, F64, I128, I16, I32, I64, I8};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::FunctionBuilder;
 use kiln_artifact::builtins::BuiltinIndex;
@@ -136,6 +136,8 @@ pub(crate) fn translate_operator(
         Op::ReturnCallIndirect { type_index, table_index } => {
             calls::call_indirect(state, builder, env, *type_index, *table_index, CallKind::Tail, offset)?
         }
+        Op::CallRef { type_index } => calls::call_ref(state, builder, env, *type_index, CallKind::Normal, offset)?,
+        Op::ReturnCallRef { type_index } => calls::call_ref(state, builder, env, *type_index, CallKind::Tail, offset)?,
 
         // ================================================================
         // Parametric
@@ -307,11 +309,11 @@ pub(crate) fn translate_operator(
         // ================================================================
         // Memory: size, grow and bulk operations (memory.rs)
         // ================================================================
-        Op::MemorySize { mem } => memory::size(state, builder, env, *mem, offset)?,
-        Op::MemoryGrow { mem } => memory::grow(state, builder, env, *mem, offset)?,
-        Op::MemoryCopy { dst_mem, src_mem } => memory::copy(state, builder, env, *dst_mem, *src_mem, offset)?,
-        Op::MemoryFill { mem } => memory::fill(state, builder, env, *mem, offset)?,
-        Op::MemoryInit { data_index, mem } => memory::init(state, builder, env, *data_index, *mem, offset)?,
+        Op::MemorySize { mem } => memory::size(state, builder, env, *mem)?,
+        Op::MemoryGrow { mem } => memory::grow(state, builder, env, *mem)?,
+        Op::MemoryCopy { dst_mem, src_mem } => memory::copy(state, builder, env, *dst_mem, *src_mem)?,
+        Op::MemoryFill { mem } => memory::fill(state, builder, env, *mem)?,
+        Op::MemoryInit { data_index, mem } => memory::init(state, builder, env, *data_index, *mem)?,
         Op::DataDrop { data_index } => memory::data_drop(builder, env, *data_index)?,
 
         // ================================================================
@@ -327,6 +329,12 @@ pub(crate) fn translate_operator(
             let v = env.func_ref_address(builder, FuncIndex(*function_index))?;
             state.push(v);
         }
+        Op::RefAsNonNull => {
+            let x = state.peek()?;
+            builder.ins().trapz(x, to_ir(TrapCode::NullReference));
+        }
+        Op::BrOnNull { relative_depth } => control::br_on_null(state, builder, *relative_depth)?,
+        Op::BrOnNonNull { relative_depth } => control::br_on_non_null(state, builder, *relative_depth)?,
 
         // ================================================================
         // Tables (tables.rs)
@@ -341,9 +349,34 @@ pub(crate) fn translate_operator(
         Op::ElemDrop { elem_index } => tables::elem_drop(builder, env, *elem_index)?,
 
         // ================================================================
+        // Wide arithmetic: 128-bit values as (low, high) pairs of i64
+        // ================================================================
+        Op::I64Add128 | Op::I64Sub128 => {
+            let (b_lo, b_hi) = state.pop2()?;
+            let (a_lo, a_hi) = state.pop2()?;
+            let (a, b) = (builder.ins().iconcat(a_lo, a_hi), builder.ins().iconcat(b_lo, b_hi));
+            let r = if matches!(op, Op::I64Add128) { builder.ins().iadd(a, b) } else { builder.ins().isub(a, b) };
+            let (lo, hi) = builder.ins().isplit(r);
+            state.push(lo);
+            state.push(hi);
+        }
+        Op::I64MulWideS | Op::I64MulWideU => {
+            let (a, b) = state.pop2()?;
+            let (a, b) = if matches!(op, Op::I64MulWideS) {
+                (builder.ins().sextend(I128, a), builder.ins().sextend(I128, b))
+            } else {
+                (builder.ins().uextend(I128, a), builder.ins().uextend(I128, b))
+            };
+            let product = builder.ins().imul(a, b);
+            let (lo, hi) = builder.ins().isplit(product);
+            state.push(lo);
+            state.push(hi);
+        }
+
+        // ================================================================
         // SIMD and relaxed SIMD (simd.rs); everything else (atomics,
-        // exceptions, GC, typed function references, stack switching, wide
-        // arithmetic…) is unsupported
+        // exceptions, GC, typed function references, stack switching…) is
+        // unsupported
         // ================================================================
         other => {
             if !simd::translate(other, offset, state, builder, env)? {

@@ -12,7 +12,7 @@ use cranelift_codegen::{Context, FinalizedRelocTarget};
 use kiln_artifact::engine::{BoundsChecks, Tunables};
 use kiln_artifact::index::{DefinedFuncIndex, FuncIndex, TypeIndex};
 use kiln_artifact::info::{Import, ImportKind, ModuleInfo};
-use kiln_artifact::types::{FuncType, GlobalType, Limits, MemoryType, RefType, TableType, ValType};
+use kiln_artifact::types::{FuncType, GlobalType, MemoryType, TableType, ValType};
 use kiln_artifact::vmctx::{VMCounts, VMOffsets};
 use wasmparser::{
     FuncToValidate, FunctionBody, Parser, Payload, ValidPayload, Validator, ValidatorResources, WasmFeatures,
@@ -20,36 +20,22 @@ use wasmparser::{
 
 // ------------------------------------------------------------------ helpers
 
+// The module environment's own conversions, at offset 0: these modules are
+// valid and use only supported types.
 fn val_type(t: wasmparser::ValType) -> ValType {
-    match t {
-        wasmparser::ValType::I32 => ValType::I32,
-        wasmparser::ValType::I64 => ValType::I64,
-        wasmparser::ValType::F32 => ValType::F32,
-        wasmparser::ValType::F64 => ValType::F64,
-        wasmparser::ValType::V128 => ValType::V128,
-        wasmparser::ValType::Ref(r) if r == wasmparser::RefType::FUNCREF => ValType::FUNCREF,
-        wasmparser::ValType::Ref(_) => ValType::EXTERNREF,
-    }
-}
-
-fn ref_type(r: wasmparser::RefType) -> RefType {
-    if r == wasmparser::RefType::FUNCREF {
-        RefType::Func
-    } else {
-        RefType::Extern
-    }
+    crate::module_env::val_type(t, 0).expect("supported value type")
 }
 
 fn memory_type(m: wasmparser::MemoryType) -> MemoryType {
-    MemoryType { limits: Limits { min: m.initial, max: m.maximum }, memory64: m.memory64, shared: m.shared }
+    crate::module_env::memory_type(&m, 0).expect("supported memory type")
 }
 
 fn table_type(t: wasmparser::TableType) -> TableType {
-    TableType { element: ref_type(t.element_type), limits: Limits { min: t.initial, max: t.maximum } }
+    crate::module_env::table_type(&t, 0).expect("supported table type")
 }
 
 fn global_type(g: wasmparser::GlobalType) -> GlobalType {
-    GlobalType { content: val_type(g.content_type), mutable: g.mutable }
+    crate::module_env::global_type(&g, 0).expect("supported global type")
 }
 
 type Bodies<'a> = Vec<(FuncToValidate<ValidatorResources>, FunctionBody<'a>)>;

@@ -1,4 +1,4 @@
-//! `kiln compile IN.wasm -o OUT.kiln [--target TRIPLE] [--fuel] [--epoch]`:
+//! `kiln compile IN.wasm -o OUT.kiln [--target TRIPLE] [-W F=y|n] [--fuel] [--epoch]`:
 //! produce an artifact outside cargo, loadable with `Module::from_bytes`.
 
 use std::path::PathBuf;
@@ -19,8 +19,13 @@ fn compile_inner(args: &[String]) -> Result<(), String> {
     let mut input = None;
     let mut output = None;
     let mut config = kiln_build::Config::host();
+    let mut switches = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
+        if let Some(switch) = super::feature_switch(a, &mut it) {
+            switches.push(switch?);
+            continue;
+        }
         match a.as_str() {
             "-o" | "--output" => output = Some(PathBuf::from(it.next().ok_or("-o needs a path")?)),
             "--target" => {
@@ -40,6 +45,8 @@ fn compile_inner(args: &[String]) -> Result<(), String> {
             _ => input = Some(PathBuf::from(a)),
         }
     }
+    // After `--target`, which starts from a new configuration.
+    super::apply_feature_switches(&mut config, &switches)?;
     let input = input.ok_or("no input module")?;
     let output = output.unwrap_or_else(|| input.with_extension("kiln"));
     let wasm = kiln_build::read_module(&input).map_err(|e| e.to_string())?;

@@ -1,4 +1,4 @@
-//! `kiln run PLUGIN.wasm [--dir HOST::GUEST] [--env K=V] [--fuel N] -- ARGS…`:
+//! `kiln run PLUGIN.wasm [-W F=y|n] [--dir HOST::GUEST] [--env K=V] [--fuel N] -- ARGS…`:
 //! compile a WASI command (through the artifact cache), load the artifact
 //! and run its `_start`, exiting with the guest's exit code. The flags are
 //! shaped like Wasmtime's.
@@ -19,6 +19,8 @@ pub struct RunArgs {
     pub env: Vec<(String, String)>,
     /// Fuel budget; compiles the module with fuel metering.
     pub fuel: Option<u64>,
+    /// WebAssembly feature switches (`-W name=y|n`), in order.
+    pub features: Vec<String>,
     /// Arguments after the module name (the guest's argv[1..]).
     pub args: Vec<String>,
 }
@@ -29,6 +31,12 @@ pub fn parse_run_args(args: &[String]) -> Result<RunArgs, String> {
     let mut it = args.iter();
     let mut module = None;
     while let Some(a) = it.next() {
+        if module.is_none() {
+            if let Some(switch) = super::feature_switch(a, &mut it) {
+                out.features.push(switch?);
+                continue;
+            }
+        }
         let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
         match a.as_str() {
             "--dir" => {
@@ -72,10 +80,11 @@ struct Host {
     wasi: WasiCtx,
 }
 
-fn load(path: &Path, fuel: bool) -> Result<Module, String> {
-    let wasm = kiln_build::read_module(path).map_err(|e| e.to_string())?;
+fn load(path: &Path, fuel: bool, features: &[String]) -> Result<Module, String> {
     let mut config = kiln_build::Config::host();
     config.consume_fuel(fuel);
+    super::apply_feature_switches(&mut config, features)?;
+    let wasm = kiln_build::read_module(path).map_err(|e| e.to_string())?;
     let artifact = kiln_build::cache::compile_cached(&wasm, &config, &kiln_build::cache::cache_dir())
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let bytes = std::fs::read(&artifact).map_err(|e| format!("{}: {e}", artifact.display()))?;
@@ -101,7 +110,7 @@ pub fn run(args: &[String]) -> ExitCode {
 }
 
 fn run_parsed(args: &RunArgs) -> Result<i32, String> {
-    let module = load(&args.module, args.fuel.is_some())?;
+    let module = load(&args.module, args.fuel.is_some(), &args.features)?;
     let name = args.module.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut builder = WasiCtxBuilder::new().arg(name).args(args.args.iter().cloned()).inherit_stdio();
     for (k, v) in &args.env {

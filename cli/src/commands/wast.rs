@@ -9,7 +9,25 @@ use std::process::ExitCode;
 /// print one line per script, each failure as `file:line:col: …`, and the
 /// final `spec: N passed, M failed, K skipped` line. Fails if any test
 /// failed or a file could not be read.
-pub fn wast(paths: &[String]) -> ExitCode {
+pub fn wast(args: &[String]) -> ExitCode {
+    let mut config = kiln_build::Config::host();
+    let mut switches = Vec::new();
+    let mut paths = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match super::feature_switch(a, &mut it) {
+            Some(Ok(s)) => switches.push(s),
+            Some(Err(e)) => return usage(&e),
+            None if a.starts_with('-') => return usage(&format!("unknown flag `{a}`")),
+            None => paths.push(a),
+        }
+    }
+    if let Err(e) = super::apply_feature_switches(&mut config, &switches) {
+        return usage(&e);
+    }
+    if paths.is_empty() {
+        return usage("no script given");
+    }
     let mut files = Vec::new();
     for p in paths {
         if let Err(e) = collect(Path::new(p), &mut files) {
@@ -20,11 +38,9 @@ pub fn wast(paths: &[String]) -> ExitCode {
     let mut scripts = Vec::new();
     for f in files {
         match std::fs::read_to_string(&f) {
-            Ok(text) => scripts.push(Script {
-                name: f.display().to_string(),
-                contents: text.into(),
-                config: kiln_build::Config::host(),
-            }),
+            Ok(text) => {
+                scripts.push(Script { name: f.display().to_string(), contents: text.into(), config: config.clone() })
+            }
             Err(e) => {
                 eprintln!("kiln wast: {}: {e}", f.display());
                 return ExitCode::FAILURE;
@@ -50,6 +66,11 @@ pub fn wast(paths: &[String]) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+fn usage(message: &str) -> ExitCode {
+    eprintln!("kiln wast: {message}");
+    ExitCode::from(2)
 }
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

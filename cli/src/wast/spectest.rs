@@ -33,11 +33,12 @@ pub(crate) fn define(linker: &mut Linker<()>, store: &mut Store<()>) -> kiln::Re
         linker.define("spectest", name, global)?;
     }
 
-    let table_ty = TableType { element: RefType::Func, limits: Limits { min: 10, max: Some(20) } };
+    let table_ty = TableType { element: RefType::FUNCREF, limits: Limits { min: 10, max: Some(20) }, table64: false };
     let table = Table::new(&mut *store, table_ty, Val::default_for(ValType::FUNCREF))?;
     linker.define("spectest", "table", table)?;
 
-    let memory_ty = MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false, shared: false };
+    let memory_ty =
+        MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false, shared: false, page_size_log2: 16 };
     let memory = Memory::new(&mut *store, memory_ty)?;
     linker.define("spectest", "memory", memory)?;
     Ok(())

@@ -18,7 +18,7 @@ use crate::vm::linear_memory::LinearMemory;
 use crate::vm::vmctx::*;
 use kiln_artifact::index::*;
 use kiln_artifact::info::{ConstExpr, ConstOp, DataMode, ElementItems, ElementMode};
-use kiln_artifact::types::{FuncType, GlobalType, TableType};
+use kiln_artifact::types::{FuncType, GlobalType, TableType, ValType};
 use kiln_artifact::vmctx::{HostPtr, VMCounts, VMOffsets, VMCTX_MAGIC};
 use std::alloc::Layout;
 use std::any::{Any, TypeId};
@@ -895,7 +895,9 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
     for (i, ty) in info.globals[info.num_imported_globals as usize..].iter().enumerate() {
         let def = NonNull::new(v.field::<VMGlobalDefinition>(offsets.defined_global(i as u32)))
             .unwrap_or(NonNull::dangling());
-        store.globals.push(StoredGlobal { ty: *ty, def, _owned: None });
+        // Stored in canonical form, so other modules can compare.
+        let ty = GlobalType { content: crate::type_registry::canonical(ty.content, type_ids), ..*ty };
+        store.globals.push(StoredGlobal { ty, def, _owned: None });
         inst.globals.push(store.globals.len() - 1);
         let value = eval(store, &inst, &info.global_inits[i])?;
         let last = store.globals.len() - 1;
@@ -907,7 +909,11 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
         let init = eval(store, &inst, &info.table_inits[i])?.get_ref();
         let def =
             NonNull::new(v.field::<VMTableDefinition>(offsets.defined_table(i as u32))).unwrap_or(NonNull::dangling());
-        let mut t = StoredTable { elements: Vec::new(), ty: *ty, def, _owned: None };
+        let element = match crate::type_registry::canonical(ValType::Ref(ty.element), type_ids) {
+            ValType::Ref(r) => r,
+            _ => ty.element,
+        };
+        let mut t = StoredTable { elements: Vec::new(), ty: TableType { element, ..*ty }, def, _owned: None };
         if t.grow(ty.limits.min, init).is_none() {
             return Err(Error::new(
                 crate::ErrorKind::Instantiation,

@@ -22,9 +22,15 @@
 //!   the memory can grow: the declared maximum, capped by
 //!   `memory_reservation` (but at least the minimum), plus the guard.
 //!
-//! Growing past the declared maximum, past the wasm limit (65536 pages for a
+//! Growing past the declared maximum, past the wasm limit (4 GiB for a
 //! 32-bit memory) or past the reservation fails, which `memory.grow`
 //! reports as -1. Memory is never executable.
+//!
+//! **Page sizes.** Pages are 64 KiB, or 1 byte for a memory that asks for
+//! it (custom page sizes). Protection works in host pages, so such a
+//! memory's accessible region is its length rounded up to a host page;
+//! compiled code checks every access to it explicitly (`bounds.rs`), which
+//! is why the rounding is harmless.
 //!
 //! **Reuse.** A dropped memory's reservation goes to a small process-wide
 //! pool with one `madvise(MADV_DONTNEED)` over its accessible prefix, which
@@ -45,10 +51,21 @@ use kiln_artifact::engine::{BoundsChecks, Tunables};
 use kiln_artifact::types::MemoryType;
 use kiln_artifact::WASM_PAGE_SIZE;
 
-/// Largest number of pages of a 32-bit memory (4 GiB).
-const MAX_PAGES_32: u64 = 1 << 16;
-/// Largest number of pages of a 64-bit memory (2^64 bytes).
-const MAX_PAGES_64: u64 = 1 << 48;
+/// The most pages a memory of type `ty` may have: 4 GiB of 32-bit memory
+/// (2^32 - 1 one-byte pages, so that `memory.size` fits an i32), or all of
+/// a 64-bit address space.
+fn max_pages_of(ty: &MemoryType) -> u64 {
+    match (ty.memory64, ty.page_size_log2) {
+        (false, 16) => 1 << 16,
+        (false, _) => u64::from(u32::MAX) >> ty.page_size_log2,
+        (true, log2) => u64::MAX >> log2,
+    }
+}
+
+/// `bytes` rounded up to whole host pages: what protection can express.
+fn host_pages(bytes: usize) -> usize {
+    bytes.next_multiple_of(sys::page_size())
+}
 
 /// Reservations of dropped memories, kept for reuse: reserving and
 /// releasing gigabytes of address space costs more than discarding the few
@@ -105,8 +122,10 @@ fn pool_reservation(slot: PooledSlot) {
 #[derive(Debug)]
 pub struct LinearMemory {
     mmap: Mmap,
-    /// Accessible bytes: `pages * WASM_PAGE_SIZE`.
+    /// The memory's length: `pages * page size`.
     byte_len: usize,
+    /// Log2 of the page size (16, or 0 for 1-byte pages).
+    page_size_log2: u8,
     /// Bytes that may ever become accessible (the mapping minus its guard).
     reservation: usize,
     /// The most pages growth may reach.
@@ -122,10 +141,11 @@ impl Drop for LinearMemory {
         // image pages as the image again — and pool the reservation as it
         // is; if that fails, the mapping is simply unmapped.
         let mut mmap = std::mem::replace(&mut self.mmap, Mmap::empty());
-        if mmap.is_empty() || mmap.discard(0, self.byte_len).is_err() {
+        let accessible = host_pages(self.byte_len);
+        if mmap.is_empty() || mmap.discard(0, accessible).is_err() {
             return;
         }
-        pool_reservation(PooledSlot { mmap, accessible: self.byte_len, image: self.image });
+        pool_reservation(PooledSlot { mmap, accessible, image: self.image });
     }
 }
 
@@ -151,13 +171,14 @@ impl LinearMemory {
         if sys::page_size() as u64 > WASM_PAGE_SIZE {
             return Err(format!("host pages of {} bytes are larger than wasm pages", sys::page_size()));
         }
-        let limit = if ty.memory64 { MAX_PAGES_64 } else { MAX_PAGES_32 };
+        let limit = max_pages_of(ty);
+        let page_size = ty.page_size();
         let min = ty.limits.min;
         let max = ty.limits.max.unwrap_or(limit).min(limit);
         if min > max {
             return Err(format!("memory minimum of {min} pages exceeds its maximum of {max}"));
         }
-        let min_bytes = min * WASM_PAGE_SIZE; // min <= 2^48: cannot overflow
+        let min_bytes = min << ty.page_size_log2; // min <= limit: cannot overflow
         let reservation = if !ty.memory64 && tunables.bounds_checks == BoundsChecks::GuardPages {
             // Compiled code relies on exactly this much address space.
             let r = tunables.memory_reservation;
@@ -171,9 +192,10 @@ impl LinearMemory {
             }
             r
         } else {
-            let max_bytes = max.saturating_mul(WASM_PAGE_SIZE);
+            let max_bytes = max << ty.page_size_log2; // max <= limit: cannot overflow
             let cap = tunables.memory_reservation / WASM_PAGE_SIZE * WASM_PAGE_SIZE;
-            max_bytes.min(cap).max(min_bytes)
+            // Whole host pages, for a memory of 1-byte pages.
+            max_bytes.min(cap).max(min_bytes).next_multiple_of(sys::page_size() as u64)
         };
         let too_big = || {
             format!(
@@ -191,15 +213,16 @@ impl LinearMemory {
         }
         // A pooled slot that cannot be brought into shape (the host refused
         // a mapping change) is given up for a fresh reservation.
+        let accessible = host_pages(min_bytes);
         let reused =
-            pooled_reservation(total, min_bytes, wanted).and_then(|slot| Self::reshape(slot, min_bytes, wanted).ok());
+            pooled_reservation(total, accessible, wanted).and_then(|slot| Self::reshape(slot, accessible, wanted).ok());
         let (mut mmap, already_mapped) = match reused {
             Some(r) => r,
             None => {
                 let mut m = Mmap::reserve(total)
                     .map_err(|e| format!("cannot reserve {total} bytes for a linear memory: {e}"))?;
-                m.make_accessible(0, min_bytes)
-                    .map_err(|e| format!("cannot make {min_bytes} bytes of linear memory accessible: {e}"))?;
+                m.make_accessible(0, accessible)
+                    .map_err(|e| format!("cannot make {accessible} bytes of linear memory accessible: {e}"))?;
                 (m, false)
             }
         };
@@ -225,8 +248,9 @@ impl LinearMemory {
         Ok(LinearMemory {
             mmap,
             byte_len: min_bytes,
+            page_size_log2: ty.page_size_log2,
             reservation,
-            max_pages: max.min((reservation as u64) / WASM_PAGE_SIZE),
+            max_pages: max.min((reservation as u64) / page_size),
             image,
         })
     }
@@ -269,14 +293,17 @@ impl LinearMemory {
         if new > self.max_pages {
             return None;
         }
-        // new <= max_pages <= reservation / WASM_PAGE_SIZE: fits in usize.
-        let new_bytes = (new * WASM_PAGE_SIZE) as usize;
-        if new_bytes > self.byte_len {
+        // new <= max_pages <= reservation / page size: fits in usize.
+        let new_bytes = (new << self.page_size_log2) as usize;
+        let (old_accessible, new_accessible) = (host_pages(self.byte_len), host_pages(new_bytes));
+        if new_accessible > old_accessible {
             // Pages never accessible before are still the zero pages of the
             // fresh mapping.
-            self.mmap.make_accessible(self.byte_len, new_bytes - self.byte_len).ok()?;
-            self.byte_len = new_bytes;
+            self.mmap.make_accessible(old_accessible, new_accessible - old_accessible).ok()?;
         }
+        // Bytes of the last host page past the old length were never
+        // reachable (explicit checks): still zero.
+        self.byte_len = new_bytes;
         Some(old)
     }
 
@@ -292,7 +319,7 @@ impl LinearMemory {
 
     /// Current size in wasm pages.
     pub fn pages(&self) -> u64 {
-        self.byte_len as u64 / WASM_PAGE_SIZE
+        self.byte_len as u64 >> self.page_size_log2
     }
 
     /// The most pages this memory can grow to.
@@ -339,7 +366,30 @@ mod tests {
     use kiln_artifact::types::Limits;
 
     fn memory(min: u64, max: Option<u64>) -> MemoryType {
-        MemoryType { limits: Limits { min, max }, memory64: false, shared: false }
+        MemoryType { limits: Limits { min, max }, memory64: false, shared: false, page_size_log2: 16 }
+    }
+
+    #[test]
+    fn one_byte_pages_grow_by_bytes() {
+        let ty = MemoryType { page_size_log2: 0, ..memory(3, Some(10)) };
+        for tunables in [Tunables::default(), Tunables { bounds_checks: BoundsChecks::Explicit, ..Tunables::default() }]
+        {
+            let mut m = LinearMemory::new(&ty, &tunables).unwrap();
+            assert_eq!((m.pages(), m.byte_len(), m.max_pages()), (3, 3, 10));
+            m.data_mut().copy_from_slice(b"abc");
+            assert_eq!(m.grow(4), Some(3));
+            assert_eq!(m.data(), b"abc\0\0\0\0");
+            assert_eq!(m.grow(4), None, "past the maximum");
+            assert_eq!(m.grow(3), Some(7));
+            assert_eq!(m.vmmemory().current_length, 10);
+            drop(m);
+            // The reservation is reused: zero again.
+            let m = LinearMemory::new(&ty, &tunables).unwrap();
+            assert_eq!(m.data(), b"\0\0\0");
+        }
+        // 2^32 - 1 one-byte pages at most, so that memory.size fits an i32.
+        let unbounded = MemoryType { page_size_log2: 0, ..memory(0, None) };
+        assert_eq!(LinearMemory::new(&unbounded, &Tunables::default()).unwrap().max_pages(), u64::from(u32::MAX));
     }
 
     #[cfg(target_pointer_width = "64")]
@@ -548,7 +598,7 @@ mod tests {
     #[cfg(target_pointer_width = "64")]
     #[test]
     fn memory64_uses_explicit_bounds() {
-        let ty = MemoryType { limits: Limits { min: 1, max: None }, memory64: true, shared: false };
+        let ty = MemoryType { limits: Limits { min: 1, max: None }, memory64: true, shared: false, page_size_log2: 16 };
         let t = Tunables { memory_reservation: 1 << 20, ..Tunables::default() };
         let mut m = LinearMemory::new(&ty, &t).unwrap();
         assert_eq!(m.reservation(), 1 << 20);

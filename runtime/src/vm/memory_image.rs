@@ -106,6 +106,11 @@ pub fn module_images(info: &ModuleInfo, data: &[u8]) -> Option<Box<[Option<Memor
         let DataMode::Active { memory, offset } = &seg.mode else { continue };
         let def = info.defined_memory_index(*memory)?;
         let ty = info.memories.get(memory.index())?;
+        // An image maps whole host pages, more than a memory of 1-byte
+        // pages may have.
+        if ty.page_size_log2 != 16 {
+            return None;
+        }
         let off = match (offset.0.as_slice(), ty.memory64) {
             ([ConstOp::I32Const(v)], false) => *v as u32 as u64,
             ([ConstOp::I64Const(v)], true) => *v as u64,
