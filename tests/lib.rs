@@ -22,10 +22,34 @@ pub fn artifact(wat: &str) -> Vec<u8> {
     kiln_build::compile(&wasm, &config()).unwrap_or_else(|e| panic!("compile failed: {e}"))
 }
 
+/// Load artifact bytes that kiln_build wrote, as an application loading
+/// them at run time would. Tests may have damaged them (the checksum
+/// catches that), never crafted them.
+#[allow(unsafe_code)]
+pub fn load(bytes: &[u8]) -> kiln::Result<kiln::Module> {
+    // SAFETY: every caller passes bytes from kiln_build::compile, intact or
+    // damaged without resealing, which the integrity check refuses.
+    unsafe { kiln::Module::from_bytes(bytes) }
+}
+
+/// Load artifact bytes a test edited on purpose, with the checksum
+/// recomputed so the loader's deeper checks (header, sections, metadata)
+/// see the edit. Such a module is only loaded, never instantiated or run.
+#[allow(unsafe_code)]
+pub fn load_edited(bytes: &[u8]) -> kiln::Result<kiln::Module> {
+    let mut bytes = bytes.to_vec();
+    assert!(kiln_artifact::integrity::reseal(&mut bytes), "not a sealed artifact");
+    // SAFETY: a crafted artifact breaks the contract only when its code or
+    // the tables that steer it are used; loading validates every table it
+    // reads and copies the text without running it, and the callers drop
+    // the module without instantiating it.
+    unsafe { kiln::Module::from_bytes(&bytes) }
+}
+
 /// Compile WAT and load it, as an application loading artifact bytes at
 /// run time would.
 pub fn module(wat: &str) -> kiln::Module {
-    kiln::Module::from_bytes(&artifact(wat)).unwrap_or_else(|e| panic!("load failed: {e}"))
+    load(&artifact(wat)).unwrap_or_else(|e| panic!("load failed: {e}"))
 }
 
 /// Instantiate a module without imports in a fresh store.

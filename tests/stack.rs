@@ -50,7 +50,7 @@ fn recursion_traps_cleanly(module: &Module, what: &str, fits: i32) -> Result<(),
 fn module() -> Module {
     let wasm = wat::parse_str(WAT).expect("test WAT parses");
     let bytes = kiln_build::compile(&wasm, &kiln_tests::config()).expect("compiles");
-    Module::from_bytes(&bytes).expect("loads")
+    kiln_tests::load(&bytes).expect("loads")
 }
 
 /// The same binary, started again (through the emulator when there is one)

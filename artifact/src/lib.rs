@@ -19,8 +19,10 @@
 //! | [`vmctx`] | `VMOffsets`: the VMContext layout compiled code relies on |
 //! | [`builtins`] | the one list of runtime builtins compiled code may call |
 //! | [`cpu`] | the CPU features an artifact may record, and (feature `std`) detection |
+//! | [`integrity`] | the checksum trailer that makes damage detectable |
 //!
-//! The order of checks when loading: ELF header (magic, class, machine,
+//! The order of checks when loading (bytes not embedded by `include_wasm!`
+//! first pass [`integrity::verify`]): ELF header (magic, class, machine,
 //! OS/ABI, flag bit) → section table → `.kiln.engine` fixed prefix (format
 //! version, kiln version) → the rest of `.kiln.engine` topic by topic →
 //! `.kiln.info` → code.
@@ -37,6 +39,7 @@ pub mod cpu;
 pub mod engine;
 pub mod index;
 pub mod info;
+pub mod integrity;
 pub mod sections;
 pub mod traps;
 pub mod types;
@@ -44,7 +47,7 @@ pub mod vmctx;
 
 /// Version of the artifact format. Bump on any change to a type or layout of
 /// this crate; the loader refuses artifacts of another version.
-pub const FORMAT_VERSION: u8 = 9;
+pub const FORMAT_VERSION: u8 = 10;
 
 /// The version of kiln that wrote (or reads) an artifact. The macro and the
 /// runtime pin each other's exact version, and the loader checks this too.

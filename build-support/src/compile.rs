@@ -178,7 +178,7 @@ pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
             && matches!(config.triple.architecture, target_lexicon::Architecture::Aarch64(_)),
         tunables: config.tunables.clone(),
     };
-    emit::emit(emit::Input {
+    let mut bytes = emit::emit(emit::Input {
         isa,
         engine,
         info: env.info.clone(),
@@ -188,5 +188,7 @@ pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
         data: env.data,
         func_names: env.func_names,
         wasm_offsets,
-    })
+    })?;
+    kiln_artifact::integrity::seal(&mut bytes);
+    Ok(bytes)
 }

@@ -139,7 +139,7 @@ pub fn artifact_expr(embed: &Embed<'_>) -> Result<String> {
                 out,
                 "    #[repr(C, align({align}))]\n    struct __KilnAligned([u8; {len}]);\n    \
                  static __KILN_ARTIFACT: __KilnAligned = __KilnAligned(*::core::include_bytes!({artifact:?}));\n    \
-                 ::kiln::Artifact::from_static_bytes(&__KILN_ARTIFACT.0)\n}}"
+                 ::kiln::Artifact::__embedded_in_data(&__KILN_ARTIFACT.0)\n}}"
             );
         }
     }

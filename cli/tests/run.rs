@@ -55,7 +55,9 @@ fn compile_writes_a_loadable_artifact() {
         .unwrap();
     assert!(status.success());
     let bytes = std::fs::read(&out_path).unwrap();
-    let module = kiln::Module::from_bytes(&bytes).unwrap();
+    // SAFETY: `kiln compile` wrote the file just above.
+    #[allow(unsafe_code)]
+    let module = unsafe { kiln::Module::from_bytes(&bytes) }.unwrap();
     assert!(module.exports().any(|e| e.name == "greet"));
     std::fs::remove_file(&out_path).unwrap();
 }

@@ -22,10 +22,25 @@ impl Artifact {
         Artifact { bytes, in_place: true }
     }
 
+    /// Artifact bytes the macro embedded as data, where the target has no
+    /// executable section for them. Not public API: only the macro calls
+    /// it, with bytes its own compiler wrote into the executable.
+    #[doc(hidden)]
+    pub const fn __embedded_in_data(bytes: &'static [u8]) -> Artifact {
+        Artifact { bytes, in_place: false }
+    }
+
     /// Artifact bytes in ordinary (non-executable) memory, e.g. read from
     /// a file and leaked. Loading copies the code into fresh executable
-    /// memory.
-    pub const fn from_static_bytes(bytes: &'static [u8]) -> Artifact {
+    /// memory, after checking every byte against the artifact's checksum.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Module::from_bytes`](crate::Module::from_bytes): the bytes
+    /// must have been written by kiln's compiler (damage is detected,
+    /// crafting is not).
+    #[allow(unsafe_code)] // the contract above; the body is safe code
+    pub const unsafe fn from_static_bytes(bytes: &'static [u8]) -> Artifact {
         Artifact { bytes, in_place: false }
     }
 

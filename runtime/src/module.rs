@@ -65,12 +65,33 @@ impl Module {
     /// the few metadata sections kept after loading (trap table, address
     /// map, data segments, names) are copied too; the rest of `bytes` is
     /// only read.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Module> {
+    ///
+    /// Every byte is checked against the artifact's checksum first: damage
+    /// in storage or transit is an [`ErrorKind::Load`](crate::ErrorKind)
+    /// error that says so, before anything else is read.
+    ///
+    /// # Safety
+    ///
+    /// `bytes` must be an artifact written by `kiln_build::compile` (or
+    /// `kiln compile`), possibly damaged since, but not crafted: the
+    /// checksum detects accidents, not intent, and loading an artifact
+    /// means running its machine code with the host's privileges — as
+    /// loading a shared library does. Treat artifact files as you treat
+    /// executables: only from a source you trust, in a place only it can
+    /// write. Artifacts embedded with [`include_wasm!`](crate::include_wasm)
+    /// are part of the executable and need none of this.
+    #[allow(unsafe_code)] // the contract above; the body is safe code
+    pub unsafe fn from_bytes(bytes: &[u8]) -> Result<Module> {
         Self::load(ArtifactBytes::Transient(bytes))
     }
 
     fn load(bytes: ArtifactBytes<'_>) -> Result<Module> {
-        let b = bytes.get();
+        let b = match bytes {
+            // Part of the executable: as trusted, and as intact, as the
+            // code around it.
+            ArtifactBytes::Static { bytes, in_place: true } => bytes,
+            _ => kiln_artifact::integrity::verify(bytes.get()).map_err(|d| Error::load("artifact", d))?,
+        };
         let s = elf::parse(b)?;
         let engine = crate::engine_check::check(s.engine)?;
         let info: ModuleInfo =

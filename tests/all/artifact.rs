@@ -2,12 +2,22 @@
 //! never undefined behaviour.
 
 use kiln::{ErrorKind, Module};
-use kiln_tests::{artifact, section_range};
+use kiln_tests::{artifact, load, load_edited, section_range};
 
 const WAT: &str = r#"(module (memory 1) (func (export "f") (result i32) i32.const 1))"#;
 
 fn load_err(bytes: &[u8]) -> String {
-    match Module::from_bytes(bytes) {
+    refused(load(bytes))
+}
+
+/// [`load_err`] for an edit made on purpose: the checksum is recomputed so
+/// the check behind it sees the edit.
+fn edited_err(bytes: &[u8]) -> String {
+    refused(load_edited(bytes))
+}
+
+fn refused(result: kiln::Result<Module>) -> String {
+    match result {
         Ok(_) => panic!("corrupt artifact was accepted"),
         Err(e) => {
             assert_eq!(e.kind(), ErrorKind::Load, "{e}");
@@ -18,7 +28,7 @@ fn load_err(bytes: &[u8]) -> String {
 
 #[test]
 fn good_artifact_loads_and_is_copied() {
-    let m = Module::from_bytes(&artifact(WAT)).unwrap();
+    let m = load(&artifact(WAT)).unwrap();
     assert!(!m.is_in_place());
 }
 
@@ -33,7 +43,24 @@ fn truncated_artifact() {
 #[test]
 fn not_an_elf_file() {
     let e = load_err(b"\0asm\x01\0\0\0");
+    assert!(e.contains("no integrity trailer"), "{e}");
+    let mut sealed = b"\0asm\x01\0\0\0".to_vec();
+    kiln_artifact::integrity::seal(&mut sealed);
+    let e = load_err(&sealed);
     assert!(e.contains("ELF"), "{e}");
+}
+
+#[test]
+fn any_damaged_byte_is_refused_as_damage() {
+    // Text, metadata, data, headers and the trailer itself: a flipped bit
+    // anywhere is reported as damage before anything else is read.
+    let good = artifact(WAT);
+    for i in (0..good.len()).step_by(7).chain(good.len() - 16..good.len()) {
+        let mut bytes = good.clone();
+        bytes[i] ^= 1 << (i % 8);
+        let e = load_err(&bytes);
+        assert!(e.contains("damaged") || e.contains("no integrity trailer"), "byte {i}: {e}");
+    }
 }
 
 #[test]
@@ -42,16 +69,16 @@ fn flipped_header_bytes() {
     // OS/ABI (e_ident[7]) and the class byte.
     let mut bytes = good.clone();
     bytes[7] ^= 0xff;
-    assert!(load_err(&bytes).contains("OS/ABI"));
+    assert!(edited_err(&bytes).contains("OS/ABI"));
     let mut bytes = good.clone();
     bytes[4] = 1; // ELFCLASS32
-    load_err(&bytes);
+    edited_err(&bytes);
     // Every byte of the ELF header, flipped in turn: loading either
     // succeeds (the byte is unused) or fails cleanly.
     for i in 0..64 {
         let mut bytes = good.clone();
         bytes[i] ^= 0x5a;
-        let _ = Module::from_bytes(&bytes);
+        let _ = load_edited(&bytes);
     }
 }
 
@@ -69,7 +96,7 @@ fn older_format_version() {
     let mut bytes = artifact(WAT);
     let engine = section_range(&bytes, ".kiln.engine");
     bytes[engine.start] = bytes[engine.start].wrapping_sub(1);
-    let e = load_err(&bytes);
+    let e = edited_err(&bytes);
     assert!(e.contains("format version"), "{e}");
 }
 
@@ -79,7 +106,7 @@ fn other_kiln_version() {
     let engine = section_range(&bytes, ".kiln.engine");
     // The version string follows the format byte and its length.
     bytes[engine.start + 2] = b'9';
-    let e = load_err(&bytes);
+    let e = edited_err(&bytes);
     assert!(e.contains("compiled by kiln 9"), "{e}");
 }
 
@@ -93,12 +120,12 @@ fn corrupt_metadata_sections() {
         for (i, b) in bytes[r.clone()].iter_mut().enumerate() {
             *b = (i as u8).wrapping_mul(151).wrapping_add(7);
         }
-        let _ = Module::from_bytes(&bytes).err().map(|e| assert_eq!(e.kind(), ErrorKind::Load));
+        let _ = load_edited(&bytes).err().map(|e| assert_eq!(e.kind(), ErrorKind::Load));
         // Every single byte flipped: never a crash.
         for i in r.clone() {
             let mut bytes = good.clone();
             bytes[i] ^= 0xff;
-            if let Err(e) = Module::from_bytes(&bytes) {
+            if let Err(e) = load_edited(&bytes) {
                 assert_eq!(e.kind(), ErrorKind::Load);
             }
         }
@@ -139,8 +166,10 @@ fn trapping_module(filler: usize, data: usize) -> Vec<u8> {
 /// (metadata read in place, text copied).
 fn loads(bytes: &[u8]) -> Vec<Module> {
     let leaked: &'static [u8] = Box::leak(bytes.to_vec().into_boxed_slice());
-    let artifact: &'static kiln::Artifact = Box::leak(Box::new(kiln::Artifact::from_static_bytes(leaked)));
-    vec![Module::from_bytes(bytes).unwrap(), Module::new(artifact).unwrap()]
+    // SAFETY: the bytes come from kiln_build::compile (trapping_module).
+    #[allow(unsafe_code)]
+    let artifact: &'static kiln::Artifact = Box::leak(Box::new(unsafe { kiln::Artifact::from_static_bytes(leaked) }));
+    vec![load(bytes).unwrap(), Module::new(artifact).unwrap()]
 }
 
 /// The wasm offsets of the trap's frames (innermost first), and the first

@@ -4,7 +4,7 @@
 //! into a trampoline, `call_indirect`, `br_table`, calls to the host — must
 //! land on a pad, or the CPU faults. Elsewhere the setting changes nothing.
 
-use kiln::{Func, Linker, Module, Store};
+use kiln::{Func, Linker, Store};
 
 const WAT: &str = r#"(module
   (import "host" "twice" (func $twice (param i32) (result i32)))
@@ -33,7 +33,7 @@ fn compile(branch_protection: bool) -> Vec<u8> {
 #[test]
 fn protected_code_runs_every_kind_of_indirect_branch() {
     let bytes = compile(true);
-    let module = Module::from_bytes(&bytes).unwrap();
+    let module = kiln_tests::load(&bytes).unwrap();
     let mut store = Store::new(());
     let mut linker = Linker::new();
     linker.define("host", "twice", Func::wrap(&mut store, |x: i32| x * 2)).unwrap();

@@ -7,7 +7,7 @@ fn compile(wat: &str, fuel: bool, epoch: bool) -> Module {
     let wasm = wat::parse_str(wat).unwrap();
     let mut config = kiln_tests::config();
     config.consume_fuel(fuel).epoch_interruption(epoch);
-    Module::from_bytes(&kiln_build::compile(&wasm, &config).unwrap()).unwrap()
+    kiln_tests::load(&kiln_build::compile(&wasm, &config).unwrap()).unwrap()
 }
 
 const COUNT: &str = r#"(module

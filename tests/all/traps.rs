@@ -221,7 +221,7 @@ fn trap_offsets_stay_in_the_trapping_function() {
     for epoch in [false, true] {
         let mut config = kiln_tests::config();
         config.epoch_interruption(epoch);
-        let module = kiln::Module::from_bytes(&kiln_build::compile(&wasm, &config).unwrap()).unwrap();
+        let module = kiln_tests::load(&kiln_build::compile(&wasm, &config).unwrap()).unwrap();
         let mut store = Store::new(());
         if epoch {
             store.set_epoch_deadline(u64::MAX);

@@ -1195,7 +1195,7 @@ fn rust_std_program_runs() {
     let wasm_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/wasi/hello.wasm");
     let wasm = std::fs::read(&wasm_path).unwrap();
     let artifact = kiln_build::compile(&wasm, &kiln_tests::config()).unwrap();
-    let module = Module::from_bytes(&artifact).unwrap();
+    let module = kiln_tests::load(&artifact).unwrap();
 
     let tree = Tree::new();
     std::fs::write(tree.sandbox().join("input.txt"), "three\nlines\nhere\n").unwrap();

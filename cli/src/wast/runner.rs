@@ -356,9 +356,11 @@ impl Context {
         }
     }
 
+    #[allow(unsafe_code)]
     fn load(&self, wasm: &[u8]) -> Result<Module, Failure> {
         let artifact = kiln_build::compile(wasm, &self.config).map_err(Failure::Compile)?;
-        Module::from_bytes(&artifact).map_err(|e| Failure::Kiln(Stage::Load, e))
+        // SAFETY: the bytes were written by kiln_build::compile just above.
+        unsafe { Module::from_bytes(&artifact) }.map_err(|e| Failure::Kiln(Stage::Load, e))
     }
 
     /// wasm → kiln-build → artifact bytes → Module → Instance.
