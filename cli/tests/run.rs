@@ -31,9 +31,71 @@ fn run_a_wasi_command_with_a_preopen_env_and_args() {
 #[test]
 fn run_with_too_little_fuel_stops_the_guest() {
     let out = kiln().args(["run", "--fuel", "1000", &plugin("greet-wasi.wasm")]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(kiln_cli::commands::TRAP_EXIT_CODE.into()));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("all fuel consumed"), "{stderr}");
+}
+
+/// A scratch `.wat` file, removed on drop.
+struct Wat(std::path::PathBuf);
+
+impl Wat {
+    fn new(name: &str, text: &str) -> Wat {
+        let path = std::env::temp_dir().join(format!("kiln-cli-{}-{name}.wat", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        Wat(path)
+    }
+}
+
+impl Drop for Wat {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn a_trap_prints_every_frame_and_exits_as_an_abort() {
+    let wat = Wat::new(
+        "trap",
+        r#"(module $demo
+             (memory (export "memory") 1)
+             (func $inner (i32.store (i32.const 70000) (i32.const 1)))
+             (func $middle (call $inner))
+             (func (export "_start") (call $middle)))"#,
+    );
+    let out = kiln().arg("run").arg(&wat.0).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(kiln_cli::commands::TRAP_EXIT_CODE.into()), "{stderr}");
+    assert!(stderr.contains("out of bounds memory access"), "{stderr}");
+    let frames: Vec<&str> = stderr.lines().skip_while(|l| *l != "wasm backtrace:").skip(1).collect();
+    assert_eq!(frames.len(), 3, "{stderr}");
+    for (line, name) in frames.iter().zip(["demo!inner", "demo!middle", "demo!_start"]) {
+        assert!(line.ends_with(name), "{stderr}");
+    }
+}
+
+#[test]
+fn feature_switches() {
+    let wat = Wat::new(
+        "wide",
+        r#"(module
+             (func (export "_start")
+               (drop (drop (i64.add128 (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4))))))"#,
+    );
+    // Off by default: refused, naming the feature.
+    let out = kiln().arg("run").arg(&wat.0).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("wide arithmetic"), "{stderr}");
+    for on in [["-W", "wide-arithmetic=y"].as_slice(), &["-Wwide-arithmetic=y"]] {
+        let out = kiln().arg("run").args(on).arg(&wat.0).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{on:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = kiln().args(["run", "-W", "gc=y"]).arg(&wat.0).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`gc`"));
+    let out = kiln().args(["wast", "-W", "no-such=y", "x.wast"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown WebAssembly feature `no-such`"));
 }
 
 #[test]

@@ -142,8 +142,20 @@ impl From<Trap> for Error {
 }
 
 impl fmt::Display for Error {
+    /// The message; the alternate form (`{:#}`) adds a trap's backtrace.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.message)
+        f.write_str(&self.0.message)?;
+        match &self.0.trap {
+            Some(trap) if f.alternate() => {
+                // The message already names the innermost frame.
+                let full = format!("{trap:#}");
+                match full.split_once('\n') {
+                    Some((_, backtrace)) => write!(f, "\n{backtrace}"),
+                    None => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use crate::artifact::Artifact;
 use crate::error::{Error, Result};
 use crate::vm::elf;
 use crate::vm::loaded_code::{ArtifactBytes, LoadedCode};
-use kiln_artifact::index::TypeIndex;
+use kiln_artifact::index::{FuncIndex, TypeIndex};
 use kiln_artifact::info::{ExportKind, ImportKind, ModuleInfo, Range};
 use kiln_artifact::sections as names;
 use kiln_artifact::types::FuncType;
@@ -237,7 +237,12 @@ impl Module {
             .get(f.name.start as usize..f.name.end() as usize)
             .filter(|n| !n.is_empty())
             .map(|n| String::from_utf8_lossy(n).into_owned());
-        Some((info.num_imported_funcs + i as u32, name, f.body.start))
+        let index = info.num_imported_funcs + i as u32;
+        // Without a name section entry, an export name says as much.
+        let name = name.or_else(|| {
+            info.exports.iter().find(|e| e.kind == ExportKind::Func(FuncIndex(index))).map(|e| e.name.to_string())
+        });
+        Some((index, name, f.body.start))
     }
 }
 

@@ -13,6 +13,26 @@ pub struct FrameInfo {
     pub func_name: Option<String>,
     /// Byte offset in the wasm binary of the instruction, if known.
     pub wasm_offset: Option<u32>,
+    /// The module's name from its name section, if any.
+    pub module_name: Option<String>,
+}
+
+impl fmt::Display for FrameInfo {
+    /// `0x31 - module!inner`, or `<unknown> - function 6` where names or
+    /// offsets are missing: the form Wasmtime prints.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.wasm_offset {
+            Some(o) => write!(f, "{o:#x} - ")?,
+            None => f.write_str("<unknown> - ")?,
+        }
+        if let Some(m) = &self.module_name {
+            write!(f, "{m}!")?;
+        }
+        match &self.func_name {
+            Some(n) => f.write_str(n),
+            None => write!(f, "function {}", self.func_index),
+        }
+    }
 }
 
 /// WebAssembly stopped: a trap instruction, an out-of-bounds access, stack
@@ -54,6 +74,8 @@ impl Trap {
 }
 
 impl fmt::Display for Trap {
+    /// One line: the code and the innermost frame. The alternate form
+    /// (`{:#}`) adds the whole backtrace, innermost first, one frame a line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.host {
             Some(e) => write!(f, "host function error: {e}")?,
@@ -68,23 +90,19 @@ impl fmt::Display for Trap {
                 write!(f, " at wasm offset {o:#x}")?;
             }
         }
+        if f.alternate() && !self.frames.is_empty() {
+            f.write_str("\nwasm backtrace:")?;
+            for (i, frame) in self.frames.iter().enumerate() {
+                write!(f, "\n  {i:>3}: {frame}")?;
+            }
+        }
         Ok(())
     }
 }
 
 impl fmt::Debug for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Trap({:?}: {self}", self.code)?;
-        for fr in &self.frames {
-            write!(f, "\n  at function {}", fr.func_index)?;
-            if let Some(n) = &fr.func_name {
-                write!(f, " `{n}`")?;
-            }
-            if let Some(o) = fr.wasm_offset {
-                write!(f, " @ {o:#x}")?;
-            }
-        }
-        f.write_str(")")
+        write!(f, "Trap({:?}: {self:#})", self.code)
     }
 }
 

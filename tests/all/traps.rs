@@ -201,6 +201,31 @@ fn trap_reports_the_function() {
     assert_eq!(trap.frames().first().and_then(|f| f.func_name.clone()).as_deref(), Some("boom"));
 }
 
+#[test]
+fn alternate_form_prints_the_whole_backtrace() {
+    let (mut store, instance) = instantiate(
+        r#"(module $plugin
+             (memory 1)
+             (func $inner (i32.store (i32.const 70000) (i32.const 1)))
+             (func $middle (call $inner))
+             (func (export "outer") (call $middle)))"#,
+    );
+    let f = instance.get_func(&mut store, "outer").unwrap();
+    let err = f.call(&mut store, &[], &mut []).unwrap_err();
+    let one_line = err.to_string();
+    assert!(!one_line.contains('\n') && one_line.contains("`inner`"), "{one_line}");
+    let full = format!("{err:#}");
+    let lines: Vec<&str> = full.lines().collect();
+    assert_eq!(lines.len(), 5, "{full}");
+    assert_eq!((lines[0], lines[1]), (one_line.as_str(), "wasm backtrace:"));
+    for (line, (i, name)) in lines[2..].iter().zip([(0, "plugin!inner"), (1, "plugin!middle"), (2, "plugin!outer")]) {
+        // `  0: 0x2d - plugin!inner`: index, wasm offset, module!function.
+        let (index, rest) = line.trim_start().split_once(": ").unwrap();
+        assert_eq!(index, i.to_string(), "{full}");
+        assert!(rest.starts_with("0x") && rest.ends_with(&format!(" - {name}")), "{full}");
+    }
+}
+
 /// Every frame's wasm offset lies in its own function, whatever code
 /// Cranelift puts before the first operator (prologue, stack check, entry
 /// interruption checks) or duplicates from it: with epoch checks compiled

@@ -14,7 +14,7 @@ mod run;
 mod wast;
 
 pub use compile::compile;
-pub use run::{parse_run_args, run, RunArgs};
+pub use run::{parse_run_args, run, RunArgs, TRAP_EXIT_CODE};
 pub use wast::wast;
 
 /// If `arg` is a feature switch (`-W name=y|n`, or `-Wname=y|n`), its

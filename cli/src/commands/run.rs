@@ -95,7 +95,13 @@ fn load(path: &Path, fuel: bool, features: &[String]) -> Result<Module, String> 
     unsafe { Module::from_bytes(&bytes) }.map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Run a WASI command; the exit code is the guest's.
+/// The exit code of a guest that trapped: an abort's, as Wasmtime's
+/// (128 + SIGABRT on Unix; what `abort()` returns on Windows).
+pub const TRAP_EXIT_CODE: u8 = if cfg!(windows) { 3 } else { 128 + 6 };
+
+/// Run a WASI command; the exit code is the guest's, [`TRAP_EXIT_CODE`]
+/// on a trap (whose message and backtrace go to stderr), 1 on any other
+/// failure.
 pub fn run(args: &[String]) -> ExitCode {
     let args = match parse_run_args(args) {
         Ok(a) => a,
@@ -105,7 +111,11 @@ pub fn run(args: &[String]) -> ExitCode {
         }
     };
     match run_parsed(&args) {
-        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Ok(Ok(code)) => ExitCode::from(code.clamp(0, 255) as u8),
+        Ok(Err(trap)) => {
+            eprintln!("kiln run: {trap}");
+            ExitCode::from(TRAP_EXIT_CODE)
+        }
         Err(e) => {
             eprintln!("kiln run: {e}");
             ExitCode::from(1)
@@ -113,7 +123,9 @@ pub fn run(args: &[String]) -> ExitCode {
     }
 }
 
-fn run_parsed(args: &RunArgs) -> Result<i32, String> {
+/// `Ok(Ok(exit code))`, `Ok(Err(trap with backtrace))`, or `Err` when the
+/// guest could not run.
+fn run_parsed(args: &RunArgs) -> Result<Result<i32, String>, String> {
     let module = load(&args.module, args.fuel.is_some(), &args.features)?;
     let name = args.module.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut builder = WasiCtxBuilder::new().arg(name).args(args.args.iter().cloned()).inherit_stdio();
@@ -134,13 +146,14 @@ fn run_parsed(args: &RunArgs) -> Result<i32, String> {
     let instance = linker.instantiate(&mut store, &module).map_err(|e| e.to_string())?;
     let start =
         instance.get_typed_func::<(), ()>(&mut store, "_start").map_err(|e| format!("not a WASI command: {e}"))?;
-    match start.call(&mut store, ()) {
+    Ok(match start.call(&mut store, ()) {
         Ok(()) => Ok(0),
         Err(e) => match e.downcast_ref::<I32Exit>() {
             Some(exit) => Ok(exit.0),
-            None => Err(e.to_string()),
+            None if e.trap().is_some() => Err(format!("{e:#}")),
+            None => return Err(e.to_string()),
         },
-    }
+    })
 }
 
 #[cfg(test)]

@@ -121,7 +121,8 @@ fn frame_at(store: &StoreOpaque, pc: usize) -> Option<FrameInfo> {
                 .and_then(|m| m.lookup_entry(off))
                 .filter(|&(text, _)| text >= func_start)
                 .map(|(_, wasm)| wasm);
-            return Some(FrameInfo { func_index, func_name, wasm_offset });
+            let module_name = inst.module.name().map(str::to_owned);
+            return Some(FrameInfo { func_index, func_name, wasm_offset, module_name });
         }
     }
     None
