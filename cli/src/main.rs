@@ -9,9 +9,11 @@ const USAGE: &str = "\
 usage: kiln <command> [args]
 
 commands:
-  run PLUGIN.wasm [-W F=y|n] [--dir HOST::GUEST[::ro]] [--env K=V] [--fuel N] [--] ARGS...
-                  compile a WASI command (through the artifact cache), load
-                  the artifact and run it; exits with the guest's exit code
+  run PLUGIN.wasm [-W F=y|n] [--target-cpu native|baseline] [--dir HOST::GUEST[::ro]]
+                  [--env K=V] [--fuel N] [--] ARGS...
+                  compile a WASI command (through the artifact cache) for this
+                  CPU, load the artifact and run it; exits with the guest's
+                  exit code (134 on a trap, printing the wasm backtrace)
   compile IN.wasm [-o OUT.kiln] [--target TRIPLE] [-W F=y|n] [--fuel] [--epoch]
                   write the artifact of a module (.wasm or .wat)
   wast [-W F=y|n] PATH...

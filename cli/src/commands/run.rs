@@ -1,7 +1,7 @@
-//! `kiln run PLUGIN.wasm [-W F=y|n] [--dir HOST::GUEST] [--env K=V] [--fuel N] -- ARGS…`:
-//! compile a WASI command (through the artifact cache), load the artifact
-//! and run its `_start`, exiting with the guest's exit code. The flags are
-//! shaped like Wasmtime's.
+//! `kiln run PLUGIN.wasm [-W F=y|n] [--target-cpu native|baseline] [--dir HOST::GUEST] [--env K=V] [--fuel N] -- ARGS…`:
+//! compile a WASI command (through the artifact cache) for this CPU's
+//! features, load the artifact and run its `_start`, exiting with the
+//! guest's exit code. The flags are shaped like Wasmtime's.
 
 use kiln::wasi::{DirPerms, I32Exit, WasiCtx, WasiCtxBuilder};
 use kiln::{Linker, Module, Store};
@@ -21,6 +21,9 @@ pub struct RunArgs {
     pub fuel: Option<u64>,
     /// WebAssembly feature switches (`-W name=y|n`), in order.
     pub features: Vec<String>,
+    /// Compile for the target's baseline CPU (`--target-cpu baseline`)
+    /// rather than for every feature of this one.
+    pub baseline_cpu: bool,
     /// Arguments after the module name (the guest's argv[1..]).
     pub args: Vec<String>,
 }
@@ -56,6 +59,11 @@ pub fn parse_run_args(args: &[String]) -> Result<RunArgs, String> {
                 let (k, val) = v.split_once('=').ok_or_else(|| format!("--env {v}: expected KEY=VALUE"))?;
                 out.env.push((k.to_string(), val.to_string()));
             }
+            "--target-cpu" => match value("--target-cpu")?.as_str() {
+                "native" => out.baseline_cpu = false,
+                "baseline" => out.baseline_cpu = true,
+                other => return Err(format!("--target-cpu {other}: expected `native` or `baseline`")),
+            },
             "--fuel" => {
                 let v = value("--fuel")?;
                 out.fuel = Some(v.parse().map_err(|_| format!("--fuel {v}: expected a number"))?);
@@ -81,10 +89,11 @@ struct Host {
 }
 
 #[allow(unsafe_code)]
-fn load(path: &Path, fuel: bool, features: &[String]) -> Result<Module, String> {
-    let mut config = kiln_build::Config::host();
-    config.consume_fuel(fuel);
-    super::apply_feature_switches(&mut config, features)?;
+fn load(path: &Path, args: &RunArgs) -> Result<Module, String> {
+    // Like `wasmtime run`: the fastest code for this CPU unless asked not to.
+    let mut config = if args.baseline_cpu { kiln_build::Config::host() } else { kiln_build::Config::native() };
+    config.consume_fuel(args.fuel.is_some());
+    super::apply_feature_switches(&mut config, &args.features)?;
     let wasm = kiln_build::read_module(path).map_err(|e| e.to_string())?;
     let artifact = kiln_build::cache::compile_cached(&wasm, &config, &kiln_build::cache::cache_dir())
         .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -126,7 +135,7 @@ pub fn run(args: &[String]) -> ExitCode {
 /// `Ok(Ok(exit code))`, `Ok(Err(trap with backtrace))`, or `Err` when the
 /// guest could not run.
 fn run_parsed(args: &RunArgs) -> Result<Result<i32, String>, String> {
-    let module = load(&args.module, args.fuel.is_some(), &args.features)?;
+    let module = load(&args.module, args)?;
     let name = args.module.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut builder = WasiCtxBuilder::new().arg(name).args(args.args.iter().cloned()).inherit_stdio();
     for (k, v) in &args.env {
@@ -188,5 +197,18 @@ mod tests {
         assert_eq!(a.args, s(&["one", "--two"]));
         assert!(parse_run_args(&s(&["--env", "novalue", "p.wasm"])).is_err());
         assert!(parse_run_args(&s(&[])).is_err());
+    }
+
+    #[test]
+    fn parses_cpu_and_feature_switches() {
+        let a =
+            parse_run_args(&s(&["-W", "threads=n", "-Wsimd=y", "--target-cpu", "baseline", "p.wasm", "-W"])).unwrap();
+        assert_eq!(a.features, s(&["threads=n", "simd=y"]));
+        assert!(a.baseline_cpu);
+        // After the module, `-W` belongs to the guest.
+        assert_eq!(a.args, s(&["-W"]));
+        assert!(!parse_run_args(&s(&["p.wasm"])).unwrap().baseline_cpu);
+        assert!(parse_run_args(&s(&["--target-cpu", "pentium", "p.wasm"])).is_err());
+        assert!(parse_run_args(&s(&["-W"])).is_err());
     }
 }
