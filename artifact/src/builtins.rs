@@ -40,6 +40,10 @@ macro_rules! for_each_builtin {
             table_init(vmctx: vmctx, table: i32, elem: i32, dst: i64, src: i32, len: i32) => TableOutOfBounds;
             /// `elem.drop`.
             elem_drop(vmctx: vmctx, elem: i32) -> void;
+            /// `call_indirect` to a type that may have subtypes found a
+            /// function of another type: whether that type (a canonical
+            /// id) is a subtype of the expected one.
+            is_subtype(vmctx: vmctx, actual: i32, expected: i32) => BadSignature;
             /// The epoch deadline passed: run the store's callback; 0 means
             /// interrupt, 1 means the deadline was extended.
             epoch_interrupt(vmctx: vmctx) => Interrupted;

@@ -44,8 +44,12 @@ features! {
     "multi-memory", true, true, WasmFeatures::MULTI_MEMORY, "several memories per module";
     "extended-const", true, true, WasmFeatures::EXTENDED_CONST, "arithmetic in constant expressions";
     "tail-call", true, true, WasmFeatures::TAIL_CALL, "return_call, return_call_indirect";
-    "function-references", true, true, WasmFeatures::FUNCTION_REFERENCES.union(WasmFeatures::GC_TYPES),
-        "typed function references: (ref $t), call_ref, br_on_null";
+    // 3.0 folded GC's type-section and constant-expression rules (recursive
+    // groups, declared subtypes, global.get of any immutable global) into
+    // the language: the validator applies them with this feature, and kiln
+    // refuses GC heap types and instructions itself, naming them.
+    "function-references", true, true, WasmFeatures::FUNCTION_REFERENCES.union(WasmFeatures::GC_TYPES).union(WasmFeatures::GC),
+        "typed function references: (ref $t), call_ref, br_on_null; recursive type groups and function subtypes";
     "memory64", true, true, WasmFeatures::MEMORY64, "64-bit memories and tables";
     "exceptions", true, false, WasmFeatures::EXCEPTIONS, "tags, throw, throw_ref, try_table, exnref";
     "legacy-exceptions", false, false, WasmFeatures::LEGACY_EXCEPTIONS,

@@ -173,8 +173,11 @@ pub(crate) fn parse(wasm: &[u8], features: WasmFeatures) -> Result<ModuleEnv<'_>
                 let mut starts = Vec::new();
                 for group in reader.into_iter_with_offsets() {
                     let (offset, group) = group?;
-                    starts.push(info.types.len() as u32);
-                    singletons &= group.types().len() == 1;
+                    // An empty `(rec)` adds no type and no group.
+                    if group.types().len() != 0 {
+                        starts.push(info.types.len() as u32);
+                    }
+                    singletons &= group.types().len() <= 1;
                     for sub in group.into_types() {
                         let ty = TypeIndex(info.types.len() as u32);
                         let supertype = sub.supertype_idxs.first().and_then(|i| i.as_module_index()).map(TypeIndex);

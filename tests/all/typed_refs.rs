@@ -94,3 +94,31 @@ fn mutual_tail_recursion_runs_in_constant_stack() {
     assert_eq!(even.call(&mut store, 3_000_000).unwrap(), 1);
     assert_eq!(even.call(&mut store, 3_000_001).unwrap(), 0);
 }
+
+#[test]
+fn call_indirect_accepts_declared_subtypes() {
+    let (mut store, instance) = instantiate(
+        r#"(module
+          (type $base (sub (func (result i32))))
+          (type $derived (sub final $base (func (result i32))))
+          (type $other (func (result i32)))
+          (table 3 funcref)
+          (func $d (type $derived) (i32.const 7))
+          (func $b (type $base) (i32.const 5))
+          (func $o (type $other) (i32.const 9))
+          (elem (i32.const 0) func $d $b $o)
+          (func (export "call-base") (param i32) (result i32) (call_indirect (type $base) (local.get 0)))
+          (func (export "call-derived") (param i32) (result i32) (call_indirect (type $derived) (local.get 0))))"#,
+    );
+    let base = instance.get_typed_func::<i32, i32>(&mut store, "call-base").unwrap();
+    let derived = instance.get_typed_func::<i32, i32>(&mut store, "call-derived").unwrap();
+    assert_eq!(base.call(&mut store, 0).unwrap(), 7, "a $derived is a $base");
+    assert_eq!(base.call(&mut store, 1).unwrap(), 5);
+    assert_eq!(derived.call(&mut store, 0).unwrap(), 7);
+    // Same structure, but final and without a supertype: another type.
+    let e = base.call(&mut store, 2).unwrap_err();
+    assert_eq!(e.trap().map(|t| t.code()), Some(TrapCode::BadSignature), "{e}");
+    // A supertype is not a subtype.
+    let e = derived.call(&mut store, 1).unwrap_err();
+    assert_eq!(e.trap().map(|t| t.code()), Some(TrapCode::BadSignature), "{e}");
+}

@@ -247,6 +247,12 @@ impl<'a> FuncEnv<'a> {
         module.types.get(ty.index()).ok_or_else(|| Error::codegen(format!("type {ty} out of range")))
     }
 
+    /// Whether type `ty` is final, so that no type can be a subtype of it
+    /// but itself: every type but those declared `(sub …)` without `final`.
+    pub fn type_is_final(&self, ty: TypeIndex) -> bool {
+        !self.cx.module.subtypes.iter().any(|d| d.ty == ty && !d.is_final)
+    }
+
     /// The type of function `func`.
     pub fn func_type_of(&self, func: FuncIndex) -> Result<(TypeIndex, &'a FuncType)> {
         let module = self.cx.module;

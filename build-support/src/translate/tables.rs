@@ -178,6 +178,22 @@ pub(crate) fn checked_funcref(
         env.cx.offsets.func_ref_type_id() as i32,
     );
     let mismatch = builder.ins().icmp(IntCC::NotEqual, actual, expected);
-    builder.ins().trapnz(mismatch, to_ir(TrapCode::BadSignature));
+    if env.type_is_final(ty) {
+        // No other type is a subtype of a final one.
+        builder.ins().trapnz(mismatch, to_ir(TrapCode::BadSignature));
+    } else {
+        // A subtype of the expected type is a match too: asked of the
+        // runtime's registry, off the fast path.
+        let slow = builder.create_block();
+        let done = builder.create_block();
+        builder.ins().brif(mismatch, slow, &[], done, &[]);
+        builder.set_cold_block(slow);
+        builder.seal_block(slow);
+        builder.switch_to_block(slow);
+        env.call_builtin(builder, BuiltinIndex::is_subtype, &[actual, expected])?;
+        builder.ins().jump(done, &[]);
+        builder.seal_block(done);
+        builder.switch_to_block(done);
+    }
     Ok(funcref)
 }

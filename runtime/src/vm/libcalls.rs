@@ -209,6 +209,10 @@ unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
     }
 }
 
+extern "C" fn is_subtype(_: *mut VMContext, actual: u32, expected: u32) -> u8 {
+    u8::from(crate::type_registry::is_subtype(actual, expected))
+}
+
 unsafe extern "C" fn epoch_interrupt(vmctx: *mut VMContext) -> u8 {
     // SAFETY: called by compiled code with its own vmctx.
     unsafe { with_instance(vmctx, 0, |_, store| u8::from(store.epoch_deadline_reached())) }
