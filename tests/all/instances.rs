@@ -184,6 +184,37 @@ fn store_limits_cap_growth_and_counts() {
 }
 
 #[test]
+fn one_byte_pages_are_counted_in_bytes() {
+    let wasm = wat::parse_str(
+        r#"(module
+          (memory (export "mem") 10 (pagesize 1))
+          (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+          (func (export "size") (result i32) memory.size)
+          (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut config = kiln_tests::config();
+    config.wasm_custom_page_sizes(true);
+    let m = kiln_tests::load(&kiln_build::compile(&wasm, &config).unwrap()).unwrap();
+    let mut store = Store::new(());
+    store.set_limits(kiln::StoreLimits { memory_size: 100, ..Default::default() });
+    let i = Instance::new(&mut store, &m, &[]).unwrap();
+    let grow = i.get_typed_func::<i32, i32>(&mut store, "grow").unwrap();
+    let size = i.get_typed_func::<(), i32>(&mut store, "size").unwrap();
+    let peek = i.get_typed_func::<i32, i32>(&mut store, "peek").unwrap();
+    assert_eq!(grow.call(&mut store, 50).unwrap(), 10);
+    assert_eq!(size.call(&mut store, ()).unwrap(), 60);
+    assert_eq!(peek.call(&mut store, 59).unwrap(), 0);
+    // The byte just past the end shares a host page with the last one, and
+    // still traps: every access to such a memory is checked.
+    assert!(peek.call(&mut store, 60).unwrap_err().trap().is_some());
+    assert_eq!(grow.call(&mut store, 41).unwrap(), -1, "101 bytes: past the store's cap");
+    assert_eq!(grow.call(&mut store, 40).unwrap(), 60);
+    let mem = i.get_memory(&mut store, "mem").unwrap();
+    assert_eq!((mem.size(&mut store), mem.data_size(&mut store)), (100, 100));
+}
+
+#[test]
 fn handles_of_another_store_are_refused() {
     let m = module(r#"(module (memory (export "mem") 1) (global (export "g") (mut i32) (i32.const 1)))"#);
     let mut a = Store::new(());

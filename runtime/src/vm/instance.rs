@@ -362,7 +362,7 @@ impl StoreOpaque {
     /// old size in pages, or None.
     pub(crate) fn grow_memory(&mut self, index: usize, delta: u64) -> Option<u64> {
         let m = &mut self.memories[index];
-        let new_bytes = m.memory.pages().checked_add(delta)?.checked_mul(kiln_artifact::WASM_PAGE_SIZE)?;
+        let new_bytes = m.memory.pages().checked_add(delta)?.checked_mul(m.ty.page_size())?;
         if new_bytes > self.limits_policy.memory_size as u64 {
             return None;
         }
@@ -439,7 +439,7 @@ impl StoreOpaque {
         self.check_count("memories", self.memories.len(), 1, self.limits_policy.memories)?;
         self.check_initial(
             "memory (bytes)",
-            ty.limits.min.saturating_mul(kiln_artifact::WASM_PAGE_SIZE),
+            ty.limits.min.saturating_mul(ty.page_size()),
             self.limits_policy.memory_size,
         )?;
         let memory = LinearMemory::new(&ty, tunables).map_err(|e| Error::new(crate::ErrorKind::Instantiation, e))?;
@@ -763,11 +763,7 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
     store.check_count("memories", store.memories.len(), info.num_defined_memories() as usize, p.memories)?;
     store.check_count("tables", store.tables.len(), info.num_defined_tables() as usize, p.tables)?;
     for m in &info.memories[info.num_imported_memories as usize..] {
-        store.check_initial(
-            "memory (bytes)",
-            m.limits.min.saturating_mul(kiln_artifact::WASM_PAGE_SIZE),
-            p.memory_size,
-        )?;
+        store.check_initial("memory (bytes)", m.limits.min.saturating_mul(m.page_size()), p.memory_size)?;
     }
     for t in &info.tables[info.num_imported_tables as usize..] {
         store.check_initial("table (elements)", t.limits.min, p.table_elements)?;
