@@ -77,13 +77,7 @@ pub(crate) fn call_indirect(
     env.cx.lowering.check_v128(ty.params.iter().chain(ty.results.iter()).copied(), offset)?;
     let index = state.pop()?;
     let funcref = tables::checked_funcref(builder, env, TableIndex(table), index, ty_index)?;
-    let o = env.cx.offsets;
-    // Past the null check; a VMFuncRef never changes once published.
-    let flags = MemFlagsData::trusted().with_readonly();
-    let code = builder.ins().load(env.ptr, flags, funcref, o.func_ref_wasm_call() as i32);
-    let callee_vmctx = builder.ins().load(env.ptr, flags, funcref, o.func_ref_vmctx() as i32);
-    let sig = env.wasm_sig(builder, ty_index)?;
-    emit(state, builder, env, Callee::Indirect(sig, code), callee_vmctx, ty, kind)
+    call_funcref(state, builder, env, funcref, ty_index, ty, kind)
 }
 
 /// `call_ref $t` / `return_call_ref $t`: the callee is a function
@@ -102,6 +96,19 @@ pub(crate) fn call_ref(
     env.cx.lowering.check_v128(ty.params.iter().chain(ty.results.iter()).copied(), offset)?;
     let funcref = state.pop()?;
     builder.ins().trapz(funcref, to_ir(TrapCode::NullReference));
+    call_funcref(state, builder, env, funcref, ty_index, ty, kind)
+}
+
+/// Call the function of a checked, non-null `VMFuncRef` of type `ty`.
+fn call_funcref(
+    state: &mut FuncState,
+    builder: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
+    funcref: Value,
+    ty_index: TypeIndex,
+    ty: &FuncType,
+    kind: CallKind,
+) -> Result<()> {
     let o = env.cx.offsets;
     // Past the null check; a VMFuncRef never changes once published.
     let flags = MemFlagsData::trusted().with_readonly();

@@ -346,23 +346,14 @@ pub(crate) fn br(
 /// `br_if`.
 pub(crate) fn br_if(state: &mut FuncState, builder: &mut FunctionBuilder<'_>, depth: u32) -> Result<()> {
     let condition = state.pop()?;
-    let (target, n) = state.frame(depth)?.branch_target();
-    let next = builder.create_block();
-    builder.ins().brif(condition, target, &args(state.peekn(n)?), next, &[]);
-    builder.seal_block(next);
-    builder.switch_to_block(next);
-    Ok(())
+    branch_if(state, builder, depth, condition, true)
 }
 
 /// `br_on_null`: branch (without the reference) if it is null; otherwise
 /// go on with it, now known not to be null.
 pub(crate) fn br_on_null(state: &mut FuncState, builder: &mut FunctionBuilder<'_>, depth: u32) -> Result<()> {
     let reference = state.pop()?;
-    let (target, n) = state.frame(depth)?.branch_target();
-    let next = builder.create_block();
-    builder.ins().brif(reference, next, &[], target, &args(state.peekn(n)?));
-    builder.seal_block(next);
-    builder.switch_to_block(next);
+    branch_if(state, builder, depth, reference, false)?;
     state.push(reference);
     Ok(())
 }
@@ -371,12 +362,31 @@ pub(crate) fn br_on_null(state: &mut FuncState, builder: &mut FunctionBuilder<'_
 /// values) unless it is null; otherwise drop it and go on.
 pub(crate) fn br_on_non_null(state: &mut FuncState, builder: &mut FunctionBuilder<'_>, depth: u32) -> Result<()> {
     let reference = state.peek()?;
+    branch_if(state, builder, depth, reference, true)?;
+    state.pop()?;
+    Ok(())
+}
+
+/// Branch to frame `depth` with its values from the stack when `value` is
+/// non-zero (`nonzero`) or zero (`!nonzero`); otherwise go on in a new
+/// block.
+fn branch_if(
+    state: &mut FuncState,
+    builder: &mut FunctionBuilder<'_>,
+    depth: u32,
+    value: Value,
+    nonzero: bool,
+) -> Result<()> {
     let (target, n) = state.frame(depth)?.branch_target();
+    let values = args(state.peekn(n)?);
     let next = builder.create_block();
-    builder.ins().brif(reference, target, &args(state.peekn(n)?), next, &[]);
+    if nonzero {
+        builder.ins().brif(value, target, &values, next, &[]);
+    } else {
+        builder.ins().brif(value, next, &[], target, &values);
+    }
     builder.seal_block(next);
     builder.switch_to_block(next);
-    state.pop()?;
     Ok(())
 }
 
