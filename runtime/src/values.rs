@@ -78,6 +78,7 @@ impl Val {
             (Val::FuncRef(Some(f)), ValType::Ref(r)) => match r.heap {
                 HeapType::Func => true,
                 HeapType::Concrete(id) => {
+                    // The store check `type_id` relies on.
                     f.to_raw(store)?;
                     crate::type_registry::is_subtype(f.type_id(), id)
                 }
