@@ -44,6 +44,15 @@ macro_rules! for_each_builtin {
             /// function of another type: whether that type (a canonical
             /// id) is a subtype of the expected one.
             is_subtype(vmctx: vmctx, actual: i32, expected: i32) => BadSignature;
+            /// `memory.atomic.wait32` on a shared memory, at a checked host
+            /// address: 0 woken, 1 not equal, 2 timed out (`timeout` in ns,
+            /// negative for never).
+            memory_atomic_wait32(vmctx: vmctx, addr: ptr, expected: i32, timeout: i64) -> i32;
+            /// `memory.atomic.wait64`, likewise.
+            memory_atomic_wait64(vmctx: vmctx, addr: ptr, expected: i64, timeout: i64) -> i32;
+            /// `memory.atomic.notify` on a shared memory: wake at most
+            /// `count` waiters on `addr`; how many were woken.
+            memory_atomic_notify(vmctx: vmctx, addr: ptr, count: i32) -> i32;
             /// The epoch deadline passed: run the store's callback; 0 means
             /// interrupt, 1 means the deadline was extended.
             epoch_interrupt(vmctx: vmctx) => Interrupted;

@@ -94,6 +94,8 @@ trap_codes! {
     HostError = 14, "host function error";
     /// An element or data segment access out of bounds (`table.init`).
     ElementOutOfBounds = 15, "out of bounds table access";
+    /// `memory.atomic.wait` on a memory that is not shared.
+    AtomicWaitNonShared = 16, "expected shared memory";
 }
 
 impl fmt::Display for TrapCode {

@@ -226,6 +226,12 @@ impl Config {
         self.feature("wide-arithmetic", enable)
     }
 
+    /// Shared memories, atomics, `memory.atomic.wait`/`notify` (off by
+    /// default: threads are not part of WebAssembly 3.0).
+    pub fn wasm_threads(&mut self, enable: bool) -> &mut Self {
+        self.feature("threads", enable)
+    }
+
     /// Memories with 1-byte pages (off by default).
     pub fn wasm_custom_page_sizes(&mut self, enable: bool) -> &mut Self {
         self.feature("custom-page-sizes", enable)

@@ -39,6 +39,8 @@ macro_rules! features {
 }
 
 features! {
+    "reference-types", true, true, WasmFeatures::REFERENCE_TYPES,
+        "funcref/externref values, several tables, table instructions (part of 2.0)";
     "simd", true, true, WasmFeatures::SIMD, "128-bit vectors (v128)";
     "relaxed-simd", true, true, WasmFeatures::RELAXED_SIMD, "relaxed vector instructions";
     "multi-memory", true, true, WasmFeatures::MULTI_MEMORY, "several memories per module";
@@ -54,7 +56,7 @@ features! {
     "exceptions", true, false, WasmFeatures::EXCEPTIONS, "tags, throw, throw_ref, try_table, exnref";
     "legacy-exceptions", false, false, WasmFeatures::LEGACY_EXCEPTIONS,
         "the pre-standard try/catch/catch_all/rethrow/delegate instructions";
-    "threads", false, false, WasmFeatures::THREADS, "shared memories and atomics";
+    "threads", false, true, WasmFeatures::THREADS, "shared memories, atomics, wait and notify";
     "wide-arithmetic", false, true, WasmFeatures::WIDE_ARITHMETIC, "i64.add128, i64.sub128, i64.mul_wide_s/u";
     "custom-page-sizes", false, true, WasmFeatures::CUSTOM_PAGE_SIZES, "memories with 1-byte pages";
     "gc", false, false, WasmFeatures::GC, "structs, arrays, i31 and the GC type hierarchy";
@@ -76,10 +78,12 @@ impl FeatureSet {
         s
     }
 
-    /// WebAssembly 2.0 and nothing more (SIMD is part of 2.0).
+    /// WebAssembly 2.0 and nothing more (SIMD and reference types are
+    /// part of 2.0).
     pub fn wasm2() -> FeatureSet {
         let mut s = FeatureSet(0);
         s.set("simd", true).expect("simd is a feature");
+        s.set("reference-types", true).expect("reference-types is a feature");
         s
     }
 
@@ -120,7 +124,7 @@ impl FeatureSet {
     /// The validator's flags: WebAssembly 2.0 always, plus every feature
     /// that is on.
     pub(crate) fn wasmparser(&self) -> WasmFeatures {
-        let mut w = WasmFeatures::WASM2 - WasmFeatures::SIMD;
+        let mut w = WasmFeatures::WASM2 - WasmFeatures::SIMD - WasmFeatures::REFERENCE_TYPES;
         for (i, f) in FEATURES.iter().enumerate() {
             if self.0 & (1 << i) != 0 {
                 w |= f.flags;

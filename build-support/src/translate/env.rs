@@ -78,8 +78,8 @@ pub(crate) struct EnvCache {
     wasm_sigs: HashMap<TypeIndex, ir::SigRef>,
     /// The `FuncRef` of each defined function called directly, declared once.
     direct_callees: HashMap<FuncIndex, ir::FuncRef>,
-    /// `*mut VMMemoryDefinition` of each imported memory (indexed by
-    /// `MemoryIndex`): the import is resolved at instantiation, never changes.
+    /// `*mut VMMemoryDefinition` of each imported or shared memory
+    /// (indexed by `MemoryIndex`): set at instantiation, never changed.
     imported_memories: Vec<Option<Value>>,
     /// Base of each memory whose base never moves (see
     /// `bounds::memory_base_is_static`), indexed by `MemoryIndex`.
@@ -434,13 +434,18 @@ impl<'a> FuncEnv<'a> {
         if mem.index() >= self.cx.module.memories.len() {
             return Err(Error::codegen(format!("memory {mem} out of range")));
         }
-        if let Some(def) = self.cx.module.defined_memory_index(mem) {
-            return Ok((self.vmctx, o.defined_memory(def.0)));
-        }
+        let slot = match self.cx.module.defined_memory_index(mem) {
+            // A shared memory's definition lives outside every instance
+            // (all that share it must see one length): its slot holds a
+            // pointer to it, as an import's does.
+            Some(def) if self.cx.module.memories[mem.index()].shared => o.defined_memory(def.0),
+            Some(def) => return Ok((self.vmctx, o.defined_memory(def.0))),
+            None => o.imported_memory(mem.0),
+        };
         if let Some(p) = self.cache.imported_memories[mem.index()] {
             return Ok((p, 0));
         }
-        let p = self.entry_load(builder, self.vmctx, o.imported_memory(mem.0));
+        let p = self.entry_load(builder, self.vmctx, slot);
         self.cache.imported_memories[mem.index()] = Some(p);
         Ok((p, 0))
     }

@@ -38,6 +38,7 @@
 //! * The prologue checks the stack pointer against
 //!   `VMRuntimeLimits::stack_limit` (`ir::Function::stack_limit`).
 
+mod atomics;
 mod bounds;
 mod calls;
 mod control;

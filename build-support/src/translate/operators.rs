@@ -17,6 +17,7 @@
 //! * `fmin`/`fmax` propagate NaN and order -0 < +0; `nearest` rounds ties to
 //!   even; `fcopysign` copies the sign bit.
 
+use super::atomics;
 use super::calls::{self, CallKind};
 use super::control;
 use super::env::FuncEnv;
@@ -374,12 +375,13 @@ pub(crate) fn translate_operator(
         }
 
         // ================================================================
-        // SIMD and relaxed SIMD (simd.rs); everything else (atomics,
-        // exceptions, GC, typed function references, stack switching…) is
-        // unsupported
+        // SIMD and relaxed SIMD (simd.rs), atomics (atomics.rs); everything
+        // else (exceptions, GC, stack switching…) is unsupported
         // ================================================================
         other => {
-            if !simd::translate(other, offset, state, builder, env)? {
+            if !simd::translate(other, offset, state, builder, env)?
+                && !atomics::translate(other, state, builder, env, offset)?
+            {
                 return Err(Error::unsupported(operator_name(other), offset));
             }
         }

@@ -632,20 +632,16 @@ fn operators_carry_their_offset() {
 
 #[test]
 fn unsupported_instruction_is_an_error_with_name_and_offset() {
-    let wasm = wat::parse_str(
-        r#"(module (memory 1 1 shared)
-          (func (param i32) (result i32) local.get 0 i32.atomic.load offset=4))"#,
-    )
-    .unwrap();
-    // local.get 0 is 2 bytes after the body's size byte and locals count.
+    let wasm = wat::parse_str(r#"(module (tag $e) (func (param i32) local.get 0 drop throw $e))"#).unwrap();
     let err = translate_wasm(&wasm).unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Unsupported);
-    assert!(err.message().contains("i32.atomic.load"), "{err}");
-    assert!(err.message().contains("threads"), "{err}");
-    let atomic_at = find_opcode(&wasm, &[0xfe, 0x10]);
-    assert_eq!(err.offset(), Some(atomic_at), "{err}");
+    assert!(err.message().contains("throw"), "{err}");
+    assert!(err.message().contains("exceptions"), "{err}");
+    // local.get 0 (0x20 0x00), drop (0x1a), then throw (0x08).
+    let throw_at = find_opcode(&wasm, &[0x20, 0x00, 0x1a, 0x08]) + 3;
+    assert_eq!(err.offset(), Some(throw_at), "{err}");
     assert_eq!(err.func(), Some(0));
-    assert!(err.to_string().contains(&format!("{atomic_at:#x}")), "{err}");
+    assert!(err.to_string().contains(&format!("{throw_at:#x}")), "{err}");
 }
 
 /// On a target without vector registers (riscv64 without V) v128 values
@@ -757,7 +753,7 @@ fn interruption_checks_translate_and_verify() {
 #[test]
 fn translator_is_reusable_after_an_error() {
     // The same translator translates a valid function after a failed one.
-    let bad = wat::parse_str("(module (memory 1 1 shared) (func i32.const 0 i32.atomic.load drop))").unwrap();
+    let bad = wat::parse_str("(module (tag) (func (block (throw 0))))").unwrap();
     let good = wat::parse_str("(module (func (result i32) (block (result i32) i32.const 1)))").unwrap();
     let isa = host();
     let tunables = Tunables::default();

@@ -190,6 +190,7 @@ pub(crate) fn spec_messages(code: TrapCode) -> &'static [&'static str] {
     match code {
         TrapCode::TableOutOfBounds => &["undefined element", "out of bounds table access"],
         TrapCode::ElementOutOfBounds => &["out of bounds table access"],
+        TrapCode::AtomicWaitNonShared => &["expected shared memory"],
         TrapCode::IndirectCallToNull => &["uninitialized element"],
         TrapCode::NullReference => &["null reference", "null function reference"],
         TrapCode::StackOverflow => &["call stack exhausted"],

@@ -65,20 +65,21 @@ unsafe extern "C" fn memory_copy(
             else {
                 return 0;
             };
-            if d == s {
-                let bytes = store.memories[d].memory.data_mut();
-                let (Some(sr), Some(dr)) = (range(src, len, bytes.len()), range(dst, len, bytes.len())) else {
-                    return 0;
-                };
-                bytes.copy_within(sr, dr.start);
+            let done = if d == s {
+                store.memories[d].copy_within(src, dst, len)
             } else {
-                let src_len = store.memories[s].memory.data_mut().len();
-                let dst_len = store.memories[d].memory.data_mut().len();
-                let (Some(sr), Some(dr)) = (range(src, len, src_len), range(dst, len, dst_len)) else { return 0 };
-                let tmp = store.memories[s].memory.data_mut()[sr].to_vec();
-                store.memories[d].memory.data_mut()[dr].copy_from_slice(&tmp);
-            }
-            1
+                // Distinct memories (one may be shared with other threads):
+                // through a buffer, after checking both ranges.
+                let fits = |m: usize, at: u64| {
+                    at.checked_add(len).is_some_and(|end| end <= store.memories[m].byte_len() as u64)
+                };
+                if !fits(s, src) || !fits(d, dst) {
+                    return 0;
+                }
+                let mut tmp = vec![0; len as usize];
+                store.memories[s].read(src, &mut tmp).and_then(|()| store.memories[d].write(dst, &tmp))
+            };
+            u8::from(done.is_some())
         })
     }
 }
@@ -88,10 +89,7 @@ unsafe extern "C" fn memory_fill(vmctx: *mut VMContext, memory: u32, dst: u64, v
     unsafe {
         with_instance(vmctx, 0, |inst, store| {
             let Some(&m) = inst.memories.get(memory as usize) else { return 0 };
-            let bytes = store.memories[m].memory.data_mut();
-            let Some(r) = range(dst, len, bytes.len()) else { return 0 };
-            bytes[r].fill(value as u8);
-            1
+            u8::from(store.memories[m].fill(dst, len, value as u8).is_some())
         })
     }
 }
@@ -108,10 +106,7 @@ unsafe extern "C" fn memory_init(vmctx: *mut VMContext, memory: u32, data: u32, 
                 inst.module.data_section().get(seg.bytes.start as usize..seg.bytes.end() as usize).unwrap_or(&[])
             };
             let Some(sr) = range(src as u64, len as u64, seg_bytes.len()) else { return 0 };
-            let bytes = store.memories[m].memory.data_mut();
-            let Some(dr) = range(dst, len as u64, bytes.len()) else { return 0 };
-            bytes[dr].copy_from_slice(&seg_bytes[sr]);
-            1
+            u8::from(store.memories[m].write(dst, &seg_bytes[sr]).is_some())
         })
     }
 }
@@ -211,6 +206,25 @@ unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
 
 extern "C" fn is_subtype(_: *mut VMContext, actual: u32, expected: u32) -> u8 {
     u8::from(crate::type_registry::is_subtype(actual, expected))
+}
+
+fn wait_timeout(ns: i64) -> Option<std::time::Duration> {
+    u64::try_from(ns).ok().map(std::time::Duration::from_nanos)
+}
+
+unsafe extern "C" fn memory_atomic_wait32(_: *mut VMContext, addr: *const u8, expected: u32, timeout: i64) -> u32 {
+    // SAFETY: compiled code checked alignment and bounds of `addr` in a
+    // shared memory, which never moves and outlives the call.
+    unsafe { super::parking::wait(addr, super::parking::Expected::U32(expected), wait_timeout(timeout)) as u32 }
+}
+
+unsafe extern "C" fn memory_atomic_wait64(_: *mut VMContext, addr: *const u8, expected: u64, timeout: i64) -> u32 {
+    // SAFETY: as for `memory_atomic_wait32`.
+    unsafe { super::parking::wait(addr, super::parking::Expected::U64(expected), wait_timeout(timeout)) as u32 }
+}
+
+extern "C" fn memory_atomic_notify(_: *mut VMContext, addr: *const u8, count: u32) -> u32 {
+    super::parking::notify(addr, count)
 }
 
 unsafe extern "C" fn epoch_interrupt(vmctx: *mut VMContext) -> u8 {

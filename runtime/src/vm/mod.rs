@@ -16,6 +16,8 @@
 //! | `elf.rs` | the bounds-checked section-table walk of artifact bytes |
 //! | `instance.rs` | allocate and initialise a VMContext; table and memory storage of an instance |
 //! | `libcalls.rs` | the builtins compiled code calls |
+//! | `shared_memory.rs` | a memory several stores and threads use at once: one definition, growth under a lock, raw byte copies |
+//! | `parking.rs` | `memory.atomic.wait`/`notify`: threads parked on shared-memory addresses |
 //! | `entry.rs` | raw calls host → wasm through array trampolines, and wasm → host shims |
 
 #![allow(unsafe_code)]
@@ -30,6 +32,8 @@ pub mod linear_memory;
 pub mod loaded_code;
 pub mod memory_image;
 pub mod mmap;
+pub mod parking;
+pub mod shared_memory;
 pub mod sys;
 pub mod traphandlers;
 pub mod vmctx;
