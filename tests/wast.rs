@@ -90,10 +90,11 @@ fn suite() -> Vec<Script> {
         }
     }
     // The other 3.0 features kiln implements and the proposals beside
-    // them, each folder with the defaults plus its own switch. The memory64
-    // and function-references folders predate multi-memory (they assert
-    // that a second memory, or a memory index byte other than 0, is
-    // refused), so they run without it. Their SIMD scripts need riscv64's
+    // them, each folder with the defaults plus its own switch. The memory64,
+    // function-references and threads folders predate multi-memory (they
+    // assert that a second memory, or a memory index byte other than 0, is
+    // refused), so they run without it; the threads folder predates
+    // reference types too (it asserts a second table is refused). Their SIMD scripts need riscv64's
     // V extension, as above.
     let mut defaults = kiln_build::Config::host();
     if cfg!(target_arch = "riscv64") {
@@ -113,6 +114,7 @@ fn suite() -> Vec<Script> {
         (Proposal::FunctionReferences, switched(&[("multi-memory", false)])),
         (Proposal::WideArithmetic, switched(&[("wide-arithmetic", true)])),
         (Proposal::CustomPageSizes, switched(&[("custom-page-sizes", true)])),
+        (Proposal::Threads, switched(&[("threads", true), ("multi-memory", false), ("reference-types", false)])),
     ] {
         for file in data::proposal(proposal) {
             if !simd_ok && file.name().contains("simd") {

@@ -219,6 +219,12 @@ impl MemoryType {
         MemoryType { limits: Limits { min, max }, memory64: false, shared: false, page_size_log2: 16 }
     }
 
+    /// A 32-bit shared memory of 64 KiB pages (threads), which must have a
+    /// maximum.
+    pub fn shared(min: u64, max: u64) -> MemoryType {
+        MemoryType { shared: true, ..MemoryType::new(min, Some(max)) }
+    }
+
     /// The page size in bytes.
     pub fn page_size(&self) -> u64 {
         1 << self.page_size_log2

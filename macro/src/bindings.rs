@@ -256,10 +256,19 @@ fn generate(args: &Bindings, iface: &ModuleInterface, artifact: TokenStream) -> 
                 export_docs.push(format!("- `{name}`: `{ty}` → `{struct_name}::{id}`"));
             }
             other => {
+                // A shared memory's handle is an `Arc`, the others are `Copy`.
                 let (handle, getter, what) = match other {
+                    ExternType::Memory(m) if m.shared => {
+                        (quote!(::kiln::SharedMemory), quote!(get_shared_memory), "shared memory")
+                    }
                     ExternType::Memory(_) => (quote!(::kiln::Memory), quote!(get_memory), "memory"),
                     ExternType::Global(_) => (quote!(::kiln::Global), quote!(get_global), "global"),
                     _ => (quote!(::kiln::Table), quote!(get_table), "table"),
+                };
+                let copy = if matches!(other, ExternType::Memory(m) if m.shared) {
+                    quote!(self.#id.clone())
+                } else {
+                    quote!(self.#id)
                 };
                 let method_doc = doc(format!("The exported {what} `{name}`: `{other}`."));
                 let missing = format!("the instance has no exported {what} `{name}`");
@@ -271,7 +280,7 @@ fn generate(args: &Bindings, iface: &ModuleInterface, artifact: TokenStream) -> 
                     #method_doc
                     #[inline]
                     pub fn #id(&self) -> #handle {
-                        self.#id
+                        #copy
                     }
                 });
                 export_docs.push(format!("- `{name}`: `{other}` → `{struct_name}::{id}`"));

@@ -6,14 +6,15 @@ use crate::func::{Func, TypedFunc, WasmParams, WasmResults};
 use crate::global::Global;
 use crate::memory::Memory;
 use crate::module::{ExternType, Module};
+use crate::shared_memory::SharedMemory;
 use crate::store::AsContextMut;
 use crate::table::Table;
-use crate::vm::instance::{self as vm_instance, ResolvedImports, StoreOpaque};
+use crate::vm::instance::{self as vm_instance, MemoryStorage, ResolvedImports, StoreOpaque};
 use kiln_artifact::info::{ExportKind, ImportKind};
 use kiln_artifact::types::{Limits, ValType};
 
 /// Anything an instance imports or exports.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Extern {
     /// A function.
     Func(Func),
@@ -21,6 +22,8 @@ pub enum Extern {
     Table(Table),
     /// A memory.
     Memory(Memory),
+    /// A shared memory (threads): one memory, any number of stores.
+    SharedMemory(SharedMemory),
     /// A global.
     Global(Global),
 }
@@ -50,6 +53,14 @@ impl Extern {
             None
         }
     }
+    /// The shared memory, if it is one.
+    pub fn into_shared_memory(self) -> Option<SharedMemory> {
+        if let Extern::SharedMemory(m) = self {
+            Some(m)
+        } else {
+            None
+        }
+    }
     /// The global, if it is one.
     pub fn into_global(self) -> Option<Global> {
         if let Extern::Global(g) = self {
@@ -65,6 +76,7 @@ impl Extern {
             Extern::Func(f) => ExternType::Func(f.ty(store)),
             Extern::Table(t) => ExternType::Table(t.ty(store)),
             Extern::Memory(m) => ExternType::Memory(m.ty(store)),
+            Extern::SharedMemory(m) => ExternType::Memory(m.ty()),
             Extern::Global(g) => ExternType::Global(g.ty(store)),
         }
     }
@@ -74,6 +86,7 @@ impl Extern {
             Extern::Func(_) => "function",
             Extern::Table(_) => "table",
             Extern::Memory(_) => "memory",
+            Extern::SharedMemory(_) => "shared memory",
             Extern::Global(_) => "global",
         }
     }
@@ -92,6 +105,11 @@ impl From<Table> for Extern {
 impl From<Memory> for Extern {
     fn from(m: Memory) -> Self {
         Extern::Memory(m)
+    }
+}
+impl From<SharedMemory> for Extern {
+    fn from(m: SharedMemory) -> Self {
+        Extern::SharedMemory(m)
     }
 }
 impl From<Global> for Extern {
@@ -174,10 +192,14 @@ impl Instance {
                     }
                     resolved.tables.push(idx);
                 }
-                (ImportKind::Memory(expected), Extern::Memory(m)) => {
-                    let idx = m.index_in(s)?;
+                (ImportKind::Memory(expected), Extern::Memory(_) | Extern::SharedMemory(_)) => {
+                    let idx = match ext {
+                        Extern::SharedMemory(m) => s.import_shared_memory(&m.0)?,
+                        Extern::Memory(m) => m.index_in(s)?,
+                        _ => unreachable!("matched above"),
+                    };
                     let actual = s.memories[idx].ty;
-                    let current = Limits { min: s.memories[idx].memory.pages(), max: actual.limits.max };
+                    let current = Limits { min: s.memories[idx].pages(), max: actual.limits.max };
                     if actual.memory64 != expected.memory64
                         || actual.shared != expected.shared
                         || actual.page_size_log2 != expected.page_size_log2
@@ -249,7 +271,13 @@ impl Instance {
         Some(match export.kind {
             ExportKind::Func(f) => Extern::Func(Func::from_raw(s, inst.func_ref(f)?)?),
             ExportKind::Table(t) => Extern::Table(Table::from_index(s, *inst.tables.get(t.index())?)),
-            ExportKind::Memory(m) => Extern::Memory(Memory::from_index(s, *inst.memories.get(m.index())?)),
+            ExportKind::Memory(m) => {
+                let index = *inst.memories.get(m.index())?;
+                match &s.memories[index].storage {
+                    MemoryStorage::Shared(shared) => Extern::SharedMemory(SharedMemory(shared.clone())),
+                    MemoryStorage::Owned(_) => Extern::Memory(Memory::from_index(s, index)),
+                }
+            }
             ExportKind::Global(g) => Extern::Global(Global::from_index(s, *inst.globals.get(g.index())?)),
         })
     }
@@ -284,6 +312,11 @@ impl Instance {
     /// The exported memory `name`.
     pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
         self.get_export(store, name)?.into_memory()
+    }
+
+    /// The exported shared memory `name`.
+    pub fn get_shared_memory(&self, store: impl AsContextMut, name: &str) -> Option<SharedMemory> {
+        self.get_export(store, name)?.into_shared_memory()
     }
 
     /// The exported table `name`.

@@ -47,6 +47,7 @@
 //! | `store`, `linker`, `instance` | the embedding API |
 //! | `func`, `func/typed` | dynamic and typed calls, host functions |
 //! | `memory`, `table`, `global` | host access to instance state |
+//! | `shared_memory` | memories shared by stores on several threads |
 //! | `vm/` | the unsafe core: code memory, signals, traps, VMContext, builtins |
 //! | [`artifact`](kiln_artifact) | the artifact format shared with `kiln-build` |
 
@@ -62,6 +63,7 @@ mod instance;
 mod linker;
 mod memory;
 mod module;
+mod shared_memory;
 mod store;
 mod table;
 mod trap;
@@ -80,6 +82,7 @@ pub use kiln_macro::include_wasm;
 pub use linker::Linker;
 pub use memory::Memory;
 pub use module::{ExportType, ExternType, ImportType, Module};
+pub use shared_memory::{SharedMemory, WaitResult};
 pub use store::{AsContextMut, Caller, EpochCounter, ExternRef, Store, StoreLimits, UpdateDeadline};
 pub use table::Table;
 pub use trap::{FrameInfo, Trap, TrapCode};

@@ -101,7 +101,7 @@ impl<T: 'static> Linker<T> {
     /// The definition of `module::name` as an item of `store`.
     pub fn get(&self, mut store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Extern> {
         Some(match self.defs.get(module)?.get(name)? {
-            Definition::Extern(e) => *e,
+            Definition::Extern(e) => e.clone(),
             Definition::HostFunc(f) => {
                 // One host function per store and definition, however many
                 // instances import it.

@@ -4,7 +4,8 @@
 use crate::error::{Error, Result};
 use crate::store::AsContextMut;
 use crate::values::MemoryType;
-use crate::vm::instance::StoreOpaque;
+use crate::vm::instance::{StoreOpaque, StoredMemory};
+use crate::vm::linear_memory::LinearMemory;
 
 /// A linear memory of a store. A handle (`Copy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,26 +52,26 @@ impl Memory {
     /// Current size in wasm pages.
     pub fn size(&self, store: impl AsContextMut) -> u64 {
         let s = store.opaque();
-        s.memories[self.own(s)].memory.pages()
+        s.memories[self.own(s)].pages()
     }
 
     /// Current size in bytes.
     pub fn data_size(&self, store: impl AsContextMut) -> usize {
         let s = store.opaque();
-        s.memories[self.own(s)].memory.byte_len()
+        s.memories[self.own(s)].byte_len()
     }
 
     /// The memory's bytes.
     pub fn data<'a, S: AsContextMut>(&self, store: &'a S) -> &'a [u8] {
         let s = store.opaque();
-        s.memories[self.own(s)].memory.data()
+        linear(&s.memories[self.own(s)]).data()
     }
 
     /// The memory's bytes, mutably.
     pub fn data_mut<'a, S: AsContextMut>(&self, store: &'a mut S) -> &'a mut [u8] {
         let s = store.opaque_mut();
         let i = self.own(s);
-        s.memories[i].memory.data_mut()
+        linear_mut(&mut s.memories[i]).data_mut()
     }
 
     /// The memory's bytes and the store's host data, borrowed at the same
@@ -87,34 +88,24 @@ impl Memory {
     ) -> (&'a mut [u8], &'a mut T) {
         let inner = &mut *caller.inner;
         assert_eq!(inner.opaque.id, self.store, "memory belongs to another store");
-        (inner.opaque.memories[self.index].memory.data_mut(), &mut inner.data)
+        (linear_mut(&mut inner.opaque.memories[self.index]).data_mut(), &mut inner.data)
     }
 
     /// Copy `buf.len()` bytes at guest address `offset` into `buf`.
     pub fn read(&self, store: impl AsContextMut, offset: usize, buf: &mut [u8]) -> Result<()> {
         let s = store.opaque();
         self.index_in(s)?;
-        let data = s.memories[self.index].memory.data();
-        let src = offset
-            .checked_add(buf.len())
-            .and_then(|end| data.get(offset..end))
-            .ok_or_else(|| oob(offset, buf.len(), data.len()))?;
-        buf.copy_from_slice(src);
-        Ok(())
+        let m = &s.memories[self.index];
+        m.read(offset as u64, buf).ok_or_else(|| oob(offset, buf.len(), m.byte_len()))
     }
 
     /// Copy `bytes` to guest address `offset`.
     pub fn write(&self, mut store: impl AsContextMut, offset: usize, bytes: &[u8]) -> Result<()> {
         let s = store.opaque_mut();
         self.index_in(s)?;
-        let data = s.memories[self.index].memory.data_mut();
-        let len = data.len();
-        let dst = offset
-            .checked_add(bytes.len())
-            .and_then(|end| data.get_mut(offset..end))
-            .ok_or_else(|| oob(offset, bytes.len(), len))?;
-        dst.copy_from_slice(bytes);
-        Ok(())
+        let m = &mut s.memories[self.index];
+        let size = m.byte_len();
+        m.write(offset as u64, bytes).ok_or_else(|| oob(offset, bytes.len(), size))
     }
 
     /// Grow by `delta` pages; returns the old size in pages.
@@ -124,6 +115,16 @@ impl Memory {
         s.grow_memory(self.index, delta)
             .ok_or_else(|| Error::out_of_bounds(format!("cannot grow memory by {delta} pages")))
     }
+}
+
+// A `Memory` handle is only ever made for a memory its store owns alone:
+// a shared one is a `SharedMemory`, whose bytes are never lent as a slice.
+fn linear(m: &StoredMemory) -> &LinearMemory {
+    m.linear().expect("a Memory handle names a memory its store owns")
+}
+
+fn linear_mut(m: &mut StoredMemory) -> &mut LinearMemory {
+    m.linear_mut().expect("a Memory handle names a memory its store owns")
 }
 
 #[cold]

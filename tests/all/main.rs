@@ -12,6 +12,7 @@ mod interrupts;
 mod numerics;
 mod plugin_table;
 mod simd;
+mod threads;
 mod traps;
 mod typed_calls;
 mod typed_refs;

@@ -8,8 +8,9 @@
 //! | `global_f32`, `global_f64` | immutable globals holding 666.6 |
 //! | `table` | a funcref table with limits 10..20, all null |
 //! | `memory` | a memory with limits 1..2 pages |
+//! | `shared_memory` | a shared memory with limits 1..2 pages (threads) |
 
-use kiln::{Global, Memory, Table};
+use kiln::{Global, Memory, SharedMemory, Table};
 use kiln::{GlobalType, Limits, Linker, MemoryType, RefType, Store, TableType, Val, ValType};
 
 /// Define every `spectest` item of `store` in `linker`.
@@ -41,5 +42,6 @@ pub(crate) fn define(linker: &mut Linker<()>, store: &mut Store<()>) -> kiln::Re
         MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false, shared: false, page_size_log2: 16 };
     let memory = Memory::new(&mut *store, memory_ty)?;
     linker.define("spectest", "memory", memory)?;
+    linker.define("spectest", "shared_memory", SharedMemory::new(MemoryType::shared(1, 2))?)?;
     Ok(())
 }

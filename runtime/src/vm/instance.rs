@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::module::Module;
 use crate::trap::{Trap, TrapCode};
 use crate::vm::linear_memory::LinearMemory;
+use crate::vm::shared_memory::SharedLinearMemory;
 use crate::vm::vmctx::*;
 use kiln_artifact::index::*;
 use kiln_artifact::info::{ConstExpr, ConstOp, DataMode, ElementItems, ElementMode};
@@ -71,37 +72,161 @@ impl Drop for VMContextBox {
     }
 }
 
-/// A linear memory owned by a store.
+/// Where a store's memory lives.
+pub enum MemoryStorage {
+    /// Owned by this store alone.
+    Owned(LinearMemory),
+    /// Shared with other stores and threads (`(memory … shared)`).
+    Shared(Arc<SharedLinearMemory>),
+}
+
+/// A linear memory of a store.
 pub struct StoredMemory {
-    pub(crate) memory: LinearMemory,
+    pub(crate) storage: MemoryStorage,
     pub(crate) ty: kiln_artifact::types::MemoryType,
-    /// The one definition compiled code reads.
+    /// The one definition compiled code reads (a shared memory's own).
     def: NonNull<VMMemoryDefinition>,
     _owned: Option<Box<VMMemoryDefinition>>,
 }
 
 impl StoredMemory {
+    fn owned(memory: LinearMemory, ty: kiln_artifact::types::MemoryType, def: NonNull<VMMemoryDefinition>) -> Self {
+        let mut m = StoredMemory { storage: MemoryStorage::Owned(memory), ty, def, _owned: None };
+        m.sync();
+        m
+    }
+
+    pub(crate) fn shared(memory: Arc<SharedLinearMemory>) -> Self {
+        // SAFETY of later use: the definition lives as long as the Arc,
+        // which this entry holds.
+        let def = NonNull::new(memory.def_ptr()).unwrap_or(NonNull::dangling());
+        StoredMemory { ty: memory.ty(), storage: MemoryStorage::Shared(memory), def, _owned: None }
+    }
+
     fn sync(&mut self) {
+        let MemoryStorage::Owned(memory) = &self.storage else { return };
         // SAFETY: `def` points into a VMContext or box owned by the same
         // store, alive as long as self; no reference to it is held elsewhere
         // while the host runs.
         unsafe {
-            self.def
-                .as_ptr()
-                .write(VMMemoryDefinition { base: self.memory.base(), current_length: self.memory.byte_len() })
+            self.def.as_ptr().write(VMMemoryDefinition { base: memory.base(), current_length: memory.byte_len() })
         }
     }
 
-    /// Grow by `delta` pages; the old size in pages, or None.
-    pub(crate) fn grow(&mut self, delta: u64) -> Option<u64> {
-        let old = self.memory.grow(delta)?;
-        self.sync();
-        Some(old)
+    /// Grow by `delta` pages unless the new size passes `limit_bytes`; the
+    /// old size in pages, or None.
+    pub(crate) fn grow(&mut self, delta: u64, limit_bytes: u64) -> Option<u64> {
+        match &mut self.storage {
+            MemoryStorage::Owned(memory) => {
+                let new_bytes = memory.pages().checked_add(delta)?.checked_mul(self.ty.page_size())?;
+                if new_bytes > limit_bytes {
+                    return None;
+                }
+                let old = memory.grow(delta)?;
+                self.sync();
+                Some(old)
+            }
+            MemoryStorage::Shared(shared) => shared.grow(delta, limit_bytes),
+        }
     }
 
     pub(crate) fn def_ptr(&self) -> *mut VMMemoryDefinition {
         self.def.as_ptr()
     }
+
+    /// Current size in pages.
+    pub(crate) fn pages(&self) -> u64 {
+        match &self.storage {
+            MemoryStorage::Owned(m) => m.pages(),
+            MemoryStorage::Shared(m) => m.pages(),
+        }
+    }
+
+    /// Current size in bytes.
+    pub(crate) fn byte_len(&self) -> usize {
+        match &self.storage {
+            MemoryStorage::Owned(m) => m.byte_len(),
+            MemoryStorage::Shared(m) => m.byte_len(),
+        }
+    }
+
+    /// The memory, if this store owns it alone (only such memories are
+    /// lent out as byte slices).
+    pub(crate) fn linear(&self) -> Option<&LinearMemory> {
+        match &self.storage {
+            MemoryStorage::Owned(m) => Some(m),
+            MemoryStorage::Shared(_) => None,
+        }
+    }
+
+    /// As `linear`, mutably.
+    pub(crate) fn linear_mut(&mut self) -> Option<&mut LinearMemory> {
+        match &mut self.storage {
+            MemoryStorage::Owned(m) => Some(m),
+            MemoryStorage::Shared(_) => None,
+        }
+    }
+
+    /// Copy `bytes` to `offset`; `None` (nothing written) if out of bounds.
+    pub(crate) fn write(&mut self, offset: u64, bytes: &[u8]) -> Option<()> {
+        match &mut self.storage {
+            MemoryStorage::Owned(m) => {
+                let r = range(offset, bytes.len() as u64, m.byte_len())?;
+                m.data_mut()[r].copy_from_slice(bytes);
+                Some(())
+            }
+            MemoryStorage::Shared(m) => m.write(offset, bytes),
+        }
+    }
+
+    /// Copy the bytes at `offset` into `buf`; `None` if out of bounds.
+    pub(crate) fn read(&self, offset: u64, buf: &mut [u8]) -> Option<()> {
+        match &self.storage {
+            MemoryStorage::Owned(m) => {
+                buf.copy_from_slice(&m.data()[range(offset, buf.len() as u64, m.byte_len())?]);
+                Some(())
+            }
+            MemoryStorage::Shared(m) => m.read(offset, buf),
+        }
+    }
+
+    /// `memory.fill`; `None` if out of bounds.
+    pub(crate) fn fill(&mut self, offset: u64, len: u64, value: u8) -> Option<()> {
+        match &mut self.storage {
+            MemoryStorage::Owned(m) => {
+                let r = range(offset, len, m.byte_len())?;
+                m.data_mut()[r].fill(value);
+                Some(())
+            }
+            MemoryStorage::Shared(m) => m.fill(offset, len, value),
+        }
+    }
+
+    /// `memory.copy` within this memory; `None` if out of bounds.
+    pub(crate) fn copy_within(&mut self, src: u64, dst: u64, len: u64) -> Option<()> {
+        match &mut self.storage {
+            MemoryStorage::Owned(m) => {
+                let (s, d) = (range(src, len, m.byte_len())?, range(dst, len, m.byte_len())?);
+                m.data_mut().copy_within(s, d.start);
+                Some(())
+            }
+            MemoryStorage::Shared(m) => m.copy_within(src, dst, len),
+        }
+    }
+
+    /// Whether an image is mapped over the start (segments need no copy).
+    pub(crate) fn has_image(&self) -> bool {
+        self.linear().is_some_and(LinearMemory::has_image)
+    }
+}
+
+/// `[start, start + len)` as indices, if it lies within `size` bytes.
+fn range(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
+    let end = start.checked_add(len)?;
+    if end > size as u64 {
+        return None;
+    }
+    Some(start as usize..end as usize)
 }
 
 /// A table owned by a store. Elements are pointer-sized: `*const VMFuncRef`
@@ -361,12 +486,7 @@ impl StoreOpaque {
     /// Grow memory `index` by `delta` pages within the store's limits; the
     /// old size in pages, or None.
     pub(crate) fn grow_memory(&mut self, index: usize, delta: u64) -> Option<u64> {
-        let m = &mut self.memories[index];
-        let new_bytes = m.memory.pages().checked_add(delta)?.checked_mul(m.ty.page_size())?;
-        if new_bytes > self.limits_policy.memory_size as u64 {
-            return None;
-        }
-        m.grow(delta)
+        self.memories[index].grow(delta, self.limits_policy.memory_size as u64)
     }
 
     /// Grow table `index` by `delta` elements within the store's limits;
@@ -445,9 +565,22 @@ impl StoreOpaque {
         let memory = LinearMemory::new(&ty, tunables).map_err(|e| Error::new(crate::ErrorKind::Instantiation, e))?;
         let mut owned = Box::new(VMMemoryDefinition { base: std::ptr::null_mut(), current_length: 0 });
         let def = NonNull::from(&mut *owned);
-        let mut m = StoredMemory { memory, ty, def, _owned: Some(owned) };
-        m.sync();
+        let mut m = StoredMemory::owned(memory, ty, def);
+        m._owned = Some(owned);
         self.memories.push(m);
+        Ok(self.memories.len() - 1)
+    }
+
+    /// The store's entry for `shared`, added on first import (one entry
+    /// however often it is imported).
+    pub(crate) fn import_shared_memory(&mut self, shared: &Arc<SharedLinearMemory>) -> Result<usize> {
+        let existing =
+            self.memories.iter().position(|m| matches!(&m.storage, MemoryStorage::Shared(s) if Arc::ptr_eq(s, shared)));
+        if let Some(index) = existing {
+            return Ok(index);
+        }
+        self.check_count("memories", self.memories.len(), 1, self.limits_policy.memories)?;
+        self.memories.push(StoredMemory::shared(shared.clone()));
         Ok(self.memories.len() - 1)
     }
 
@@ -876,13 +1009,19 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
     let tunables = &module.engine().tunables;
     let images = module.memory_images();
     for (i, ty) in info.memories[info.num_imported_memories as usize..].iter().enumerate() {
-        let image = images.and_then(|images| images.get(i)?.as_ref());
-        let memory = LinearMemory::with_image(ty, tunables, image)
-            .map_err(|e| Error::new(crate::ErrorKind::Instantiation, format!("memory {i}: {e}")))?;
-        let def = NonNull::new(v.field::<VMMemoryDefinition>(offsets.defined_memory(i as u32)))
-            .unwrap_or(NonNull::dangling());
-        let mut m = StoredMemory { memory, ty: *ty, def, _owned: None };
-        m.sync();
+        let fail = |e: String| Error::new(crate::ErrorKind::Instantiation, format!("memory {i}: {e}"));
+        let m = if ty.shared {
+            let shared = Arc::new(SharedLinearMemory::new(ty, tunables).map_err(fail)?);
+            // Compiled code loads the definition's address from the slot.
+            v.write(offsets.defined_memory(i as u32), shared.def_ptr());
+            StoredMemory::shared(shared)
+        } else {
+            let image = images.and_then(|images| images.get(i)?.as_ref());
+            let memory = LinearMemory::with_image(ty, tunables, image).map_err(fail)?;
+            let def = NonNull::new(v.field::<VMMemoryDefinition>(offsets.defined_memory(i as u32)))
+                .unwrap_or(NonNull::dangling());
+            StoredMemory::owned(memory, *ty, def)
+        };
         store.memories.push(m);
         inst.memories.push(store.memories.len() - 1);
     }
@@ -957,19 +1096,15 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
         // With images, every active segment targets a memory this instance
         // just created, in bounds (see `vm::memory_image`): where the image
         // got mapped, the segments are already in place and cannot trap.
-        if images.is_none() || !store.memories[mem].memory.has_image() {
+        if images.is_none() || !store.memories[mem].has_image() {
             let v = eval(store, inst, offset)?;
             let off =
                 if info.memories[memory.index()].memory64 { v.get_i64() as u64 } else { v.get_i32() as u32 as u64 };
             let bytes = data
                 .get(seg.bytes.start as usize..seg.bytes.end() as usize)
                 .ok_or_else(|| Error::load(kiln_artifact::sections::DATA, "segment out of range"))?;
-            let mem_bytes = store.memories[mem].memory.data_mut();
-            match off.checked_add(bytes.len() as u64) {
-                Some(end) if end <= mem_bytes.len() as u64 => {
-                    mem_bytes[off as usize..end as usize].copy_from_slice(bytes)
-                }
-                _ => return Err(Trap::new(TrapCode::MemoryOutOfBounds, Vec::new()).into()),
+            if store.memories[mem].write(off, bytes).is_none() {
+                return Err(Trap::new(TrapCode::MemoryOutOfBounds, Vec::new()).into());
             }
         }
         // An applied active segment is dropped, as by `data.drop`:

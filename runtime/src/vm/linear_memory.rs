@@ -165,9 +165,6 @@ impl LinearMemory {
         tunables: &Tunables,
         image: Option<&MemoryImage>,
     ) -> Result<LinearMemory, String> {
-        if ty.shared {
-            return Err("shared memories are not supported".into());
-        }
         if sys::page_size() as u64 > WASM_PAGE_SIZE {
             return Err(format!("host pages of {} bytes are larger than wasm pages", sys::page_size()));
         }
@@ -608,8 +605,6 @@ mod tests {
 
     #[test]
     fn refuses_what_it_cannot_honour() {
-        let shared = MemoryType { shared: true, ..memory(1, Some(1)) };
-        assert!(LinearMemory::new(&shared, &Tunables::default()).is_err());
         let small = Tunables { memory_reservation: 65536, ..Tunables::default() };
         let e = LinearMemory::new(&memory(2, None), &small).unwrap_err();
         assert!(e.contains("does not fit the memory reservation"), "{e}");

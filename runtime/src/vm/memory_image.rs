@@ -107,8 +107,8 @@ pub fn module_images(info: &ModuleInfo, data: &[u8]) -> Option<Box<[Option<Memor
         let def = info.defined_memory_index(*memory)?;
         let ty = info.memories.get(memory.index())?;
         // An image maps whole host pages, more than a memory of 1-byte
-        // pages may have.
-        if ty.page_size_log2 != 16 {
+        // pages may have; a shared memory is never mapped over.
+        if ty.page_size_log2 != 16 || ty.shared {
             return None;
         }
         let off = match (offset.0.as_slice(), ty.memory64) {
