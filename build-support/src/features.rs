@@ -40,7 +40,7 @@ macro_rules! features {
 
 features! {
     "reference-types", true, true, WasmFeatures::REFERENCE_TYPES,
-        "funcref/externref values, several tables, table instructions (part of 2.0)";
+        "funcref/externref, several tables (part of 2.0)";
     "simd", true, true, WasmFeatures::SIMD, "128-bit vectors (v128)";
     "relaxed-simd", true, true, WasmFeatures::RELAXED_SIMD, "relaxed vector instructions";
     "multi-memory", true, true, WasmFeatures::MULTI_MEMORY, "several memories per module";
@@ -51,11 +51,11 @@ features! {
     // the language: the validator applies them with this feature, and kiln
     // refuses GC heap types and instructions itself, naming them.
     "function-references", true, true, WasmFeatures::FUNCTION_REFERENCES.union(WasmFeatures::GC_TYPES).union(WasmFeatures::GC),
-        "typed function references: (ref $t), call_ref, br_on_null; recursive type groups and function subtypes";
+        "(ref $t), call_ref, br_on_null, rec groups, subtypes";
     "memory64", true, true, WasmFeatures::MEMORY64, "64-bit memories and tables";
     "exceptions", true, false, WasmFeatures::EXCEPTIONS, "tags, throw, throw_ref, try_table, exnref";
     "legacy-exceptions", false, false, WasmFeatures::LEGACY_EXCEPTIONS,
-        "the pre-standard try/catch/catch_all/rethrow/delegate instructions";
+        "pre-standard try, catch, catch_all, rethrow, delegate";
     "threads", false, true, WasmFeatures::THREADS, "shared memories, atomics, wait and notify";
     "wide-arithmetic", false, true, WasmFeatures::WIDE_ARITHMETIC, "i64.add128, i64.sub128, i64.mul_wide_s/u";
     "custom-page-sizes", false, true, WasmFeatures::CUSTOM_PAGE_SIZES, "memories with 1-byte pages";

@@ -123,3 +123,61 @@ fn compile_writes_a_loadable_artifact() {
     assert!(module.exports().any(|e| e.name == "greet"));
     std::fs::remove_file(&out_path).unwrap();
 }
+
+#[test]
+fn inspect_shows_engine_functions_and_disassembly() {
+    let dir = std::env::temp_dir().join(format!("kiln-cli-inspect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let artifact = dir.join("greet.kiln");
+    let greet = format!("{}/../examples/hello/plugins/greet.wat", env!("CARGO_MANIFEST_DIR"));
+    // An artifact for another machine is inspected all the same.
+    let out = kiln()
+        .args(["compile", &greet, "--target", "aarch64-unknown-linux-gnu", "-o"])
+        .arg(&artifact)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = kiln().arg("inspect").arg(&artifact).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for expected in [
+        "checksum ok",
+        "target aarch64-unknown-linux-gnu",
+        "functions: 2 defined, 1 imported",
+        "greet: (func (param i32 i32) (result i32))",
+        "host.log: func",
+        "memory: memory 0 (memory 1)",
+        "data segments: 1 (1 active, 0 passive), 7 bytes",
+        "trap sites: ",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    // A damaged artifact is reported as such, and what is left is shown.
+    let mut bytes = std::fs::read(&artifact).unwrap();
+    let last = bytes.len() - 20;
+    bytes[last] ^= 1;
+    std::fs::write(&artifact, &bytes).unwrap();
+    let out = kiln().arg("inspect").arg(&artifact).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("DAMAGED"));
+    // Not an artifact at all: an error naming the file.
+    std::fs::write(&artifact, b"not elf").unwrap();
+    let out = kiln().arg("inspect").arg(&artifact).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("greet.kiln: not a kiln artifact"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn every_command_has_help_and_the_tool_a_version() {
+    for command in
+        [&["--help"][..], &["run", "--help"], &["compile", "--help"], &["wast", "--help"], &["inspect", "--help"]]
+    {
+        let out = kiln().args(command).output().unwrap();
+        assert!(out.status.success(), "{command:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: kiln"), "{command:?}");
+    }
+    let out = kiln().arg("--version").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("kiln {}", env!("CARGO_PKG_VERSION")));
+    let out = kiln().args(["run", "--no-such-flag", "x.wasm"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
+}

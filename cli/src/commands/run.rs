@@ -1,87 +1,85 @@
-//! `kiln run PLUGIN.wasm [-W F=y|n] [--target-cpu native|baseline] [--dir HOST::GUEST] [--env K=V] [--fuel N] -- ARGS…`:
-//! compile a WASI command (through the artifact cache) for this CPU's
-//! features, load the artifact and run its `_start`, exiting with the
-//! guest's exit code. The flags are shaped like Wasmtime's.
+//! `kiln run [-W F=y|n] [--target-cpu native|baseline] [--dir HOST::GUEST] [--env K=V] [--fuel N] [--invoke NAME] MODULE ARGS…`:
+//! compile a module (through the artifact cache) for this CPU's features,
+//! load the artifact and run it — a WASI command's `_start`, exiting with
+//! the guest's exit code, or one export called with typed arguments. The
+//! flags are shaped like Wasmtime's.
 
+use clap::{Args, ValueEnum};
 use kiln::wasi::{DirPerms, I32Exit, WasiCtx, WasiCtxBuilder};
-use kiln::{Linker, Module, Store};
+use kiln::{Linker, Module, Store, Val, ValType};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Parsed arguments of `kiln run`.
-#[derive(Debug, Default, PartialEq, Eq)]
+/// Arguments of `kiln run`.
+#[derive(Debug, Default, PartialEq, Eq, Args)]
 pub struct RunArgs {
-    /// The module (`.wasm` or `.wat`).
-    pub module: PathBuf,
-    /// Preopened directories: (host path, guest path, read-only?).
-    pub dirs: Vec<(PathBuf, String, bool)>,
-    /// Environment variables for the guest.
-    pub env: Vec<(String, String)>,
-    /// Fuel budget; compiles the module with fuel metering.
-    pub fuel: Option<u64>,
-    /// WebAssembly feature switches (`-W name=y|n`), in order.
+    /// Switch a WebAssembly feature on or off (repeatable; see `kiln --help`).
+    #[arg(short = 'W', value_name = "FEATURE=y|n")]
     pub features: Vec<String>,
-    /// Compile for the target's baseline CPU (`--target-cpu baseline`)
-    /// rather than for every feature of this one.
-    pub baseline_cpu: bool,
-    /// Arguments after the module name (the guest's argv[1..]).
-    pub args: Vec<String>,
+    /// Compile for every feature of this CPU (native, the default, as
+    /// `wasmtime run`) or for the target's baseline.
+    #[arg(long, value_enum, default_value_t = TargetCpu::Native)]
+    pub target_cpu: TargetCpu,
+    /// Preopen a host directory as GUEST (HOST alone: the same name);
+    /// `::ro` makes it read-only (repeatable).
+    #[arg(long = "dir", value_name = "HOST[::GUEST][::ro]", value_parser = parse_dir)]
+    pub dirs: Vec<(PathBuf, String, bool)>,
+    /// Set an environment variable for the guest (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+    /// Run with this much fuel (compiles the module with fuel metering).
+    #[arg(long, value_name = "N")]
+    pub fuel: Option<u64>,
+    /// Call this export instead of `_start`, with ARGS as its parameters
+    /// (integers, floats; `-0`, `nan`, `inf` too), and print its results,
+    /// one per line.
+    #[arg(long, value_name = "NAME")]
+    pub invoke: Option<String>,
+    /// The module (.wasm or .wat), then the guest's arguments (argv[1..])
+    /// or the invoked function's. Everything after the module is the
+    /// guest's, flags too; a `--` right after it is dropped.
+    #[arg(required = true, trailing_var_arg = true, value_name = "MODULE [ARGS]...")]
+    pub module_and_args: Vec<String>,
 }
 
-/// Parse `kiln run`'s arguments (everything after `run`).
-pub fn parse_run_args(args: &[String]) -> Result<RunArgs, String> {
-    let mut out = RunArgs::default();
-    let mut it = args.iter();
-    let mut module = None;
-    while let Some(a) = it.next() {
-        if module.is_none() {
-            if let Some(switch) = super::feature_switch(a, &mut it) {
-                out.features.push(switch?);
-                continue;
-            }
-        }
-        let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
-        match a.as_str() {
-            "--dir" => {
-                let v = value("--dir")?;
-                let (spec, read_only) = match v.strip_suffix("::ro") {
-                    Some(s) => (s.to_string(), true),
-                    None => (v.clone(), false),
-                };
-                let (host, guest) = match spec.split_once("::") {
-                    Some((h, g)) => (h.to_string(), g.to_string()),
-                    None => (spec.clone(), spec.clone()),
-                };
-                out.dirs.push((PathBuf::from(host), guest, read_only));
-            }
-            "--env" => {
-                let v = value("--env")?;
-                let (k, val) = v.split_once('=').ok_or_else(|| format!("--env {v}: expected KEY=VALUE"))?;
-                out.env.push((k.to_string(), val.to_string()));
-            }
-            "--target-cpu" => match value("--target-cpu")?.as_str() {
-                "native" => out.baseline_cpu = false,
-                "baseline" => out.baseline_cpu = true,
-                other => return Err(format!("--target-cpu {other}: expected `native` or `baseline`")),
-            },
-            "--fuel" => {
-                let v = value("--fuel")?;
-                out.fuel = Some(v.parse().map_err(|_| format!("--fuel {v}: expected a number"))?);
-            }
-            "--" => {
-                out.args.extend(it.by_ref().cloned());
-            }
-            flag if flag.starts_with("--") && module.is_none() => return Err(format!("unknown flag `{flag}`")),
-            _ if module.is_none() => module = Some(PathBuf::from(a)),
-            _ => {
-                // Without `--`, everything after the module goes to the guest.
-                out.args.push(a.clone());
-                out.args.extend(it.by_ref().cloned());
-            }
-        }
+impl RunArgs {
+    /// The module to run.
+    pub fn module(&self) -> PathBuf {
+        PathBuf::from(self.module_and_args.first().map_or("", String::as_str))
     }
-    out.module = module.ok_or("`kiln run` needs a module")?;
-    Ok(out)
+
+    /// The arguments after the module.
+    pub fn args(&self) -> &[String] {
+        let rest = self.module_and_args.get(1..).unwrap_or_default();
+        rest.strip_prefix(&["--".to_string()]).unwrap_or(rest)
+    }
+}
+
+/// Which CPU `kiln run` compiles for.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetCpu {
+    /// Every feature of the CPU it runs on.
+    #[default]
+    Native,
+    /// The target's baseline (x86-64: SSE2).
+    Baseline,
+}
+
+fn parse_dir(v: &str) -> Result<(PathBuf, String, bool), String> {
+    let (spec, read_only) = match v.strip_suffix("::ro") {
+        Some(s) => (s, true),
+        None => (v, false),
+    };
+    let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
+    if host.is_empty() || guest.is_empty() {
+        return Err(format!("`{v}`: expected HOST or HOST::GUEST"));
+    }
+    Ok((PathBuf::from(host), guest.to_string(), read_only))
+}
+
+fn parse_env(v: &str) -> Result<(String, String), String> {
+    let (k, val) = v.split_once('=').ok_or_else(|| format!("`{v}`: expected KEY=VALUE"))?;
+    Ok((k.to_string(), val.to_string()))
 }
 
 struct Host {
@@ -91,7 +89,10 @@ struct Host {
 #[allow(unsafe_code)]
 fn load(path: &Path, args: &RunArgs) -> Result<Module, String> {
     // Like `wasmtime run`: the fastest code for this CPU unless asked not to.
-    let mut config = if args.baseline_cpu { kiln_build::Config::host() } else { kiln_build::Config::native() };
+    let mut config = match args.target_cpu {
+        TargetCpu::Native => kiln_build::Config::native(),
+        TargetCpu::Baseline => kiln_build::Config::host(),
+    };
     config.consume_fuel(args.fuel.is_some());
     super::apply_feature_switches(&mut config, &args.features)?;
     let wasm = kiln_build::read_module(path).map_err(|e| e.to_string())?;
@@ -108,18 +109,11 @@ fn load(path: &Path, args: &RunArgs) -> Result<Module, String> {
 /// (128 + SIGABRT on Unix; what `abort()` returns on Windows).
 pub const TRAP_EXIT_CODE: u8 = if cfg!(windows) { 3 } else { 128 + 6 };
 
-/// Run a WASI command; the exit code is the guest's, [`TRAP_EXIT_CODE`]
-/// on a trap (whose message and backtrace go to stderr), 1 on any other
-/// failure.
-pub fn run(args: &[String]) -> ExitCode {
-    let args = match parse_run_args(args) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("kiln run: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run_parsed(&args) {
+/// Run a WASI command (or `--invoke` an export); the exit code is the
+/// guest's, [`TRAP_EXIT_CODE`] on a trap (whose message and backtrace go to
+/// stderr), 1 on any other failure.
+pub fn run(args: &RunArgs) -> ExitCode {
+    match run_parsed(args) {
         Ok(Ok(code)) => ExitCode::from(code.clamp(0, 255) as u8),
         Ok(Err(trap)) => {
             eprintln!("kiln run: {trap}");
@@ -135,9 +129,10 @@ pub fn run(args: &[String]) -> ExitCode {
 /// `Ok(Ok(exit code))`, `Ok(Err(trap with backtrace))`, or `Err` when the
 /// guest could not run.
 fn run_parsed(args: &RunArgs) -> Result<Result<i32, String>, String> {
-    let module = load(&args.module, args)?;
-    let name = args.module.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut builder = WasiCtxBuilder::new().arg(name).args(args.args.iter().cloned()).inherit_stdio();
+    let module = load(&args.module(), args)?;
+    let module_path = args.module();
+    let name = module_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut builder = WasiCtxBuilder::new().arg(name).args(args.args().iter().cloned()).inherit_stdio();
     for (k, v) in &args.env {
         builder = builder.env(k, v);
     }
@@ -153,6 +148,9 @@ fn run_parsed(args: &RunArgs) -> Result<Result<i32, String>, String> {
     let mut linker = Linker::new();
     kiln::wasi::add_to_linker(&mut linker, |h: &mut Host| &mut h.wasi).map_err(|e| e.to_string())?;
     let instance = linker.instantiate(&mut store, &module).map_err(|e| e.to_string())?;
+    if let Some(name) = &args.invoke {
+        return invoke(&mut store, &instance, name, args.args());
+    }
     let start =
         instance.get_typed_func::<(), ()>(&mut store, "_start").map_err(|e| format!("not a WASI command: {e}"))?;
     Ok(match start.call(&mut store, ()) {
@@ -165,9 +163,93 @@ fn run_parsed(args: &RunArgs) -> Result<Result<i32, String>, String> {
     })
 }
 
+/// `--invoke NAME ARGS…`: parse the arguments by the export's parameter
+/// types, call it, print each result on a line of its own.
+fn invoke(
+    store: &mut Store<Host>,
+    instance: &kiln::Instance,
+    name: &str,
+    args: &[String],
+) -> Result<Result<i32, String>, String> {
+    let func = instance.get_func(&mut *store, name).ok_or_else(|| format!("no exported function `{name}`"))?;
+    let ty = func.ty(&mut *store);
+    if args.len() != ty.params.len() {
+        return Err(format!("`{name}` takes {} argument(s) ({ty}), {} given", ty.params.len(), args.len()));
+    }
+    let params = ty
+        .params
+        .iter()
+        .zip(args)
+        .enumerate()
+        .map(|(i, (&t, a))| parse_val(t, a).map_err(|e| format!("argument {i} of `{name}`: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut results: Vec<Val> = ty.results.iter().map(|&t| Val::default_for(t)).collect();
+    match func.call(&mut *store, &params, &mut results) {
+        Ok(()) => {}
+        Err(e) => match e.downcast_ref::<I32Exit>() {
+            Some(exit) => return Ok(Ok(exit.0)),
+            None if e.trap().is_some() => return Ok(Err(format!("{e:#}"))),
+            None => return Err(e.to_string()),
+        },
+    }
+    for r in &results {
+        println!("{}", show_val(r));
+    }
+    Ok(Ok(0))
+}
+
+/// A command-line argument as a value of type `t`.
+fn parse_val(t: ValType, s: &str) -> Result<Val, String> {
+    let bad = || format!("`{s}` is not a valid {t}");
+    // Integers may be written signed or unsigned (`-1` and `4294967295`).
+    let int = |bits: u32| -> Result<i128, String> {
+        let v: i128 = match s.strip_prefix("0x") {
+            Some(hex) => i128::from_str_radix(hex, 16).map_err(|_| bad())?,
+            None => s.parse().map_err(|_| bad())?,
+        };
+        if v < -(1i128 << (bits - 1)) || v >= 1i128 << bits {
+            return Err(format!("`{s}` does not fit in {t}"));
+        }
+        Ok(v)
+    };
+    Ok(match t {
+        ValType::I32 => Val::I32(int(32)? as i32),
+        ValType::I64 => Val::I64(int(64)? as i64),
+        ValType::F32 => Val::from(s.parse::<f32>().map_err(|_| bad())?),
+        ValType::F64 => Val::from(s.parse::<f64>().map_err(|_| bad())?),
+        other => return Err(format!("parameters of type {other} cannot be given on the command line")),
+    })
+}
+
+/// A result as `--invoke` prints it: integers signed, floats as Rust
+/// prints them, references as null or not.
+fn show_val(v: &Val) -> String {
+    match v {
+        Val::I32(x) => x.to_string(),
+        Val::I64(x) => x.to_string(),
+        Val::F32(bits) => f32::from_bits(*bits).to_string(),
+        Val::F64(bits) => f64::from_bits(*bits).to_string(),
+        Val::V128(x) => format!("{x:#034x}"),
+        Val::FuncRef(None) | Val::ExternRef(None) => "null".to_string(),
+        Val::FuncRef(Some(_)) => "<funcref>".to_string(),
+        Val::ExternRef(Some(_)) => "<externref>".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn parse(v: &[&str]) -> Result<RunArgs, clap::Error> {
+        Cmd::try_parse_from(std::iter::once("run").chain(v.iter().copied())).map(|c| c.run)
+    }
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -175,40 +257,42 @@ mod tests {
 
     #[test]
     fn parses_wasmtime_shaped_flags() {
-        let a = parse_run_args(&s(&[
-            "--dir",
-            "host-data::/data",
-            "--env",
-            "A=b",
-            "--fuel",
-            "100",
-            "p.wasm",
-            "--",
-            "-v",
-            "x",
-        ]))
-        .unwrap();
-        assert_eq!(a.module, PathBuf::from("p.wasm"));
+        let a =
+            parse(&["--dir", "host-data::/data", "--env", "A=b", "--fuel", "100", "p.wasm", "--", "-v", "x"]).unwrap();
+        assert_eq!(a.module(), PathBuf::from("p.wasm"));
         assert_eq!(a.dirs, vec![(PathBuf::from("host-data"), "/data".to_string(), false)]);
         assert_eq!(a.env, vec![("A".to_string(), "b".to_string())]);
         assert_eq!(a.fuel, Some(100));
-        assert_eq!(a.args, s(&["-v", "x"]));
-        let a = parse_run_args(&s(&["p.wasm", "one", "--two"])).unwrap();
-        assert_eq!(a.args, s(&["one", "--two"]));
-        assert!(parse_run_args(&s(&["--env", "novalue", "p.wasm"])).is_err());
-        assert!(parse_run_args(&s(&[])).is_err());
+        assert_eq!(a.args(), s(&["-v", "x"]));
+        let a = parse(&["--dir", "d::ro", "p.wasm", "one", "--two"]).unwrap();
+        assert_eq!(a.dirs, vec![(PathBuf::from("d"), "d".to_string(), true)]);
+        assert_eq!(a.args(), s(&["one", "--two"]));
+        assert!(parse(&["--env", "novalue", "p.wasm"]).is_err());
+        assert!(parse(&[]).is_err());
     }
 
     #[test]
-    fn parses_cpu_and_feature_switches() {
-        let a =
-            parse_run_args(&s(&["-W", "threads=n", "-Wsimd=y", "--target-cpu", "baseline", "p.wasm", "-W"])).unwrap();
+    fn parses_cpu_feature_switches_and_invoke() {
+        let a = parse(&["-W", "threads=n", "-Wsimd=y", "--target-cpu", "baseline", "p.wasm", "-W"]).unwrap();
         assert_eq!(a.features, s(&["threads=n", "simd=y"]));
-        assert!(a.baseline_cpu);
+        assert_eq!(a.target_cpu, TargetCpu::Baseline);
         // After the module, `-W` belongs to the guest.
-        assert_eq!(a.args, s(&["-W"]));
-        assert!(!parse_run_args(&s(&["p.wasm"])).unwrap().baseline_cpu);
-        assert!(parse_run_args(&s(&["--target-cpu", "pentium", "p.wasm"])).is_err());
-        assert!(parse_run_args(&s(&["-W"])).is_err());
+        assert_eq!(a.args(), s(&["-W"]));
+        assert_eq!(parse(&["p.wasm"]).unwrap().target_cpu, TargetCpu::Native);
+        assert!(parse(&["--target-cpu", "pentium", "p.wasm"]).is_err());
+        assert!(parse(&["-W"]).is_err());
+        let a = parse(&["--invoke", "add", "p.wasm", "-1", "2"]).unwrap();
+        assert_eq!((a.invoke.as_deref(), a.args()), (Some("add"), &s(&["-1", "2"])[..]));
+    }
+
+    #[test]
+    fn invoke_arguments_follow_the_parameter_types() {
+        assert_eq!(parse_val(ValType::I32, "-1").unwrap(), Val::I32(-1));
+        assert_eq!(parse_val(ValType::I32, "4294967295").unwrap(), Val::I32(-1));
+        assert_eq!(parse_val(ValType::I64, "0x10").unwrap(), Val::I64(16));
+        assert!(parse_val(ValType::I32, "4294967296").unwrap_err().contains("does not fit"));
+        assert!(parse_val(ValType::I32, "x").unwrap_err().contains("not a valid i32"));
+        assert_eq!(show_val(&parse_val(ValType::F64, "-0").unwrap()), "-0");
+        assert_eq!(show_val(&parse_val(ValType::F32, "inf").unwrap()), "inf");
     }
 }

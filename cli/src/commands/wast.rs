@@ -2,36 +2,35 @@
 //! directory) through compile → artifact → load → run, in parallel.
 
 use crate::wast::{file_line, run_all, spec_line, Counts, Script};
+use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// Arguments of `kiln wast`.
+#[derive(Debug, Args)]
+pub struct WastArgs {
+    /// Switch a WebAssembly feature on or off (repeatable; see `kiln --help`).
+    #[arg(short = 'W', value_name = "FEATURE=y|n")]
+    pub features: Vec<String>,
+    /// Scripts, or directories searched for `.wast` files.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+}
 
 /// Run the scripts at `paths` (files, or directories of `.wast` files) and
 /// print one line per script, each failure as `file:line:col: …`, and the
 /// final `spec: N passed, M failed, K skipped` line. Fails if any test
 /// failed or a file could not be read.
-pub fn wast(args: &[String]) -> ExitCode {
+pub fn wast(args: &WastArgs) -> ExitCode {
     let mut config = kiln_build::Config::host();
-    let mut switches = Vec::new();
-    let mut paths = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match super::feature_switch(a, &mut it) {
-            Some(Ok(s)) => switches.push(s),
-            Some(Err(e)) => return usage(&e),
-            None if a.starts_with('-') => return usage(&format!("unknown flag `{a}`")),
-            None => paths.push(a),
-        }
-    }
-    if let Err(e) = super::apply_feature_switches(&mut config, &switches) {
-        return usage(&e);
-    }
-    if paths.is_empty() {
-        return usage("no script given");
+    if let Err(e) = super::apply_feature_switches(&mut config, &args.features) {
+        eprintln!("kiln wast: {e}");
+        return ExitCode::from(2);
     }
     let mut files = Vec::new();
-    for p in paths {
-        if let Err(e) = collect(Path::new(p), &mut files) {
-            eprintln!("kiln wast: {p}: {e}");
+    for p in &args.paths {
+        if let Err(e) = collect(p, &mut files) {
+            eprintln!("kiln wast: {}: {e}", p.display());
             return ExitCode::FAILURE;
         }
     }
@@ -66,11 +65,6 @@ pub fn wast(args: &[String]) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
-}
-
-fn usage(message: &str) -> ExitCode {
-    eprintln!("kiln wast: {message}");
-    ExitCode::from(2)
 }
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
