@@ -15,10 +15,17 @@
 //!     compile_error!("… compiled for <triple> … add kiln_build::configure() …");
 //!     // rustc records the source in dep-info, so cargo rebuilds when it changes
 //!     const _: &[u8] = include_bytes!("<absolute source path>");
-//!     #[repr(C, align(64))] struct __KilnAligned([u8; N]); // kiln_artifact::sections::TEXT_ALIGN
-//!     #[link_section = "<executable section of the target's object format>"]
-//!     static __KILN_ARTIFACT: __KilnAligned = __KilnAligned(*include_bytes!("<cache>/<hash>.kiln"));
-//!     kiln::Artifact::__embedded_in_text(&__KILN_ARTIFACT.0)
+//!     // ELF and PE/COFF: the assembler writes the bytes into the code section
+//!     mod __kiln_artifact {
+//!         global_asm!(".section <section>", ".p2align 6", ".globl <sym>", "<sym>:",
+//!                     ".incbin \"<cache>/<hash>.kiln\"",
+//!                     /* ELF: one `.set kiln.<module>.<func>, <sym> + <offset>`,
+//!                        `.type … STT_FUNC`, `.size …` per function */ ".text");
+//!         unsafe extern "C" { pub static <sym>: [u8; N]; }
+//!     }
+//!     kiln::Artifact::__embedded_in_text(unsafe { &__kiln_artifact::<sym> })
+//!     // Mach-O: #[repr(C, align(64))] struct __KilnAligned([u8; N]);
+//!     // #[link_section = "__TEXT,__kiln_text,…"] static __KILN_ARTIFACT: __KilnAligned = …;
 //! }
 //! ```
 //!
@@ -28,7 +35,7 @@
 //!
 //! | object format | section | why |
 //! |---|---|---|
-//! | ELF | `.text.kiln` | assemblers flag `.text.*` names `"ax"`; linkers merge them into `.text` |
+//! | ELF | `.text.kiln` | written by `global_asm!` (`.incbin`) with `"ax"` flags; linkers merge `.text.*` into `.text`; the same assembly defines a `kiln.<module>.<function>` symbol per wasm function, for perf and gdb |
 //! | Mach-O | `__TEXT,__kiln_text,regular,pure_instructions` | the `__TEXT` segment is mapped r-x |
 //! | PE/COFF | `.text$kiln` | a grouped section: linkers merge `.text$*` into `.text`; written by `global_asm!` (`.incbin`) with code flags, as a static's section is data and lld would keep it out of the executable `.text` |
 //! | other | none: read-only data | the runtime copies the code into executable memory |
@@ -111,14 +118,25 @@ pub fn artifact_expr(embed: &Embed<'_>) -> Result<String> {
             // symbol, which nothing else defines.
             let symbol = unique_symbol(label, len);
             let asm_path = artifact.replace('\\', "\\\\").replace('"', "\\\"").replace('{', "{{").replace('}', "}}");
-            let lines = [
+            let mut lines = vec![
                 format!(".section {section}"),
                 format!(".p2align {}", align.trailing_zeros()),
                 format!(".globl {symbol}"),
                 format!("{symbol}:"),
                 format!(".incbin \"{asm_path}\""),
-                ".text".to_string(),
             ];
+            // On ELF, a local function symbol per wasm function, so that
+            // perf, gdb and other tools reading the executable's symbol
+            // table name the code that runs in place.
+            if os != "windows" {
+                let bytes = std::fs::read(artifact).map_err(|e| Error::io(Path::new(artifact), e))?;
+                for f in function_symbols(&bytes, label) {
+                    lines.push(format!(".set {}, {symbol} + {}", f.name, f.offset));
+                    lines.push(format!(".type {}, STT_FUNC", f.name));
+                    lines.push(format!(".size {}, {}", f.name, f.size));
+                }
+            }
+            lines.push(".text".to_string());
             let asm: Vec<String> = lines.iter().map(|l| format!("{l:?}")).collect();
             // `global_asm!` is a module item, not a statement: a module of
             // its own holds it and the static.
@@ -144,6 +162,87 @@ pub fn artifact_expr(embed: &Embed<'_>) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+/// One wasm function's symbol: its name, its offset from the artifact's
+/// first byte, its size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionSymbol {
+    /// `kiln.<module>.<function>`: the module is the file's stem, the
+    /// function its name-section name, else its export name, else
+    /// `func<index>`; anything but letters, digits, `_` and `.` becomes
+    /// `_`, and a name taken twice gets `.<index>` appended.
+    pub name: String,
+    /// Offset of the body from the start of the artifact bytes.
+    pub offset: u64,
+    /// Size of the body in bytes.
+    pub size: u32,
+}
+
+/// The symbols of `artifact`'s defined functions (none if its sections
+/// cannot be read: symbols are a debugging aid, never a reason to fail).
+pub fn function_symbols(artifact: &[u8], label: &str) -> Vec<FunctionSymbol> {
+    use kiln_artifact::info::{ExportKind, ModuleInfo};
+    use object::{Object, ObjectSection};
+    let Ok(elf) = object::File::parse(artifact) else { return Vec::new() };
+    let section = |name: &str| elf.section_by_name(name);
+    let Some((text_offset, _)) = section(kiln_artifact::sections::TEXT).and_then(|s| s.file_range()) else {
+        return Vec::new();
+    };
+    let Some(info) = section(kiln_artifact::sections::INFO)
+        .and_then(|s| s.data().ok())
+        .and_then(|b| kiln_artifact::decode_postcard::<ModuleInfo>(kiln_artifact::sections::INFO, b).ok())
+    else {
+        return Vec::new();
+    };
+    let names = section(kiln_artifact::sections::NAMES).and_then(|s| s.data().ok()).unwrap_or(&[]);
+    let clean = |s: &str| -> String {
+        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '.' { c } else { '_' }).collect()
+    };
+    let module = clean(Path::new(label).file_stem().and_then(|s| s.to_str()).unwrap_or("module"));
+    let mut taken = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (d, f) in info.defined_funcs.iter().enumerate() {
+        let index = info.num_imported_funcs + d as u32;
+        let own = names
+            .get(f.name.start as usize..f.name.end() as usize)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .filter(|n| !n.is_empty());
+        let export = || {
+            info.exports.iter().find_map(|e| match e.kind {
+                ExportKind::Func(i) if i.0 == index => Some(e.name.as_str()),
+                _ => None,
+            })
+        };
+        let func = own.or_else(export).map_or_else(|| format!("func{index}"), clean);
+        let mut name = format!("kiln.{module}.{func}");
+        if !taken.insert(name.clone()) {
+            name = format!("{name}.{index}");
+            taken.insert(name.clone());
+        }
+        out.push(FunctionSymbol {
+            name: name.clone(),
+            offset: text_offset + u64::from(f.body.start),
+            size: f.body.len,
+        });
+        // Its entry from the host: a frame between host and wasm frames,
+        // which a debugger must recognise to walk past it.
+        if let Some(t) = f.array_trampoline {
+            out.push(FunctionSymbol {
+                name: format!("{name}.array_entry"),
+                offset: text_offset + u64::from(t.start),
+                size: t.len,
+            });
+        }
+    }
+    for (i, (ty, t)) in info.wasm_to_array_trampolines.iter().enumerate() {
+        out.push(FunctionSymbol {
+            name: format!("kiln.{module}.host_call{}.{i}", ty.0),
+            offset: text_offset + u64::from(t.start),
+            size: t.len,
+        });
+    }
+    out
 }
 
 /// A symbol name for one embedded artifact, the same in every build of
@@ -210,12 +309,14 @@ pub fn cfg_values(triple: &Triple) -> Option<(&'static str, &'static str)> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placement {
     /// A static with `#[link_section]`: the section's name alone makes it
-    /// code (ELF `.text.*`, Mach-O `pure_instructions`).
+    /// code (Mach-O `pure_instructions`).
     Section(&'static str),
     /// Bytes written by the assembler into a section whose flags it is
-    /// given (`.section` directive operands): PE/COFF, where a static's
+    /// given (`.section` directive operands). PE/COFF needs it: a static's
     /// section is always data, which LLVM's linker keeps out of the
-    /// executable `.text` even when the name says `.text$…`.
+    /// executable `.text` even when the name says `.text$…`. ELF uses it
+    /// too, so the same assembly can define a symbol per wasm function at
+    /// its offset in the bytes.
     Assembly(&'static str),
     /// Read-only data; the runtime copies the code.
     Data,
@@ -225,9 +326,16 @@ pub enum Placement {
 pub fn placement(os: &str) -> Placement {
     match executable_section(os) {
         Some(_) if os == "windows" => Placement::Assembly(".text$kiln,\"xr\""),
+        // The assembler also defines the functions' symbols next to the
+        // bytes (see `function_symbols`).
+        Some(_) if is_elf(os) => Placement::Assembly(".text.kiln,\"ax\""),
         Some(section) => Placement::Section(section),
         None => Placement::Data,
     }
+}
+
+fn is_elf(os: &str) -> bool {
+    executable_section(os) == Some(".text.kiln")
 }
 
 /// The link section that `os`'s loader maps read+execute (`os` as in
@@ -303,11 +411,12 @@ mod tests {
             compiled_by: "kiln-build",
         };
         let code = artifact_expr(&embed).unwrap();
-        assert!(code.contains("#[unsafe(link_section = \".text.kiln\")]"), "{code}");
-        assert!(code.contains("#[repr(C, align(64))]"), "{code}");
-        assert!(code.contains("struct __KilnAligned([u8; 48]);"), "{code}");
-        assert!(code.contains(r#"a \"quoted\" name.kiln"#), "paths are escaped: {code}");
-        assert!(code.contains("::kiln::Artifact::__embedded_in_text"), "{code}");
+        assert!(code.contains(r#"".section .text.kiln,\"ax\"""#), "{code}");
+        assert!(code.contains(r#"".p2align 6""#), "{code}");
+        assert!(code.contains("[u8; 48]"), "{code}");
+        assert!(code.contains(r#"a \\\"quoted\\\" name.kiln"#), "paths are escaped: {code}");
+        assert!(code.contains("::kiln::Artifact::__embedded_in_text(unsafe"), "{code}");
+        assert!(!code.contains(".set kiln."), "no symbols for bytes that are no artifact: {code}");
         assert!(code.contains(r#"target_arch = "x86_64", target_os = "linux""#), "{code}");
         assert!(!code.contains("include_bytes!(\"plugins"), "untracked source: {code}");
 
@@ -318,8 +427,44 @@ mod tests {
         assert!(code.contains("::kiln::Artifact::__embedded_in_text(unsafe"), "{code}");
         assert!(!code.contains("link_section"), "{code}");
 
+        let macos = Triple::from_str("aarch64-apple-darwin").unwrap();
+        let code = artifact_expr(&Embed { triple: &macos, ..embed }).unwrap();
+        assert!(code.contains("#[unsafe(link_section = \"__TEXT,__kiln_text,regular,pure_instructions\")]"), "{code}");
+        assert!(code.contains("#[repr(C, align(64))]"), "{code}");
+
         let i686 = Triple::from_str("i686-unknown-linux-gnu").unwrap();
         assert!(artifact_expr(&Embed { triple: &i686, ..embed }).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn every_function_gets_a_symbol_at_its_body() {
+        let wasm = wat::parse_str(
+            r#"(module (func $inner (result i32) (i32.const 1))
+                 (func (export "outer") (result i32) (call $inner))
+                 (func (export "x y") (result i32) (i32.const 2)))"#,
+        )
+        .unwrap();
+        let bytes = crate::compile(&wasm, &crate::Config::host()).unwrap();
+        let symbols = function_symbols(&bytes, "plugins/my-plugin.wat");
+        let names: Vec<&str> = symbols.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "kiln.my_plugin.inner",
+                "kiln.my_plugin.outer",
+                "kiln.my_plugin.outer.array_entry",
+                "kiln.my_plugin.x_y",
+                "kiln.my_plugin.x_y.array_entry"
+            ]
+        );
+        use object::{Object, ObjectSection};
+        let elf = object::File::parse(&*bytes).unwrap();
+        let text = elf.section_by_name(".text").unwrap().file_range().unwrap();
+        for s in &symbols {
+            assert!(s.offset >= text.0 && s.offset + u64::from(s.size) <= text.0 + text.1, "{s:?}");
+            assert!(s.size > 0);
+        }
+        assert!(function_symbols(b"not an artifact", "x").is_empty());
     }
 }

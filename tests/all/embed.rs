@@ -62,6 +62,45 @@ fn embedded_code_runs_in_place_from_the_binary_text() {
     assert_eq!(exe_lines(&before), exe_lines(&after), "the executable's mappings changed while loading");
 }
 
+/// Profilers and debuggers read the executable's symbol table: every wasm
+/// function of an embedded module has a `kiln.<module>.<function>` symbol
+/// there, at the address its code runs from.
+#[cfg(target_os = "linux")]
+#[test]
+fn embedded_functions_have_symbols_in_the_executable() {
+    use object::{Object, ObjectSymbol, SymbolKind};
+    let exe = std::fs::read("/proc/self/exe").unwrap();
+    let elf = object::File::parse(&*exe).unwrap();
+    // `fixtures/add.wat` is embedded twice in this binary (see bindings.rs):
+    // each copy has its symbols.
+    let named = |name: &str| elf.symbols().filter(|s| s.name() == Ok(name)).collect::<Vec<_>>();
+    let (adds, loads) = (named("kiln.add.add"), named("kiln.add.load"));
+    assert!(!adds.is_empty() && !loads.is_empty(), "no kiln.add.* symbols");
+    for s in adds.iter().chain(&loads) {
+        assert_eq!(s.kind(), SymbolKind::Text, "{:?}", s.name());
+        assert!(s.size() > 0, "{:?}", s.name());
+    }
+    // The load bias: where the executable's first page is mapped, less
+    // the address its lowest segment asks for.
+    use object::ObjectSegment;
+    let lowest = elf.segments().map(|s| s.address()).min().unwrap() as usize & !0xfff;
+    let exe_path = std::fs::read_link("/proc/self/exe").unwrap();
+    let first = maps()
+        .lines()
+        .find(|l| l.ends_with(exe_path.to_str().unwrap()) && l.split_whitespace().nth(2) == Some("00000000"))
+        .map(|l| usize::from_str_radix(l.split('-').next().unwrap(), 16).unwrap())
+        .expect("the executable's first page is mapped");
+    let bias = first.wrapping_sub(lowest);
+    let code = Module::new(&ADD).unwrap().code_range();
+    for symbols in [&adds, &loads] {
+        let runs_here = symbols.iter().any(|s| {
+            let at = (s.address() as usize).wrapping_add(bias);
+            code.contains(&at) && at + s.size() as usize <= code.end
+        });
+        assert!(runs_here, "no {:?} symbol inside the code at {code:x?}", symbols[0].name());
+    }
+}
+
 #[test]
 fn module_is_send_sync_and_shared_across_threads() {
     fn assert_send_sync<T: Send + Sync + Clone>() {}
