@@ -48,6 +48,7 @@
 //! | `func`, `func/typed` | dynamic and typed calls, host functions |
 //! | `memory`, `table`, `global` | host access to instance state |
 //! | `shared_memory` | memories shared by stores on several threads |
+//! | [`profiling`] | naming plugin code for profilers (perf maps for copied code) |
 //! | `vm/` | the unsafe core: code memory, signals, traps, VMContext, builtins |
 //! | [`artifact`](kiln_artifact) | the artifact format shared with `kiln-build` |
 
@@ -63,6 +64,7 @@ mod instance;
 mod linker;
 mod memory;
 mod module;
+pub mod profiling;
 mod shared_memory;
 mod store;
 mod table;

@@ -100,13 +100,36 @@ impl Module {
         validate(&info, &s)?;
         let code = LoadedCode::new(bytes, &s, engine.branch_protection)
             .map_err(|e| Error::load(names::TEXT, format!("cannot map code: {e}")))?;
-        Ok(Module(Arc::new(ModuleInner {
+        let module = Module(Arc::new(ModuleInner {
             code,
             info,
             engine,
             type_ids: std::sync::OnceLock::new(),
             memory_images: Default::default(),
-        })))
+        }));
+        crate::profiling::register(&module);
+        Ok(module)
+    }
+
+    /// Address, size and `wasm[<module>]::<function>` name of every
+    /// function body and host entry of the loaded code, for profilers.
+    pub(crate) fn function_symbols(&self) -> Vec<(usize, u32, String)> {
+        let info = &self.0.info;
+        let text = self.0.code.code().text_ptr() as usize;
+        let module = self.name().unwrap_or("module");
+        let mut out = Vec::new();
+        for f in &info.defined_funcs {
+            let (index, name, _) = self.func_at(f.body.start).unwrap_or_default();
+            let name = name.unwrap_or_else(|| format!("func{index}"));
+            out.push((text + f.body.start as usize, f.body.len, format!("wasm[{module}]::{name}")));
+            if let Some(t) = f.array_trampoline {
+                out.push((text + t.start as usize, t.len, format!("wasm[{module}]::{name} (host entry)")));
+            }
+        }
+        for (ty, t) in &info.wasm_to_array_trampolines {
+            out.push((text + t.start as usize, t.len, format!("wasm[{module}]::host call (type {})", ty.0)));
+        }
+        out
     }
 
     /// The module's name from its name section.

@@ -11,6 +11,7 @@ mod instances;
 mod interrupts;
 mod numerics;
 mod plugin_table;
+mod profiling;
 mod simd;
 mod threads;
 mod traps;

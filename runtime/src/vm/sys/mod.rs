@@ -27,6 +27,7 @@
 //! | [`next_older_frame`] | one step of a frame walk over compiled code |
 //! | [`flush_icache`] | make freshly written code visible to instruction fetch (no-op on x86_64 and s390x) |
 //! | [`thread_stack_bounds`] | where the current thread's stack ends, to keep the wasm stack limit inside it |
+//! | [`perf_map_path`] | the file Linux `perf` reads names of anonymous code from, if the host has one |
 //!
 //! A fault handler reads [`Registers`] from the faulting context and asks
 //! `traphandlers::claim_fault` whether the fault is a wasm trap; if so it

@@ -546,6 +546,14 @@ fn membarrier_sync_core() {
     }
 }
 
+/// Where `perf` looks for the symbols of code it finds in anonymous
+/// memory: `/tmp/perf-<pid>.map` (a Linux perf convention; other Unix
+/// hosts have no such file).
+pub fn perf_map_path() -> Option<std::path::PathBuf> {
+    cfg!(any(target_os = "linux", target_os = "android"))
+        .then(|| std::path::PathBuf::from(format!("/tmp/perf-{}.map", std::process::id())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

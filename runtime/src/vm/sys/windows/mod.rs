@@ -268,6 +268,11 @@ pub unsafe fn flush_icache(ptr: *const u8, len: usize) {
     };
 }
 
+/// Windows profilers have no perf map convention.
+pub fn perf_map_path() -> Option<std::path::PathBuf> {
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
