@@ -87,7 +87,7 @@ pub use module::{ExportType, ExternType, ImportType, Module};
 pub use shared_memory::{SharedMemory, WaitResult};
 pub use store::{AsContextMut, Caller, EpochCounter, ExternRef, Store, StoreLimits, UpdateDeadline};
 pub use table::Table;
-pub use trap::{FrameInfo, Trap, TrapCode};
+pub use trap::{FrameInfo, MemoryFault, Trap, TrapCode};
 pub use values::{FuncType, GlobalType, Limits, MemoryType, RefType, TableType, Val, ValType};
 
 /// The artifact format, shared with `kiln-build`.

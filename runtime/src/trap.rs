@@ -41,15 +41,39 @@ pub struct Trap {
     code: TrapCode,
     frames: Vec<FrameInfo>,
     host: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    memory_fault: Option<MemoryFault>,
+}
+
+/// Where an out-of-bounds access went: the wasm address (the index plus
+/// the static offset) and the size of the memory at the time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryFault {
+    /// The wasm address accessed (the first byte the hardware refused).
+    pub address: u64,
+    /// The memory's size in bytes when it happened.
+    pub memory_size: usize,
 }
 
 impl Trap {
     pub(crate) fn new(code: TrapCode, frames: Vec<FrameInfo>) -> Trap {
-        Trap { code, frames, host: None }
+        Trap { code, frames, host: None, memory_fault: None }
     }
 
     pub(crate) fn host(error: Box<dyn std::error::Error + Send + Sync + 'static>) -> Trap {
-        Trap { code: TrapCode::HostError, frames: Vec::new(), host: Some(error) }
+        Trap { code: TrapCode::HostError, frames: Vec::new(), host: Some(error), memory_fault: None }
+    }
+
+    pub(crate) fn with_memory_fault(mut self, fault: MemoryFault) -> Trap {
+        self.memory_fault = Some(fault);
+        self
+    }
+
+    /// For an out-of-bounds access caught by a guard page: the address
+    /// and the memory's size. `None` for accesses that explicit bounds
+    /// checks stopped (memory64, 1-byte pages, some configurations),
+    /// which know no single faulting address.
+    pub fn memory_fault(&self) -> Option<MemoryFault> {
+        self.memory_fault
     }
 
     /// The trap code.
@@ -89,6 +113,9 @@ impl fmt::Display for Trap {
             if let Some(o) = top.wasm_offset {
                 write!(f, " at wasm offset {o:#x}")?;
             }
+        }
+        if let Some(m) = self.memory_fault {
+            write!(f, ": wasm address {:#x} in a linear memory of {:#x} bytes", m.address, m.memory_size)?;
         }
         if f.alternate() && !self.frames.is_empty() {
             f.write_str("\nwasm backtrace:")?;

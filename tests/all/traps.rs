@@ -270,3 +270,32 @@ fn trap_offsets_stay_in_the_trapping_function() {
         }
     }
 }
+
+#[test]
+fn a_memory_fault_names_the_wasm_address_and_the_memory_size() {
+    let (mut store, instance) = instantiate(
+        r#"(module (memory 1 3)
+             (func (export "load") (param i32) (result i32) (i32.load offset=8 (local.get 0)))
+             (func (export "grow") (result i32) (memory.grow (i32.const 1))))"#,
+    );
+    let load = instance.get_typed_func::<i32, i32>(&mut store, "load").unwrap();
+    let e = load.call(&mut store, 0x1_0000).unwrap_err();
+    let trap = e.trap().unwrap();
+    assert_eq!(trap.code(), TrapCode::MemoryOutOfBounds);
+    if cfg!(target_arch = "s390x") {
+        // The hardware reports the faulting page, not the address.
+        assert_eq!(trap.memory_fault(), None);
+        return;
+    }
+    let fault = trap.memory_fault().expect("a guard-page fault knows its address");
+    assert_eq!((fault.address, fault.memory_size), (0x1_0008, 0x1_0000));
+    assert!(e.to_string().contains("wasm address 0x10008 in a linear memory of 0x10000 bytes"), "{e}");
+    // After growth the same access works, and one past the new end names
+    // the new size.
+    let grow = instance.get_typed_func::<(), i32>(&mut store, "grow").unwrap();
+    assert_eq!(grow.call(&mut store, ()).unwrap(), 1);
+    load.call(&mut store, 0x1_0000).unwrap();
+    let e = load.call(&mut store, -4).unwrap_err();
+    let fault = e.trap().unwrap().memory_fault().unwrap();
+    assert_eq!((fault.address, fault.memory_size), (0xffff_fffc + 8, 0x2_0000));
+}

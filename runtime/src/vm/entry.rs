@@ -93,7 +93,17 @@ fn trap_error(store: &mut StoreOpaque, info: TrapInfo) -> Error {
     if info.code == TrapCode::HostError {
         return take_pending(store, frames);
     }
-    Trap::new(info.code, frames).into()
+    let mut trap = Trap::new(info.code, frames);
+    // A fault in a memory's mapping: which wasm address, in how large a
+    // memory.
+    if let Some(addr) = info.fault_addr {
+        if let Some((address, memory_size)) =
+            store.memories.iter().find_map(|m| Some((m.wasm_address_of(addr)?, m.byte_len())))
+        {
+            trap = trap.with_memory_fault(crate::trap::MemoryFault { address, memory_size });
+        }
+    }
+    trap.into()
 }
 
 /// Frames of the trap, innermost first, from the return addresses the

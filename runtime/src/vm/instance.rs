@@ -214,6 +214,16 @@ impl StoredMemory {
         }
     }
 
+    /// The wasm address `addr` stands for, if it lies in this memory's
+    /// mapping (its accessible part or its guard).
+    pub(crate) fn wasm_address_of(&self, addr: usize) -> Option<u64> {
+        let mapped = match &self.storage {
+            MemoryStorage::Owned(m) => m.mapped_range(),
+            MemoryStorage::Shared(m) => m.mapped_range(),
+        };
+        mapped.contains(&addr).then(|| (addr - mapped.start) as u64)
+    }
+
     /// Whether an image is mapped over the start (segments need no copy).
     pub(crate) fn has_image(&self) -> bool {
         self.linear().is_some_and(LinearMemory::has_image)

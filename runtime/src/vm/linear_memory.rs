@@ -324,6 +324,13 @@ impl LinearMemory {
         self.max_pages
     }
 
+    /// The whole mapping, guard included: an access that faults in it is
+    /// an access to this memory.
+    pub fn mapped_range(&self) -> std::ops::Range<usize> {
+        let base = self.mmap.as_mut_ptr() as usize;
+        base..base + self.mmap.len()
+    }
+
     /// Bytes of address space reserved for the memory itself, guard excluded.
     pub fn reservation(&self) -> usize {
         self.reservation

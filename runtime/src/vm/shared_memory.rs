@@ -31,6 +31,8 @@ pub struct SharedLinearMemory {
     /// From `Box::into_raw`; freed in `Drop`. `base` is written once, in
     /// `new`; `current_length` only atomically.
     def: NonNull<VMMemoryDefinition>,
+    /// The whole mapping, guard included (fixed).
+    mapped: std::ops::Range<usize>,
 }
 
 // SAFETY: the mapping is owned by the `LinearMemory` behind the mutex, and
@@ -68,7 +70,8 @@ impl SharedLinearMemory {
         }
         let memory = LinearMemory::new(ty, tunables)?;
         let def = NonNull::from(Box::leak(Box::new(memory.vmmemory())));
-        Ok(SharedLinearMemory { ty: *ty, memory: Mutex::new(memory), def })
+        let mapped = memory.mapped_range();
+        Ok(SharedLinearMemory { ty: *ty, memory: Mutex::new(memory), def, mapped })
     }
 
     /// The declared type.
@@ -95,6 +98,11 @@ impl SharedLinearMemory {
     /// Accessible length in bytes (it only grows).
     pub fn byte_len(&self) -> usize {
         self.length().load(Ordering::Acquire)
+    }
+
+    /// The whole mapping, guard included.
+    pub fn mapped_range(&self) -> std::ops::Range<usize> {
+        self.mapped.clone()
     }
 
     /// Current size in pages.

@@ -43,6 +43,9 @@ pub struct TrapInfo {
     /// frame (compiled code keeps frame pointers and sets them up before
     /// its stack check).
     pub fp: usize,
+    /// The address whose access faulted, when the fault says (a memory
+    /// access that hit a guard page or an unmapped page).
+    pub fault_addr: Option<usize>,
     /// The wasm frames at the trap, captured before leaving them.
     pub backtrace: WasmBacktrace,
 }
@@ -84,6 +87,7 @@ struct RawTrap {
     code: TrapCode,
     pc: usize,
     fp: usize,
+    fault_addr: Option<usize>,
     pcs: [usize; MAX_BACKTRACE_FRAMES],
     len: usize,
     truncated: bool,
@@ -96,8 +100,15 @@ impl RawTrap {
     /// frame addresses, so a bad frame pointer ends the walk instead of
     /// faulting or looping. Async-signal-safe.
     fn capture(code: TrapCode, regs: sys::Registers, top: usize) -> RawTrap {
-        let mut raw =
-            RawTrap { code, pc: regs.pc, fp: regs.fp, pcs: [0; MAX_BACKTRACE_FRAMES], len: 0, truncated: false };
+        let mut raw = RawTrap {
+            code,
+            pc: regs.pc,
+            fp: regs.fp,
+            fault_addr: None,
+            pcs: [0; MAX_BACKTRACE_FRAMES],
+            len: 0,
+            truncated: false,
+        };
         let (mut pc, mut fp, mut low) = (regs.pc, regs.fp, regs.sp);
         while super::code_registry::is_kiln_code(pc) {
             if raw.len == MAX_BACKTRACE_FRAMES {
@@ -124,6 +135,7 @@ impl RawTrap {
             code: self.code,
             pc: self.pc,
             fp: self.fp,
+            fault_addr: self.fault_addr,
             backtrace: WasmBacktrace { pcs: self.pcs[..self.len].into(), truncated: self.truncated },
         }
     }
@@ -186,7 +198,8 @@ pub fn in_wasm_activation() -> bool {
 
 /// Decide whether a hardware fault at `regs` is a wasm trap, for the
 /// platform's fault handler (`sys::unix::signals`, `sys::windows`), and if
-/// so record it — code, PC, and the backtrace of the frames about to be
+/// so record it — code, PC, the faulting address if the platform gives
+/// one, and the backtrace of the frames about to be
 /// abandoned — in this thread's innermost activation and return its resume
 /// point. The handler then makes the faulting thread continue in
 /// `sys::resume_entry()` with that point. Async-signal-safe: no lock, no
@@ -200,7 +213,7 @@ pub fn in_wasm_activation() -> bool {
 ///
 /// Everything else — a fault in the host, a fault in kiln code that is not
 /// a trap site — is not kiln's, and goes to whoever handled it before.
-pub(crate) fn claim_fault(regs: sys::Registers) -> Option<*const c_void> {
+pub(crate) fn claim_fault(regs: sys::Registers, fault_addr: Option<usize>) -> Option<*const c_void> {
     let activation = current_activation();
     if activation.is_null() {
         return None;
@@ -211,7 +224,9 @@ pub(crate) fn claim_fault(regs: sys::Registers) -> Option<*const c_void> {
     // everything from the faulting stack pointer up to it is the live,
     // mapped stack of this thread.
     let act = unsafe { &*activation };
-    act.trap.set(Some(RawTrap::capture(code, regs, activation as usize)));
+    let mut raw = RawTrap::capture(code, regs, activation as usize);
+    raw.fault_addr = fault_addr;
+    act.trap.set(Some(raw));
     Some(act.resume_point.get())
 }
 
@@ -684,7 +699,7 @@ pub(crate) mod tests {
         let regs = |pc| sys::Registers { pc, fp: 0, sp: approximate_stack_pointer() };
 
         // 1. No activation on this thread: not claimed.
-        assert!(claim_fault(regs(base + 8)).is_none());
+        assert!(claim_fault(regs(base + 8), None).is_none());
 
         let limits = VMRuntimeLimits::default();
         let mut inside = (None, None, None);
@@ -692,12 +707,15 @@ pub(crate) mod tests {
         let r = unsafe {
             catch_traps(&limits, 1 << 20, || {
                 inside = (
-                    claim_fault(regs(base + 8)).map(|_| ()),
+                    claim_fault(regs(base + 8), None).map(|_| ()),
                     // 2. Kiln code, but not a trap site.
-                    claim_fault(regs(base + 9)).map(|_| ()),
+                    claim_fault(regs(base + 9), None).map(|_| ()),
                     // 3. Not kiln code at all (this very test's code).
-                    claim_fault(regs(claims_only_trap_sites_of_kiln_code_inside_an_activation as *const () as usize))
-                        .map(|_| ()),
+                    claim_fault(
+                        regs(claims_only_trap_sites_of_kiln_code_inside_an_activation as *const () as usize),
+                        None,
+                    )
+                    .map(|_| ()),
                 );
             })
         };

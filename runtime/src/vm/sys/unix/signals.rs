@@ -122,7 +122,14 @@ extern "C" fn handle_signal(signum: c_int, info: *mut libc::siginfo_t, ctx: *mut
         // SAFETY: the kernel passes the interrupted context as the third
         // argument of an SA_SIGINFO handler.
         let regs = unsafe { context_registers(signum, ctx) };
-        if let Some(point) = traphandlers::claim_fault(regs) {
+        // SAFETY: for SIGSEGV and SIGBUS the kernel fills `si_addr` with
+        // the address whose access faulted; `info` is this signal's. (On
+        // s390x the hardware reports only the page, so no address is
+        // claimed there.)
+        let fault_addr =
+            (!info.is_null() && (signum == libc::SIGSEGV || signum == libc::SIGBUS) && !cfg!(target_arch = "s390x"))
+                .then(|| unsafe { (*info).si_addr() } as usize);
+        if let Some(point) = traphandlers::claim_fault(regs, fault_addr) {
             // SAFETY: `ctx` is this signal's context; `point` is the resume
             // point of this thread's innermost activation, which the
             // rewritten context enters `resume` with as the handler returns.

@@ -71,7 +71,10 @@ unsafe extern "system" fn handle_exception(pointers: *mut EXCEPTION_POINTERS) ->
         | EXCEPTION_INT_OVERFLOW => {}
         _ => return EXCEPTION_CONTINUE_SEARCH,
     }
-    match traphandlers::claim_fault(registers(context)) {
+    // An access violation's second parameter is the address accessed.
+    let fault_addr = (record.ExceptionCode == EXCEPTION_ACCESS_VIOLATION && record.NumberParameters >= 2)
+        .then(|| record.ExceptionInformation[1]);
+    match traphandlers::claim_fault(registers(context), fault_addr) {
         Some(point) => {
             redirect_to_resume(context, point);
             EXCEPTION_CONTINUE_EXECUTION
