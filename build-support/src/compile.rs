@@ -120,7 +120,11 @@ fn run<T: Send, R: Send>(
     }
 }
 
-pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
+/// A callback told `(functions compiled, functions in the module)` as
+/// compilation goes (from any worker thread).
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
+pub(crate) fn compile(wasm: &[u8], config: &Config, progress: Progress<'_>) -> Result<Vec<u8>> {
     let (isa, cpu_features) = crate::isa::build(config)?;
     let isa = &*isa;
     let features = module_env::features(config);
@@ -132,12 +136,16 @@ pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
     let wasm_offsets: Vec<u32> = env.functions.iter().map(|f| f.body.range().start as u32).collect();
     let inputs: Vec<(DefinedFuncIndex, FunctionInput<'_>)> =
         env.functions.into_iter().enumerate().map(|(i, f)| (DefinedFuncIndex::new(i), f)).collect();
+    let total = inputs.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
     let bodies = run(config.parallel, inputs, |w, (def, input)| {
         let index = info.func_index(def);
         let mut validator = input.validator.into_validator(std::mem::take(&mut w.validator_allocs));
         let func = w.translator.translate(&cx, def, &input.body, &mut validator).map_err(|e| e.in_func(index.0))?;
         w.validator_allocs = validator.into_allocations();
-        w.finish(isa, func, wasm_offsets.get(def.index()).copied()).map_err(|e| e.in_func(index.0))
+        let body = w.finish(isa, func, wasm_offsets.get(def.index()).copied()).map_err(|e| e.in_func(index.0))?;
+        progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
+        Ok(body)
     })?;
 
     // The host reaches a defined function through its array trampoline:
@@ -191,4 +199,55 @@ pub(crate) fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
     })?;
     kiln_artifact::integrity::seal(&mut bytes);
     Ok(bytes)
+}
+
+/// The Cranelift IR of every defined function, as kiln translates it
+/// (before Cranelift's own optimisation), in function order: `(function
+/// index, text)`.
+pub(crate) fn clif(wasm: &[u8], config: &Config) -> Result<Vec<(u32, String)>> {
+    let (isa, _) = crate::isa::build(config)?;
+    let isa = &*isa;
+    let env = module_env::parse(wasm, module_env::features(config))?;
+    let info = &env.info;
+    let offsets = VMOffsets::new(isa.pointer_bytes(), VMCounts::of(info));
+    let cx = TranslateContext::new(info, &offsets, isa, &config.tunables, config.relaxed_simd_deterministic);
+    let mut w = Worker::new();
+    let mut out = Vec::new();
+    for (i, input) in env.functions.into_iter().enumerate() {
+        let def = DefinedFuncIndex::new(i);
+        let index = info.func_index(def);
+        let mut validator = input.validator.into_validator(std::mem::take(&mut w.validator_allocs));
+        let func = w.translator.translate(&cx, def, &input.body, &mut validator).map_err(|e| e.in_func(index.0))?;
+        w.validator_allocs = validator.into_allocations();
+        out.push((index.0, func.display().to_string()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_counts_every_function_once() {
+        let wasm = wat::parse_str("(module (func) (func (result i32) i32.const 1) (func (param i64)))").unwrap();
+        let seen = std::sync::Mutex::new(Vec::new());
+        let record = |done: usize, total: usize| seen.lock().unwrap().push((done, total));
+        compile(&wasm, &Config::host(), &record).unwrap();
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort();
+        assert_eq!(seen, [(1, 3), (2, 3), (3, 3)]);
+    }
+
+    #[test]
+    fn clif_is_kiln_translation_of_each_function() {
+        let wasm = wat::parse_str(
+            "(module (import \"m\" \"f\" (func)) (func (result i32) i32.const 7) (func (param i32) (result i32) local.get 0))",
+        )
+        .unwrap();
+        let clif = clif(&wasm, &Config::host()).unwrap();
+        assert_eq!(clif.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [1, 2]);
+        assert!(clif[0].1.contains("iconst.i32 7"), "{}", clif[0].1);
+        assert!(clif[1].1.starts_with("function u0:2"), "{}", clif[1].1);
+    }
 }

@@ -34,6 +34,7 @@ mod abi;
 mod build_script;
 pub mod cache;
 mod compile;
+pub use compile::Progress;
 mod config;
 pub mod embed;
 mod emit;
@@ -57,7 +58,21 @@ pub use plugins::{Plugins, Table};
 
 /// Compile a WebAssembly binary into artifact bytes for `config`'s target.
 pub fn compile(wasm: &[u8], config: &Config) -> Result<Vec<u8>> {
-    compile::compile(wasm, config)
+    compile::compile(wasm, config, &|_, _| {})
+}
+
+/// [`compile`], telling `progress(functions done, functions in total)`
+/// after each function body is compiled (from the compiling threads), for
+/// a progress bar.
+pub fn compile_with_progress(wasm: &[u8], config: &Config, progress: Progress<'_>) -> Result<Vec<u8>> {
+    compile::compile(wasm, config, progress)
+}
+
+/// The Cranelift IR of each defined function as kiln translates it from
+/// wasm (before Cranelift optimises it): `(function index, CLIF text)`,
+/// for `kiln compile --emit clif`.
+pub fn clif(wasm: &[u8], config: &Config) -> Result<Vec<(u32, String)>> {
+    compile::clif(wasm, config)
 }
 
 /// Read a `.wasm` or `.wat` file (by content: text is accepted whatever the

@@ -181,3 +181,25 @@ fn every_command_has_help_and_the_tool_a_version() {
     let out = kiln().args(["run", "--no-such-flag", "x.wasm"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
 }
+
+#[test]
+fn compile_emits_an_artifact_the_binary_or_clif() {
+    let dir = std::env::temp_dir().join(format!("kiln-cli-emit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let greet = format!("{}/../examples/hello/plugins/greet.wat", env!("CARGO_MANIFEST_DIR"));
+    let emit = |what: &str, out: &str| {
+        let out = dir.join(out);
+        let status = kiln().args(["compile", &greet, "--emit", what, "-o"]).arg(&out).output().unwrap();
+        assert!(status.status.success(), "{what}: {}", String::from_utf8_lossy(&status.stderr));
+        std::fs::read(out).unwrap()
+    };
+    assert!(emit("wasm", "g.wasm").starts_with(b"\0asm"));
+    let clif = String::from_utf8(emit("clif", "g.clif")).unwrap();
+    assert!(clif.contains(";; wasm function 2\nfunction u0:2("), "{clif}");
+    assert!(emit("artifact", "g.kiln").starts_with(b"\x7fELF"));
+    // Never over the input.
+    let wasm = dir.join("g.wasm");
+    let out = kiln().args(["compile", "--emit", "wasm"]).arg(&wasm).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("would overwrite the input"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
