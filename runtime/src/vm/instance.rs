@@ -230,8 +230,9 @@ impl StoredMemory {
     }
 }
 
-/// `[start, start + len)` as indices, if it lies within `size` bytes.
-fn range(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
+/// `[start, start + len)` as indices, if it lies within `size` elements
+/// (memory bytes, table slots, segment items).
+pub(crate) fn range(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
     let end = start.checked_add(len)?;
     if end > size as u64 {
         return None;

@@ -32,13 +32,7 @@ unsafe fn with_instance<R>(
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(inst, store))).unwrap_or(fail)
 }
 
-fn range(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
-    let end = start.checked_add(len)?;
-    if end > size as u64 {
-        return None;
-    }
-    Some(start as usize..end as usize)
-}
+use super::instance::range;
 
 unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
