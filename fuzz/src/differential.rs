@@ -1,0 +1,89 @@
+//! The differential target: a wasm-smith module run in kiln and in both
+//! oracles, everything observable compared.
+//!
+//! A case where kiln disagrees with both oracles is a kiln bug. A case
+//! where the oracles disagree with each other is counted as an oracle
+//! disagreement and not chased; kiln must then agree with one of them.
+
+use crate::engines::{kiln, wasmi1, wasmi2};
+use crate::generate;
+use crate::outcome::{compare, Run};
+use crate::rng::Rng;
+use crate::runner::{CaseReport, Finding};
+
+/// The module of case `seed` (None if wasm-smith gave up), and the
+/// generator positioned to draw its arguments.
+pub fn module(seed: u64) -> (Option<Vec<u8>>, Rng) {
+    let mut rng = Rng::new("differential", seed);
+    let config = generate::differential_config(&mut rng);
+    (generate::smith(config, &mut rng, true), rng)
+}
+
+/// Run differential case `seed`.
+pub fn case(seed: u64) -> CaseReport {
+    let mut report = CaseReport::default();
+    let (Some(wasm), mut rng) = module(seed) else {
+        report.count("generator give-ups", 1);
+        return report;
+    };
+    let native_cpu = rng.chance(1, 2);
+    check(&wasm, &mut rng, native_cpu, &mut report);
+    report
+}
+
+/// Run one module (from a seed or a file) in all three engines and
+/// compare; `rng` draws the arguments.
+pub fn check(wasm: &[u8], rng: &mut Rng, native_cpu: bool, report: &mut CaseReport) {
+    let finding = |what: String| Finding { what, files: vec![("wasm", wasm.to_vec())] };
+    let plan = match generate::plan(wasm, rng) {
+        Ok(p) => p,
+        Err(e) => {
+            report.finding = Some(finding(format!("wasm-smith wrote a module wasmparser cannot read: {e}")));
+            return;
+        }
+    };
+    let (a, b) = match (wasmi2(wasm, &plan), wasmi1(wasm, &plan)) {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => {
+            // An oracle that cannot run the module judges nothing.
+            report.count("modules an oracle refused", 1);
+            return;
+        }
+    };
+    let artifact = match kiln::compile(wasm, native_cpu) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            report.finding = Some(finding(format!("kiln refused a module both oracles run: {e}")));
+            return;
+        }
+    };
+    let k: Run = match kiln::run(&artifact, &plan) {
+        Ok(run) => run,
+        Err(e) => {
+            report.finding = Some(finding(format!("kiln could not run the case: {e}")));
+            return;
+        }
+    };
+    report.count("calls", k.calls.len() as u64);
+    if k.instantiation.is_some() {
+        report.count("instantiation failures", 1);
+    }
+    if k.exhausted_stack() || a.exhausted_stack() || b.exhausted_stack() {
+        report.count("stack exhaustions", 1);
+    }
+    let oracles = compare(&plan.calls, &a, &b);
+    let vs_a = compare(&plan.calls, &k, &a);
+    let vs_b = compare(&plan.calls, &k, &b);
+    if oracles.is_some() {
+        report.count("oracle disagreements", 1);
+    }
+    if let (Some(da), Some(db)) = (vs_a, vs_b) {
+        let what = if da == db {
+            format!("kiln differs from both oracles: {da}")
+        } else {
+            format!("kiln differs from both oracles: wasmi 2: {da}; wasmi 1: {db}")
+        };
+        let cpu = if native_cpu { "this CPU's features" } else { "the baseline CPU" };
+        report.finding = Some(finding(format!("{what} (compiled for {cpu})")));
+    }
+}

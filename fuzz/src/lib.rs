@@ -1,0 +1,19 @@
+//! kiln's fuzzers, as a library: generators, the engines and oracles, and
+//! one module per target. `main.rs` runs the targets as a plain binary: a
+//! deterministic loop over seeds, for CI and long runs.
+//!
+//! | target | what it proves |
+//! |---|---|
+//! | [`differential`] | kiln computes what two independent interpreters compute |
+//! | [`compile`] | the compiler returns `Ok` or a message for any input, for every target |
+//! | [`artifacts`] | a damaged artifact is refused or loads harmlessly; the process never dies |
+
+pub mod artifacts;
+pub mod compile;
+pub mod differential;
+pub mod engines;
+pub mod generate;
+pub mod outcome;
+pub mod rng;
+pub mod runner;
+pub mod supervise;
