@@ -51,6 +51,10 @@ enum Target {
     Compile,
     /// Damaged artifacts given to the loader, in child processes.
     Artifacts,
+    /// Random sequences of Store/Instance/Memory/Table/Global/Func operations against a model.
+    HostApi,
+    /// Random WASI preview 1 calls against a preopened directory: nothing outside it changes.
+    Wasi,
 }
 
 fn main() -> ExitCode {
@@ -68,6 +72,8 @@ fn main() -> ExitCode {
         Target::Differential => ("differential", differential::case),
         Target::Compile => ("compile", compile::case),
         Target::Artifacts => ("artifacts", artifacts::case),
+        Target::Wasi => ("wasi", kiln_fuzz::wasi::case),
+        Target::HostApi => ("host-api", kiln_fuzz::host_api::case),
     };
     if let Some(path) = &args.save_wasm {
         let (Some(wasm), _) = differential::module(args.seed) else {
@@ -82,7 +88,7 @@ fn main() -> ExitCode {
     }
     if args.child {
         let until = time.map(|t| Instant::now() + t);
-        supervise::child(args.seed, args.stride, budget.cases.unwrap_or(u64::MAX), until, case);
+        supervise::child(name, args.seed, args.stride, budget.cases.unwrap_or(u64::MAX), until, case);
         return ExitCode::SUCCESS;
     }
     let summary = if let Some(path) = &args.wasm {
@@ -99,10 +105,16 @@ fn main() -> ExitCode {
             differential::check(&wasm, &mut rng, seed % 2 == 1, &mut report);
             report
         })
-    } else if matches!(args.target, Target::Artifacts) {
-        match supervise::parent(name, &budget, |seed| {
-            let (bytes, _, what) = artifacts::mutate(seed);
-            runner::Finding { what, files: vec![("kiln", bytes)] }
+    } else if matches!(args.target, Target::Artifacts | Target::Wasi | Target::HostApi) {
+        // The targets where a crash is the bug to find run in child
+        // processes.
+        let target = args.target;
+        match supervise::parent(name, &budget, |seed| match target {
+            Target::Artifacts => {
+                let (bytes, _, what) = artifacts::mutate(seed);
+                runner::Finding { what, files: vec![("kiln", bytes)] }
+            }
+            _ => runner::Finding { what: format!("{name} case {seed}"), files: Vec::new() },
         }) {
             Ok(s) => s,
             Err(e) => {

@@ -14,7 +14,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The child's side: run the cases and report on stdout.
-pub fn child(first: u64, stride: u64, cases: u64, until: Option<Instant>, case: impl Fn(u64) -> CaseReport) {
+pub fn child(
+    target: &str,
+    first: u64,
+    stride: u64,
+    cases: u64,
+    until: Option<Instant>,
+    case: impl Fn(u64) -> CaseReport,
+) {
     let findings = std::env::var_os("KILN_FUZZ_FINDINGS").unwrap_or_else(|| "fuzz-findings".into());
     let mut counts = std::collections::BTreeMap::<&str, u64>::new();
     let mut out = std::io::stdout().lock();
@@ -30,7 +37,7 @@ pub fn child(first: u64, stride: u64, cases: u64, until: Option<Instant>, case: 
             *counts.entry(k).or_default() += v;
         }
         if let Some(f) = report.finding {
-            record("artifacts", findings.as_ref(), seed, &f);
+            record(target, findings.as_ref(), seed, &f);
             let _ = writeln!(out, "! {seed}");
         }
     }
