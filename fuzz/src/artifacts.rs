@@ -150,6 +150,12 @@ fn sections(image: &[u8]) -> Vec<(String, std::ops::Range<usize>)> {
 /// Run artifact case `seed`.
 pub fn case(seed: u64) -> CaseReport {
     let (bytes, resealed, what) = mutate(seed);
+    check(bytes, resealed, &what)
+}
+
+/// Load damaged artifact bytes; `resealed` says whether their checksum was
+/// recomputed after the damage described by `what`.
+pub fn check(bytes: Vec<u8>, resealed: bool, what: &str) -> CaseReport {
     let mut report = CaseReport::default();
     let unchanged = bases().contains(&bytes);
     // SAFETY: a damaged artifact breaks the contract only when its code,

@@ -80,6 +80,11 @@ pub fn input(seed: u64) -> (Vec<u8>, usize) {
 /// Run compile case `seed`.
 pub fn case(seed: u64) -> CaseReport {
     let (wasm, target) = input(seed);
+    check(wasm, target)
+}
+
+/// Compile `wasm` for `TARGETS[target]`.
+pub fn check(wasm: Vec<u8>, target: usize) -> CaseReport {
     let mut report = CaseReport::default();
     let (triple, features) = TARGETS[target];
     let result = std::panic::catch_unwind(|| {

@@ -19,6 +19,23 @@ pub fn module(seed: u64) -> (Option<Vec<u8>>, Rng) {
     (generate::smith(config, &mut rng, true), rng)
 }
 
+/// Run a case from raw fuzzer input: wasm-smith reads the module from it
+/// (as cargo-fuzz targets do, so coverage guides the generator).
+pub fn case_from_bytes(data: &[u8]) -> CaseReport {
+    let mut report = CaseReport::default();
+    let mut rng = Rng::new("differential bytes", data.len() as u64);
+    let config = generate::differential_config(&mut rng);
+    let Ok(mut module) = wasm_smith::Module::new(config, &mut arbitrary::Unstructured::new(data)) else {
+        return report;
+    };
+    if module.ensure_termination(generate::FUEL).is_err() {
+        return report;
+    }
+    let native_cpu = data.first().is_some_and(|b| b & 1 == 1);
+    check(&module.to_bytes(), &mut rng, native_cpu, &mut report);
+    report
+}
+
 /// Run differential case `seed`.
 pub fn case(seed: u64) -> CaseReport {
     let mut report = CaseReport::default();
@@ -74,8 +91,12 @@ pub fn check(wasm: &[u8], rng: &mut Rng, native_cpu: bool, report: &mut CaseRepo
     let oracles = compare(&plan.calls, &a, &b);
     let vs_a = compare(&plan.calls, &k, &a);
     let vs_b = compare(&plan.calls, &k, &b);
-    if oracles.is_some() {
+    if let Some(d) = &oracles {
         report.count("oracle disagreements", 1);
+        report.note = Some(finding(format!(
+            "wasmi 2 and wasmi 1 disagree: {d}; kiln agrees with wasmi {}",
+            if vs_a.is_none() { "2" } else { "1" }
+        )));
     }
     if let (Some(da), Some(db)) = (vs_a, vs_b) {
         let what = if da == db {

@@ -1,12 +1,15 @@
 //! kiln's fuzzers, as a library: generators, the engines and oracles, and
 //! one module per target. `main.rs` runs the targets as a plain binary: a
-//! deterministic loop over seeds, for CI and long runs.
+//! deterministic loop over seeds, for CI and long runs; `libfuzzer/` holds
+//! cargo-fuzz targets over the same checks.
 //!
 //! | target | what it proves |
 //! |---|---|
 //! | [`differential`] | kiln computes what two independent interpreters compute |
 //! | [`compile`] | the compiler returns `Ok` or a message for any input, for every target |
 //! | [`artifacts`] | a damaged artifact is refused or loads harmlessly; the process never dies |
+//! | [`wasi`] | WASI calls never reach outside the preopen, and always return an errno |
+//! | [`host_api`] | the embedding API answers as its model does, and refuses misuse |
 
 pub mod artifacts;
 pub mod compile;
@@ -19,3 +22,5 @@ pub mod rng;
 pub mod runner;
 pub mod supervise;
 pub mod wasi;
+
+pub use kiln_artifact;

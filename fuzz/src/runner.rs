@@ -31,6 +31,9 @@ pub struct CaseReport {
     pub counts: Vec<(&'static str, u64)>,
     /// A kiln bug: its description and the files that reproduce it.
     pub finding: Option<Finding>,
+    /// Something to keep that is not a kiln bug (the oracles disagreeing
+    /// with each other): written under `oracles/`, not counted as a finding.
+    pub note: Option<Finding>,
 }
 
 #[derive(Debug)]
@@ -104,6 +107,9 @@ pub fn run(target: &str, budget: &Budget, case: impl Fn(u64) -> CaseReport + Syn
                         sum.findings += 1;
                         drop(sum);
                         record(target, &budget.findings, seed, &f);
+                    } else if let Some(n) = report.note {
+                        drop(sum);
+                        keep(target, &budget.findings.join("oracles"), seed, &n);
                     }
                 }
             });
@@ -149,6 +155,13 @@ pub fn run(target: &str, budget: &Budget, case: impl Fn(u64) -> CaseReport + Syn
 /// Write a finding as `<dir>/<target>-<seed>.<ext>` files plus a `.txt`
 /// saying what went wrong and how to run the case again.
 pub fn record(target: &str, dir: &std::path::Path, seed: u64, f: &Finding) {
+    let base = keep(target, dir, seed, f);
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "\nFINDING {target} seed {seed}: {}\n  written to {}.*", f.what, base.display());
+}
+
+/// Write the files of `f` quietly; returns their common stem.
+fn keep(target: &str, dir: &std::path::Path, seed: u64, f: &Finding) -> PathBuf {
     let base = dir.join(format!("{target}-{seed}"));
     let _ = std::fs::create_dir_all(dir);
     for (ext, bytes) in &f.files {
@@ -156,6 +169,21 @@ pub fn record(target: &str, dir: &std::path::Path, seed: u64, f: &Finding) {
     }
     let text = format!("{}\nreproduce: kiln-fuzz {target} --seed {seed} --cases 1\n", f.what);
     let _ = std::fs::write(base.with_extension("txt"), &text);
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "\nFINDING {target} seed {seed}: {}\n  written to {}.*", f.what, base.display());
+    base
+}
+
+/// For cargo-fuzz targets: a finding becomes a panic, which libFuzzer
+/// reports and keeps the input of.
+pub fn fail_on_finding(report: CaseReport) {
+    if let Some(f) = report.finding {
+        panic!("{}", f.what);
+    }
+}
+
+/// For cargo-fuzz targets driving a seeded case: the seed the input encodes.
+pub fn seed_from_bytes(data: &[u8]) -> u64 {
+    let mut b = [0; 8];
+    let n = data.len().min(8);
+    b[..n].copy_from_slice(&data[..n]);
+    u64::from_le_bytes(b)
 }

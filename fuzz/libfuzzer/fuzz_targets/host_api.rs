@@ -1,0 +1,5 @@
+//! A host-API operation sequence drawn from the seed the input encodes.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    kiln_fuzz::runner::fail_on_finding(kiln_fuzz::host_api::case(kiln_fuzz::runner::seed_from_bytes(data)));
+});
