@@ -153,3 +153,59 @@ impl Failure {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(calls: Vec<Result<Vec<Value>, Failure>>) -> Run {
+        Run { calls, ..Run::default() }
+    }
+
+    #[test]
+    fn floats_compare_nan_aware_vectors_bitwise() {
+        assert_eq!(Value::F32(0x7fc0_0000), Value::F32(0xffc0_0001));
+        assert_ne!(Value::F32(0), Value::F32(0x8000_0000)); // +0 and -0 differ
+        assert_eq!(Value::F64(0x7ff8_0000_0000_0000), Value::F64(0x7ff0_0000_0000_0001));
+        assert_ne!(Value::V128(0x7fc0_0000), Value::V128(0xffc0_0000));
+        assert_ne!(Value::I32(1), Value::I64(1));
+    }
+
+    #[test]
+    fn a_different_trap_kind_or_value_is_a_difference() {
+        let trap = |c| Err(Failure::trap(c));
+        let a = run(vec![Ok(vec![Value::I32(1)]), trap(TrapCode::MemoryOutOfBounds)]);
+        let b = run(vec![Ok(vec![Value::I32(1)]), trap(TrapCode::IntegerOverflow)]);
+        let c = run(vec![Ok(vec![Value::I32(2)]), trap(TrapCode::MemoryOutOfBounds)]);
+        assert!(compare(&[], &a, &b).is_some_and(|d| d.0.starts_with("call 1")));
+        assert!(compare(&[], &a, &c).is_some_and(|d| d.0.starts_with("call 0")));
+        assert_eq!(compare(&[], &a, &a.clone()), None);
+        // table.init out of bounds is a table trap like any other.
+        let d = run(vec![Ok(vec![Value::I32(1)]), trap(TrapCode::ElementOutOfBounds)]);
+        let e = run(vec![Ok(vec![Value::I32(1)]), trap(TrapCode::TableOutOfBounds)]);
+        assert_eq!(compare(&[], &d, &e), None);
+    }
+
+    #[test]
+    fn stack_exhaustion_ends_the_comparison() {
+        let a = run(vec![Err(Failure::trap(TrapCode::StackOverflow)), Ok(vec![Value::I32(1)])]);
+        let b = run(vec![Ok(vec![Value::I32(7)]), Ok(vec![Value::I32(2)])]);
+        assert_eq!(compare(&[], &a, &b), None);
+        assert!(a.exhausted_stack() && !b.exhausted_stack());
+    }
+
+    #[test]
+    fn final_state_is_compared() {
+        let a = Run { memories: vec![vec![0, 1, 2]], ..Run::default() };
+        let b = Run { memories: vec![vec![0, 1, 3]], ..Run::default() };
+        assert!(compare(&[], &a, &b).is_some_and(|d| d.0.contains("first difference at Some(2)")));
+        let g = Run { globals: vec![Value::I64(5)], ..Run::default() };
+        let h = Run { globals: vec![Value::I64(6)], ..Run::default() };
+        assert!(compare(&[], &g, &h).is_some());
+        let t = Run { tables: vec![vec![true, false]], ..Run::default() };
+        let u = Run { tables: vec![vec![true, true]], ..Run::default() };
+        assert!(compare(&[], &t, &u).is_some());
+        let failed = Run { instantiation: Some(Failure::trap(TrapCode::MemoryOutOfBounds)), ..Run::default() };
+        assert!(compare(&[], &failed, &a).is_some());
+    }
+}

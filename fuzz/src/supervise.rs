@@ -24,6 +24,8 @@ pub fn child(
 ) {
     let findings = std::env::var_os("KILN_FUZZ_FINDINGS").unwrap_or_else(|| "fuzz-findings".into());
     let mut counts = std::collections::BTreeMap::<&str, u64>::new();
+    // The supervisor's own test: a seed at which the child kills itself.
+    let abort_at: Option<u64> = std::env::var("KILN_FUZZ_ABORT_AT").ok().and_then(|s| s.parse().ok());
     let mut out = std::io::stdout().lock();
     for i in 0..cases {
         if until.is_some_and(|t| Instant::now() >= t) {
@@ -32,6 +34,9 @@ pub fn child(
         let seed = first + i * stride;
         let _ = writeln!(out, "> {seed}");
         let _ = out.flush();
+        if abort_at == Some(seed) {
+            std::process::abort();
+        }
         let report = case(seed);
         for (k, v) in report.counts {
             *counts.entry(k).or_default() += v;
