@@ -3,8 +3,8 @@
 //!
 //! Each child runs every `stride`-th seed from its first one, one at a
 //! time, and tells its parent on stdout which seed it starts (`> seed`),
-//! which found something (`! seed`), and at the end its counters
-//! (`= name value`). When a child dies, the parent records the seed it
+//! which found something (`! seed`), and its counters (`= name=value`,
+//! added up by the parent). When a child dies, the parent records the seed it
 //! was running, and starts a new child at the next one.
 
 use crate::runner::{record, CaseReport, Finding, Summary};
@@ -44,6 +44,12 @@ pub fn child(
         if let Some(f) = report.finding {
             record(target, findings.as_ref(), seed, &f);
             let _ = writeln!(out, "! {seed}");
+        }
+        // Counters go out as they accumulate, so a crash loses few.
+        if i % 1000 == 999 {
+            for (k, v) in std::mem::take(&mut counts) {
+                let _ = writeln!(out, "= {k}={v}");
+            }
         }
     }
     for (k, v) in counts {
