@@ -107,11 +107,7 @@ pub fn check(wasm: Vec<u8>, target: usize) -> CaseReport {
         }
         Ok(Err(_)) => report.count("refused", 1),
         Err(panic) => {
-            let msg = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("(no message)");
+            let msg = crate::runner::panic_message(&*panic);
             report.finding = Some(Finding {
                 what: format!("compiling for {triple} {features:?} panicked: {msg}"),
                 files: vec![("wasm", wasm)],

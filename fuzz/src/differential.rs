@@ -7,8 +7,10 @@
 
 use crate::engines::{kiln, wasmi1, wasmi2};
 use crate::generate;
+use crate::generate::Plan;
 use crate::outcome::{compare, Run};
 use crate::rng::Rng;
+use crate::runner::panic_message;
 use crate::runner::{CaseReport, Finding};
 
 /// The module of case `seed` (None if wasm-smith gave up), and the
@@ -59,11 +61,23 @@ pub fn check(wasm: &[u8], rng: &mut Rng, native_cpu: bool, report: &mut CaseRepo
             return;
         }
     };
-    let (a, b) = match (wasmi2(wasm, &plan), wasmi1(wasm, &plan)) {
+    // An oracle that cannot run the module, or crashes on it (wasmi 2.0.0
+    // panics translating some stores), judges nothing; a crash is kept.
+    let oracle = |engine: fn(&[u8], &Plan) -> Result<Run, String>| {
+        std::panic::catch_unwind(|| engine(wasm, &plan))
+            .unwrap_or_else(|p| Err(format!("panicked: {}", panic_message(&*p))))
+    };
+    let (a, b) = match (oracle(wasmi2), oracle(wasmi1)) {
         (Ok(a), Ok(b)) => (a, b),
-        _ => {
-            // An oracle that cannot run the module judges nothing.
+        (a, b) => {
             report.count("modules an oracle refused", 1);
+            let crash = [("wasmi 2", a.err()), ("wasmi 1", b.err())]
+                .into_iter()
+                .find_map(|(name, e)| Some((name, e.filter(|e| e.starts_with("panicked"))?)));
+            if let Some((name, e)) = crash {
+                report.count("oracle crashes", 1);
+                report.note = Some(finding(format!("{name} {e}")));
+            }
             return;
         }
     };

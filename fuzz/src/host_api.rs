@@ -134,12 +134,7 @@ pub fn case(seed: u64) -> CaseReport {
             Ok(Ok(())) => None,
             Ok(Err(problem)) => Some(problem),
             Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .map(String::as_str)
-                    .or_else(|| panic.downcast_ref::<&str>().copied())
-                    .unwrap_or("")
-                    .to_string();
+                let msg = crate::runner::panic_message(&*panic);
                 let wrong_store = log.last().is_some_and(|l| l.starts_with("wrong store"));
                 if wrong_store && msg.contains("store") {
                     report.count("wrong-store panics", 1);

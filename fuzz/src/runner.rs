@@ -96,7 +96,18 @@ pub fn run(target: &str, budget: &Budget, case: impl Fn(u64) -> CaseReport + Syn
                         break;
                     }
                     *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some((seed, Instant::now()));
-                    let report = case(seed);
+                    // A panic is a finding like any other (the
+                    // differential target catches its oracles' own).
+                    let report =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case(seed))).unwrap_or_else(|p| {
+                            CaseReport {
+                                finding: Some(Finding {
+                                    what: format!("panicked: {}", panic_message(&*p)),
+                                    files: Vec::new(),
+                                }),
+                                ..CaseReport::default()
+                            }
+                        });
                     *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
                     let mut sum = summary.lock().unwrap_or_else(|p| p.into_inner());
                     sum.cases += 1;
@@ -186,4 +197,13 @@ pub fn seed_from_bytes(data: &[u8]) -> u64 {
     let n = data.len().min(8);
     b[..n].copy_from_slice(&data[..n]);
     u64::from_le_bytes(b)
+}
+
+/// The message a panic carried.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "(no message)".into())
 }
