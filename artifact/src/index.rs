@@ -58,6 +58,8 @@ indices! {
     ElemIndex;
     /// Index of a data segment.
     DataIndex;
+    /// Index in the tag index space (imports first).
+    TagIndex;
     /// Index among the module's imports, in declaration order.
     ImportIndex;
 }

@@ -59,6 +59,10 @@ pub struct ModuleInfo {
     pub num_imported_memories: u32,
     /// How many globals are imported.
     pub num_imported_globals: u32,
+    /// Function type of every tag (imported first).
+    pub tags: Vec<TypeIndex>,
+    /// How many tags are imported.
+    pub num_imported_tags: u32,
     /// Initial value of each defined global.
     pub global_inits: Vec<ConstExpr>,
     /// Initial element of each defined table (`ref.null` unless the table
@@ -220,6 +224,8 @@ pub enum ImportKind {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// A tag (exception handling) of this function type (no results).
+    Tag(TypeIndex),
 }
 
 /// An export.
@@ -242,6 +248,8 @@ pub enum ExportKind {
     Memory(MemoryIndex),
     /// A global.
     Global(GlobalIndex),
+    /// A tag.
+    Tag(TagIndex),
 }
 
 /// A constant expression (global and table initialisers, segment offsets,
@@ -399,7 +407,12 @@ impl ModuleInfo {
     pub fn defined_global_index(&self, global: GlobalIndex) -> Option<DefinedGlobalIndex> {
         global.0.checked_sub(self.num_imported_globals).map(DefinedGlobalIndex)
     }
-    /// The type of a function.
+    /// The function type of a tag.
+    pub fn tag_type(&self, tag: TagIndex) -> Option<&FuncType> {
+        self.types.get(self.tags.get(tag.index())?.index())
+    }
+
+    /// The function type of a function.
     pub fn func_type(&self, func: FuncIndex) -> Option<&FuncType> {
         let ty = self.functions.get(func.index())?;
         self.types.get(ty.index())

@@ -16,6 +16,7 @@
 //! | [`index`] | typed indices: `FuncIndex`, `DefinedFuncIndex`, … |
 //! | [`traps`] | `TrapCode` and the `.kiln.traps` table |
 //! | [`addrmap`] | `.kiln.addrmap`: text offset → wasm offset |
+//! | [`exceptions`] | `.kiln.exceptions`: the handlers of each call site inside a `try` |
 //! | [`vmctx`] | `VMOffsets`: the VMContext layout compiled code relies on |
 //! | [`builtins`] | the one list of runtime builtins compiled code may call |
 //! | [`cpu`] | the CPU features an artifact may record, and (feature `std`) detection |
@@ -37,6 +38,7 @@ pub mod addrmap;
 pub mod builtins;
 pub mod cpu;
 pub mod engine;
+pub mod exceptions;
 pub mod index;
 pub mod info;
 pub mod integrity;
@@ -47,7 +49,7 @@ pub mod vmctx;
 
 /// Version of the artifact format. Bump on any change to a type or layout of
 /// this crate; the loader refuses artifacts of another version.
-pub const FORMAT_VERSION: u8 = 10;
+pub const FORMAT_VERSION: u8 = 11;
 
 /// The version of kiln that wrote (or reads) an artifact. The macro and the
 /// runtime pin each other's exact version, and the loader checks this too.

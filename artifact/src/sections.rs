@@ -47,6 +47,12 @@ pub const TRAPS: &str = ".kiln.traps";
 /// for backtraces.
 pub const ADDRMAP: &str = ".kiln.addrmap";
 
+/// Exception handlers of the call sites inside `try_table` (and legacy
+/// `try`) blocks: see [`crate::exceptions`]. Offsets from the start of
+/// `.text`. Load path: an O(1) framing check; read when an exception is
+/// thrown. Empty in modules that catch nothing.
+pub const EXCEPTIONS: &str = ".kiln.exceptions";
+
 /// Data segment bytes, concatenated. Segments in `.kiln.info` are ranges into
 /// it. Load path: its location only; read at instantiation.
 pub const DATA: &str = ".rodata.wasm";
@@ -57,7 +63,7 @@ pub const NAMES: &str = ".name.wasm";
 
 /// Every section a kiln artifact may contain (besides the ELF's own: the null
 /// section, `.symtab`, `.strtab`, `.shstrtab`).
-pub const ALL: &[&str] = &[TEXT, ENGINE, INFO, TRAPS, ADDRMAP, DATA, NAMES];
+pub const ALL: &[&str] = &[TEXT, ENGINE, INFO, TRAPS, ADDRMAP, EXCEPTIONS, DATA, NAMES];
 
 /// ELF bookkeeping sections the object writer adds.
 pub const ELF_BOOKKEEPING: &[&str] = &["", ".symtab", ".strtab", ".shstrtab"];

@@ -290,6 +290,8 @@ pub enum ExternType {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// A tag: the types of the values an exception with it carries.
+    Tag(FuncType),
 }
 
 impl fmt::Display for ExternType {
@@ -299,6 +301,13 @@ impl fmt::Display for ExternType {
             ExternType::Table(t) => t.fmt(f),
             ExternType::Memory(t) => t.fmt(f),
             ExternType::Global(t) => t.fmt(f),
+            ExternType::Tag(t) => {
+                f.write_str("(tag")?;
+                for p in t.params.iter() {
+                    write!(f, " (param {p})")?;
+                }
+                f.write_str(")")
+            }
         }
     }
 }

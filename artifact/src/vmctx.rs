@@ -67,6 +67,27 @@ pub const VMCTX_MAGIC: u32 = u32::from_le_bytes(*b"kiln");
 /// Size in bytes of one value slot in array calls, return areas and globals.
 pub const VAL_RAW_SIZE: u32 = 16;
 
+/// The exception object an `exnref` points to (owned by the store that
+/// threw it):
+///
+/// ```text
+/// 0   tag: u32       the store's identity of the thrown tag
+/// 4   len: u32       how many values
+/// 8   holds: u32     [`exn::REFERENCED`] once wasm holds an `exnref` to it
+///                    (`catch_ref`), plus one per legacy `catch` clause
+///                    running with it: while non-zero it is not freed early
+/// 12  slot: u32      the runtime's bookkeeping
+/// 16  values: [16 bytes each, little-endian, like ValRaw]
+/// ```
+pub mod exn {
+    /// Offset of the `holds` word, which compiled code updates.
+    pub const HOLDS: u32 = 8;
+    /// The bit of `holds` that says an `exnref` to the object exists.
+    pub const REFERENCED: u32 = 1 << 31;
+    /// Offset of the first value.
+    pub const VALUES: u32 = 16;
+}
+
 /// Pointer width of the target the layout is computed for.
 pub trait PtrSize: Copy {
     /// Size of a pointer in bytes.

@@ -37,6 +37,17 @@ pub fn wasm_signature(isa: &dyn TargetIsa, ty: &FuncType) -> Signature {
     sig
 }
 
+/// The throw stub's: `(vmctx, vmctx, exn)` in the wasm convention, so
+/// that a throw can be a `try_call`.
+pub fn throw_stub_signature(isa: &dyn TargetIsa) -> Signature {
+    let ptr = isa.pointer_type();
+    let mut sig = Signature::new(WASM_CALL_CONV);
+    sig.params.push(AbiParam::special(ptr, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::new(ptr));
+    sig.params.push(AbiParam::new(ptr));
+    sig
+}
+
 /// `(callee_vmctx, caller_vmctx, values: *mut ValRaw, len: usize) -> u8`
 /// in the platform's C convention.
 pub fn array_call_signature(isa: &dyn TargetIsa) -> Signature {

@@ -3,10 +3,10 @@
 //! to the emitter.
 
 use crate::config::Config;
-use crate::emit::{self, CompiledBody, FuncReloc};
+use crate::emit::{self, CallTarget, CompiledBody, FuncReloc};
 use crate::error::{Error, Result};
 use crate::module_env::{self, FunctionInput};
-use crate::trampolines::{self, NS_WASM_FUNC};
+use crate::trampolines::{self, NS_THROW_STUB, NS_WASM_FUNC};
 use crate::translate::{traps::from_ir, FuncTranslator, TranslateContext};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName};
@@ -14,6 +14,7 @@ use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
 use kiln_artifact::engine::EngineInfo;
+use kiln_artifact::exceptions::{CallSite, CATCH_ALL};
 use kiln_artifact::index::{DefinedFuncIndex, FuncIndex, TypeIndex};
 use kiln_artifact::info::ImportKind;
 use kiln_artifact::vmctx::{VMCounts, VMOffsets};
@@ -58,10 +59,11 @@ impl Worker {
             let target = match &r.target {
                 FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
                     let name = &names[*name];
-                    if name.namespace != NS_WASM_FUNC {
-                        return Err(Error::codegen(format!("relocation against unknown namespace {}", name.namespace)));
+                    match name.namespace {
+                        NS_WASM_FUNC => CallTarget::Func(FuncIndex(name.index)),
+                        NS_THROW_STUB => CallTarget::ThrowStub,
+                        other => return Err(Error::codegen(format!("relocation against unknown namespace {other}"))),
                     }
-                    FuncIndex(name.index)
                 }
                 other => {
                     // Anything else would need the loader to patch code,
@@ -71,6 +73,7 @@ impl Worker {
             };
             relocs.push(FuncReloc { offset: r.offset, kind: r.kind, target, addend: r.addend });
         }
+        let call_sites = call_sites(&code.buffer)?;
         let mut traps = Vec::with_capacity(code.buffer.traps().len());
         for t in code.buffer.traps() {
             let code = from_ir(t.code).ok_or_else(|| Error::codegen(format!("unknown trap code {}", t.code)))?;
@@ -102,8 +105,41 @@ impl Worker {
             relocs,
             traps,
             srclocs,
+            call_sites,
         })
     }
+}
+
+/// The calls of a compiled function that have exception handlers
+/// (`try_call`s), for `.kiln.exceptions`.
+fn call_sites(buffer: &cranelift_codegen::MachBufferFinalized<cranelift_codegen::Final>) -> Result<Vec<CallSite>> {
+    use cranelift_codegen::{ExceptionContextLoc, FinalizedMachExceptionHandler as H};
+    let mut out = Vec::new();
+    for site in buffer.call_sites() {
+        if site.exception_handlers.is_empty() {
+            continue;
+        }
+        let frame_offset =
+            site.frame_offset.ok_or_else(|| Error::codegen("a call with exception handlers has no frame offset"))?;
+        let mut context_offset = None;
+        let mut handlers = Vec::new();
+        for h in site.exception_handlers {
+            match *h {
+                H::Context(ExceptionContextLoc::SPOffset(off)) if context_offset.is_none() => {
+                    context_offset = Some(off)
+                }
+                H::Context(other) => {
+                    return Err(Error::codegen(format!("unexpected exception context location {other:?}")))
+                }
+                H::Tag(tag, landing) => handlers.push((tag.as_u32(), landing)),
+                H::Default(landing) => handlers.push((CATCH_ALL, landing)),
+            }
+        }
+        let context_offset =
+            context_offset.ok_or_else(|| Error::codegen("a call with exception handlers has no context"))?;
+        out.push(CallSite { ret: site.ret_addr, frame_offset, context_offset, handlers });
+    }
+    Ok(out)
 }
 
 /// Run `f` over `items`, in parallel if asked, with one `Worker` per thread.
@@ -176,6 +212,14 @@ pub(crate) fn compile(wasm: &[u8], config: &Config, progress: Progress<'_>) -> R
         Ok((t, w.finish(isa, f, None)?))
     })?;
 
+    // The throw stub, if some function calls it.
+    let throw_stub = if bodies.iter().any(|b| b.relocs.iter().any(|r| r.target == CallTarget::ThrowStub)) {
+        let f = trampolines::throw_stub(isa, &mut FunctionBuilderContext::new(), &offsets);
+        Some(Worker::new().finish(isa, f, None)?)
+    } else {
+        None
+    };
+
     let engine = EngineInfo {
         triple: config.triple.to_string(),
         cpu_features,
@@ -193,6 +237,7 @@ pub(crate) fn compile(wasm: &[u8], config: &Config, progress: Progress<'_>) -> R
         bodies,
         array_trampolines,
         host_trampolines,
+        throw_stub,
         data: env.data,
         func_names: env.func_names,
         wasm_offsets,

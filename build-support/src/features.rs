@@ -53,8 +53,8 @@ features! {
     "function-references", true, true, WasmFeatures::FUNCTION_REFERENCES.union(WasmFeatures::GC_TYPES).union(WasmFeatures::GC),
         "(ref $t), call_ref, br_on_null, rec groups, subtypes";
     "memory64", true, true, WasmFeatures::MEMORY64, "64-bit memories and tables";
-    "exceptions", true, false, WasmFeatures::EXCEPTIONS, "tags, throw, throw_ref, try_table, exnref";
-    "legacy-exceptions", false, false, WasmFeatures::LEGACY_EXCEPTIONS,
+    "exceptions", true, true, WasmFeatures::EXCEPTIONS, "tags, throw, throw_ref, try_table, exnref";
+    "legacy-exceptions", false, true, WasmFeatures::LEGACY_EXCEPTIONS,
         "pre-standard try, catch, catch_all, rethrow, delegate";
     "threads", false, true, WasmFeatures::THREADS, "shared memories, atomics, wait and notify";
     "wide-arithmetic", false, true, WasmFeatures::WIDE_ARITHMETIC, "i64.add128, i64.sub128, i64.mul_wide_s/u";

@@ -128,6 +128,7 @@ fn from_info(info: &ModuleInfo) -> Option<ModuleInterface> {
                 ImportKind::Table(t) => (ExternType::Table(t), None),
                 ImportKind::Memory(m) => (ExternType::Memory(m), None),
                 ImportKind::Global(g) => (ExternType::Global(g), None),
+                ImportKind::Tag(t) => (ExternType::Tag(func(t)?), None),
             };
             Some(Import { module: i.module.clone(), name: i.name.clone(), ty, param_names: Vec::new(), func: index })
         })
@@ -141,6 +142,7 @@ fn from_info(info: &ModuleInfo) -> Option<ModuleInterface> {
                 ExportKind::Table(t) => (ExternType::Table(*info.tables.get(t.index())?), None),
                 ExportKind::Memory(m) => (ExternType::Memory(*info.memories.get(m.index())?), None),
                 ExportKind::Global(g) => (ExternType::Global(*info.globals.get(g.index())?), None),
+                ExportKind::Tag(t) => (ExternType::Tag(info.tag_type(t)?.clone()), None),
             };
             Some(Export { name: e.name.clone(), ty, param_names: Vec::new(), func: index })
         })

@@ -228,7 +228,11 @@ pub(crate) fn parse(wasm: &[u8], features: WasmFeatures) -> Result<ModuleEnv<'_>
                                 info.num_imported_globals += 1;
                                 ImportKind::Global(g)
                             }
-                            TypeRef::Tag(_) => return Err(Error::unsupported("tag imports (exceptions)", offset)),
+                            TypeRef::Tag(t) => {
+                                info.tags.push(TypeIndex(t.func_type_idx));
+                                info.num_imported_tags += 1;
+                                ImportKind::Tag(TypeIndex(t.func_type_idx))
+                            }
                             #[allow(unreachable_patterns)]
                             _ => return Err(Error::unsupported("import kind", offset)),
                         };
@@ -261,7 +265,9 @@ pub(crate) fn parse(wasm: &[u8], features: WasmFeatures) -> Result<ModuleEnv<'_>
                 }
             }
             Payload::TagSection(reader) => {
-                return Err(Error::unsupported("tags (exceptions proposal)", reader.range().start));
+                for t in reader {
+                    info.tags.push(TypeIndex(t?.func_type_idx));
+                }
             }
             Payload::GlobalSection(reader) => {
                 for g in reader.into_iter_with_offsets() {
@@ -278,7 +284,9 @@ pub(crate) fn parse(wasm: &[u8], features: WasmFeatures) -> Result<ModuleEnv<'_>
                         wasmparser::ExternalKind::Table => ExportKind::Table(TableIndex(e.index)),
                         wasmparser::ExternalKind::Memory => ExportKind::Memory(MemoryIndex(e.index)),
                         wasmparser::ExternalKind::Global => ExportKind::Global(GlobalIndex(e.index)),
-                        _ => return Err(Error::unsupported("tag exports (exceptions)", offset)),
+                        wasmparser::ExternalKind::Tag => ExportKind::Tag(TagIndex(e.index)),
+                        #[allow(unreachable_patterns)]
+                        _ => return Err(Error::unsupported("export kind", offset)),
                     };
                     info.exports.push(Export { name: e.name.into(), kind });
                 }

@@ -7,10 +7,14 @@
 //!   into the array: it is laid out exactly like a return area.
 //! * wasm → array, one per signature of an imported function: spills the
 //!   arguments to a stack array, calls the host entry point found in the
-//!   callee's `VMHostFuncContext`, traps with `HostError` if the host
-//!   reports failure, and reloads the results.
+//!   callee's `VMHostFuncContext`, and reloads the results. If the host
+//!   reports failure, the `host_throw` builtin throws the host's exception
+//!   into wasm (from this frame, so the caller's handlers see it), or
+//!   returns and the trampoline traps with `HostError`.
+//! * the throw stub, one per module: what `throw` calls (see
+//!   `translate/exceptions.rs`).
 
-use crate::abi::{array_call_signature, ir_type, wasm_signature};
+use crate::abi::{array_call_signature, builtin_signature, ir_type, throw_stub_signature, wasm_signature};
 use crate::translate::traps::to_ir;
 use cranelift_codegen::ir::{
     self, types, ExtFuncData, ExternalName, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, UserExternalName,
@@ -18,6 +22,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use kiln_artifact::builtins::BuiltinIndex;
 use kiln_artifact::index::{FuncIndex, TypeIndex};
 use kiln_artifact::traps::TrapCode;
 use kiln_artifact::types::FuncType;
@@ -29,6 +34,8 @@ pub(crate) const NS_WASM_FUNC: u32 = 0;
 pub(crate) const NS_ARRAY_TRAMPOLINE: u32 = 1;
 /// Namespace for wasm-to-array trampolines (only in function names).
 pub(crate) const NS_WASM_TO_ARRAY: u32 = 2;
+/// Namespace of the module's throw stub (index 0), called by `throw`.
+pub(crate) const NS_THROW_STUB: u32 = 3;
 
 fn value_flags() -> MemFlagsData {
     MemFlagsData::trusted().with_endianness(ir::Endianness::Little)
@@ -115,9 +122,19 @@ pub(crate) fn wasm_to_array(
     let len = b.ins().iconst(ptr, ty.params.len().max(ty.results.len()) as i64);
     let call = b.ins().call_indirect(array_sig, entry_point, &[callee_vmctx, caller_vmctx, values, len]);
     let ok = b.inst_results(call)[0];
-    // The host reported failure; the runtime holds its error. Leave wasm
-    // through the one trap path.
-    b.ins().trapz(ok, to_ir(TrapCode::HostError));
+    let failed = b.create_block();
+    let done = b.create_block();
+    b.ins().brif(ok, done, &[], failed, &[]);
+    b.seal_block(failed);
+    b.seal_block(done);
+    // The host reported failure; the runtime holds its error. An exception
+    // is thrown from here; anything else leaves wasm through the one trap
+    // path.
+    b.switch_to_block(failed);
+    let fp = frame_for_walk(isa, &mut b);
+    call_builtin(isa, &mut b, offsets, caller_vmctx, BuiltinIndex::host_throw, &[fp]);
+    b.ins().trap(to_ir(TrapCode::HostError));
+    b.switch_to_block(done);
     if ty.uses_return_area() {
         let ret_area = params[2 + ty.params.len()];
         for (i, &r) in ty.results.iter().enumerate() {
@@ -131,6 +148,62 @@ pub(crate) fn wasm_to_array(
             ty.results.iter().map(|&r| b.ins().load(ir_type(r, ptr), value_flags(), values, 0)).collect();
         b.ins().return_(&results);
     }
+    b.finalize(isa.frontend_config());
+    f
+}
+
+/// Call builtin `b` of the runtime through the VMBuiltins table of
+/// `vmctx` (an instance's).
+fn call_builtin(
+    isa: &dyn TargetIsa,
+    b: &mut FunctionBuilder<'_>,
+    offsets: &VMOffsets<u8>,
+    vmctx: ir::Value,
+    builtin: BuiltinIndex,
+    args: &[ir::Value],
+) {
+    let ptr = isa.pointer_type();
+    let sig = b.import_signature(builtin_signature(isa, builtin));
+    let flags = MemFlagsData::trusted().with_readonly();
+    let table = b.ins().load(ptr, flags, vmctx, offsets.builtins() as i32);
+    let callee = b.ins().load(ptr, flags, table, builtin.offset(offsets.ptr_size()) as i32);
+    let mut all = vec![vmctx];
+    all.extend_from_slice(args);
+    b.ins().call_indirect(sig, callee, &all);
+}
+
+/// What the runtime's frame walk starts from for this function's frame:
+/// its frame pointer, or on s390x its stack pointer (where the backchain
+/// is; Cranelift's frame pointer there is the caller's stack pointer).
+fn frame_for_walk(isa: &dyn TargetIsa, b: &mut FunctionBuilder<'_>) -> ir::Value {
+    let ptr = isa.pointer_type();
+    if matches!(isa.triple().architecture, target_lexicon::Architecture::S390x) {
+        b.ins().get_stack_pointer(ptr)
+    } else {
+        b.ins().get_frame_pointer(ptr)
+    }
+}
+
+/// The module's throw stub: `(vmctx, vmctx, exn)`. It hands the exception
+/// and its own frame pointer to the `throw` builtin, which finds the
+/// handler from the stub's caller outwards and never returns.
+pub(crate) fn throw_stub(
+    isa: &dyn TargetIsa,
+    ctx: &mut FunctionBuilderContext,
+    offsets: &VMOffsets<u8>,
+) -> ir::Function {
+    let ptr = isa.pointer_type();
+    let mut f = ir::Function::with_name_signature(UserFuncName::user(NS_THROW_STUB, 0), throw_stub_signature(isa));
+    let mut b = FunctionBuilder::new(&mut f, ctx);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.seal_block(entry);
+    let params = b.block_params(entry).to_vec();
+    let (vmctx, exn) = (params[0], params[2]);
+    let fp = frame_for_walk(isa, &mut b);
+    call_builtin(isa, &mut b, offsets, vmctx, BuiltinIndex::throw, &[exn, fp]);
+    b.ins().trap(to_ir(TrapCode::UnreachableCodeReached));
     b.finalize(isa.frontend_config());
     f
 }

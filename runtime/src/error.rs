@@ -27,6 +27,9 @@ pub enum ErrorKind {
     OutOfBounds,
     /// Error returned by a host function, or raised by user code.
     Host,
+    /// A wasm exception no handler caught ([`Error::exception`]); also what
+    /// a host function returns to throw one into wasm.
+    Exception,
 }
 
 /// A kiln error. One pointer wide; details are boxed.
@@ -36,6 +39,7 @@ struct Inner {
     kind: ErrorKind,
     message: String,
     trap: Option<Trap>,
+    exception: Option<crate::tag::Exception>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -45,7 +49,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     #[cold]
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error(Box::new(Inner { kind, message: message.into(), trap: None, source: None }))
+        Error(Box::new(Inner { kind, message: message.into(), trap: None, exception: None, source: None }))
     }
 
     /// An error with a message, e.g. for a host function to return.
@@ -103,6 +107,20 @@ impl Error {
         self.0.trap.as_ref()
     }
 
+    /// The exception, if this error is an uncaught wasm exception (or one a
+    /// host function throws).
+    pub fn exception(&self) -> Option<&crate::tag::Exception> {
+        self.0.exception.as_ref()
+    }
+
+    /// Turn into the exception, if this error is one.
+    pub fn into_exception(mut self) -> Result<crate::tag::Exception, Error> {
+        match self.0.exception.take() {
+            Some(x) => Ok(x),
+            None => Err(self),
+        }
+    }
+
     /// Turn into the trap, if this error is one.
     pub fn into_trap(mut self) -> Result<Trap, Error> {
         match self.0.trap.take() {
@@ -129,6 +147,15 @@ impl Error {
             return e.downcast_ref().or_else(|| e.downcast_ref::<Error>()?.downcast_ref());
         }
         self.0.source.as_ref()?.downcast_ref()
+    }
+}
+
+impl From<crate::tag::Exception> for Error {
+    #[cold]
+    fn from(x: crate::tag::Exception) -> Self {
+        let mut e = Error::new(ErrorKind::Exception, x.to_string());
+        e.0.exception = Some(x);
+        e
     }
 }
 

@@ -9,6 +9,8 @@ use crate::module::{ExternType, Module};
 use crate::shared_memory::SharedMemory;
 use crate::store::AsContextMut;
 use crate::table::Table;
+use crate::tag::Tag;
+use crate::values::FuncType;
 use crate::vm::instance::{self as vm_instance, MemoryStorage, ResolvedImports, StoreOpaque};
 use kiln_artifact::info::{ExportKind, ImportKind};
 use kiln_artifact::types::{Limits, ValType};
@@ -26,6 +28,8 @@ pub enum Extern {
     SharedMemory(SharedMemory),
     /// A global.
     Global(Global),
+    /// A tag (exception handling).
+    Tag(Tag),
 }
 
 impl Extern {
@@ -69,6 +73,14 @@ impl Extern {
             None
         }
     }
+    /// The tag, if it is one.
+    pub fn into_tag(self) -> Option<Tag> {
+        if let Extern::Tag(t) = self {
+            Some(t)
+        } else {
+            None
+        }
+    }
 
     /// Its type.
     pub fn ty(&self, store: impl AsContextMut) -> ExternType {
@@ -78,6 +90,9 @@ impl Extern {
             Extern::Memory(m) => ExternType::Memory(m.ty(store)),
             Extern::SharedMemory(m) => ExternType::Memory(m.ty()),
             Extern::Global(g) => ExternType::Global(g.ty(store)),
+            Extern::Tag(t) => ExternType::Tag(
+                t.ty(store).unwrap_or_else(|_| FuncType { params: Box::new([]), results: Box::new([]) }),
+            ),
         }
     }
 
@@ -88,6 +103,7 @@ impl Extern {
             Extern::Memory(_) => "memory",
             Extern::SharedMemory(_) => "shared memory",
             Extern::Global(_) => "global",
+            Extern::Tag(_) => "tag",
         }
     }
 }
@@ -117,6 +133,11 @@ impl From<Global> for Extern {
         Extern::Global(g)
     }
 }
+impl From<Tag> for Extern {
+    fn from(t: Tag) -> Self {
+        Extern::Tag(t)
+    }
+}
 
 /// An instance of a module in a store. A handle (`Copy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -140,6 +161,7 @@ fn kind_name(k: &ImportKind) -> &'static str {
         ImportKind::Table(_) => "table",
         ImportKind::Memory(_) => "memory",
         ImportKind::Global(_) => "global",
+        ImportKind::Tag(_) => "tag",
     }
 }
 
@@ -159,8 +181,13 @@ impl Instance {
                 format!("module has {} imports, {} given", info.imports.len(), imports.len()),
             ));
         }
-        let mut resolved =
-            ResolvedImports { funcs: Vec::new(), tables: Vec::new(), memories: Vec::new(), globals: Vec::new() };
+        let mut resolved = ResolvedImports {
+            funcs: Vec::new(),
+            tables: Vec::new(),
+            memories: Vec::new(),
+            globals: Vec::new(),
+            tags: Vec::new(),
+        };
         for (import, ext) in info.imports.iter().zip(imports) {
             let mismatch = |found: String| Error::link(&import.module, &import.name, found);
             match (import.kind, ext) {
@@ -228,6 +255,17 @@ impl Instance {
                     }
                     resolved.globals.push(idx);
                 }
+                (ImportKind::Tag(t), Extern::Tag(tag)) => {
+                    let idx = tag.index_in(s)?;
+                    // Tags match by type equivalence (exceptions flow both
+                    // ways), i.e. the same canonical type.
+                    let expected_id = module.type_ids().get(t.index()).copied().unwrap_or(u32::MAX);
+                    if s.tags[idx].type_id != expected_id {
+                        let expected = &info.types[t.index()];
+                        return Err(mismatch(format!("expected tag {expected}, found tag {}", s.tags[idx].ty)));
+                    }
+                    resolved.tags.push(idx);
+                }
                 (k, other) => {
                     return Err(mismatch(format!("expected a {}, found a {}", kind_name(&k), other.kind_name())));
                 }
@@ -279,6 +317,7 @@ impl Instance {
                 }
             }
             ExportKind::Global(g) => Extern::Global(Global::from_index(s, *inst.globals.get(g.index())?)),
+            ExportKind::Tag(t) => Extern::Tag(Tag::from_index(s, *inst.tags.get(t.index())?)),
         })
     }
 

@@ -68,6 +68,7 @@ pub mod profiling;
 mod shared_memory;
 mod store;
 mod table;
+mod tag;
 mod trap;
 mod type_registry;
 mod values;
@@ -87,6 +88,7 @@ pub use module::{ExportType, ExternType, ImportType, Module};
 pub use shared_memory::{SharedMemory, WaitResult};
 pub use store::{AsContextMut, Caller, EpochCounter, ExternRef, Store, StoreLimits, UpdateDeadline};
 pub use table::Table;
+pub use tag::{Exception, Tag};
 pub use trap::{FrameInfo, MemoryFault, Trap, TrapCode};
 pub use values::{FuncType, GlobalType, Limits, MemoryType, RefType, TableType, Val, ValType};
 

@@ -148,6 +148,7 @@ impl Module {
                 ImportKind::Table(t) => ExternType::Table(t),
                 ImportKind::Memory(m) => ExternType::Memory(m),
                 ImportKind::Global(g) => ExternType::Global(g),
+                ImportKind::Tag(t) => ExternType::Tag(info.types[t.index()].clone()),
             },
         })
     }
@@ -166,6 +167,7 @@ impl Module {
             ExportKind::Table(t) => ExternType::Table(info.tables[t.index()]),
             ExportKind::Memory(m) => ExternType::Memory(info.memories[m.index()]),
             ExportKind::Global(g) => ExternType::Global(info.globals[g.index()]),
+            ExportKind::Tag(t) => ExternType::Tag(info.types[info.tags[t.index()].index()].clone()),
         }
     }
 
@@ -224,6 +226,10 @@ impl Module {
 
     pub(crate) fn names_section(&self) -> &[u8] {
         self.0.code.names()
+    }
+
+    pub(crate) fn exceptions_section(&self) -> &[u8] {
+        self.0.code.exceptions()
     }
 
     pub(crate) fn addrmap_section(&self) -> &[u8] {
@@ -326,6 +332,7 @@ fn validate(info: &ModuleInfo, s: &elf::Sections<'_>) -> Result<()> {
         || count(|k| matches!(k, ImportKind::Table(_))) != info.num_imported_tables
         || count(|k| matches!(k, ImportKind::Memory(_))) != info.num_imported_memories
         || count(|k| matches!(k, ImportKind::Global(_))) != info.num_imported_globals
+        || count(|k| matches!(k, ImportKind::Tag(_))) != info.num_imported_tags
     {
         return bad("import counts do not match the imports".into());
     }
@@ -333,6 +340,7 @@ fn validate(info: &ModuleInfo, s: &elf::Sections<'_>) -> Result<()> {
         || info.tables.len() < info.num_imported_tables as usize
         || info.memories.len() < info.num_imported_memories as usize
         || info.globals.len() < info.num_imported_globals as usize
+        || info.tags.len() < info.num_imported_tags as usize
         || info.global_inits.len() != info.globals.len() - info.num_imported_globals as usize
         || info.table_inits.len() != info.tables.len() - info.num_imported_tables as usize
     {
@@ -340,6 +348,9 @@ fn validate(info: &ModuleInfo, s: &elf::Sections<'_>) -> Result<()> {
     }
     if info.functions.iter().any(|t| t.index() >= n_types) {
         return bad("a function has an unknown type".into());
+    }
+    if info.tags.iter().any(|t| info.types.get(t.index()).is_none_or(|ty| !ty.results.is_empty())) {
+        return bad("a tag has an unknown type or a type with results".into());
     }
     validate_types(info).map_or(Ok(()), |what| bad(what.into()))?;
     for (i, f) in info.defined_funcs.iter().enumerate() {
@@ -371,6 +382,7 @@ fn validate(info: &ModuleInfo, s: &elf::Sections<'_>) -> Result<()> {
             ExportKind::Table(t) => t.index() < info.tables.len(),
             ExportKind::Memory(m) => m.index() < info.memories.len(),
             ExportKind::Global(g) => g.index() < info.globals.len(),
+            ExportKind::Tag(t) => t.index() < info.tags.len(),
         };
         if !ok {
             return bad(format!("export `{}` refers to nothing", e.name));
@@ -424,5 +436,7 @@ fn validate(info: &ModuleInfo, s: &elf::Sections<'_>) -> Result<()> {
     // `TrapTable::parse`): loading stays O(1) in the code size, and a site
     // outside .text can simply never match a faulting PC.
     kiln_artifact::addrmap::AddrMap::parse(s.addrmap).map_err(|e| Error::load(names::ADDRMAP, e.reason))?;
+    kiln_artifact::exceptions::ExceptionTable::parse(s.exceptions)
+        .map_err(|e| Error::load(names::EXCEPTIONS, e.reason))?;
     Ok(())
 }

@@ -6,6 +6,7 @@ mod branch_protection;
 #[cfg(not(kiln_cross))]
 mod compile_fail;
 mod embed;
+mod exceptions;
 mod host_funcs;
 mod instances;
 mod interrupts;

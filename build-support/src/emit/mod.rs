@@ -1,10 +1,11 @@
 //! The ELF image. `emit` writes the sections in this order:
 //!
 //! 1. `text.rs` lays out `.text` (functions, then array trampolines, then
-//!    wasm-to-array trampolines) and resolves every call between functions
-//!    at build time, so the text needs no relocation at load;
+//!    wasm-to-array trampolines, then the throw stub) and resolves every
+//!    call between functions at build time, so the text needs no
+//!    relocation at load;
 //! 2. `sections.rs` writes `.kiln.engine`, `.kiln.info`, `.kiln.traps`,
-//!    `.kiln.addrmap`, `.rodata.wasm` and `.name.wasm`;
+//!    `.kiln.addrmap`, `.kiln.exceptions`, `.rodata.wasm` and `.name.wasm`;
 //! 3. `symbols.rs` adds one ELF symbol per function and trampoline.
 
 mod sections;
@@ -25,10 +26,19 @@ pub(crate) struct FuncReloc {
     pub offset: u32,
     /// The instruction encoding to patch.
     pub kind: Reloc,
-    /// The callee (always a defined function).
-    pub target: FuncIndex,
+    /// The callee.
+    pub target: CallTarget,
     /// Added to the callee's address.
     pub addend: i64,
+}
+
+/// What a relocated call reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallTarget {
+    /// A defined function.
+    Func(FuncIndex),
+    /// The module's throw stub.
+    ThrowStub,
 }
 
 /// Machine code of one function or trampoline.
@@ -41,6 +51,8 @@ pub(crate) struct CompiledBody {
     pub traps: Vec<(u32, kiln_artifact::traps::TrapCode)>,
     /// (offset in this body, wasm byte offset), sorted
     pub srclocs: Vec<(u32, u32)>,
+    /// Calls with exception handlers, offsets in this body.
+    pub call_sites: Vec<kiln_artifact::exceptions::CallSite>,
 }
 
 /// Everything compiled, ready to become an artifact.
@@ -52,6 +64,8 @@ pub(crate) struct Input<'a> {
     pub bodies: Vec<CompiledBody>,
     pub array_trampolines: Vec<(FuncIndex, CompiledBody)>,
     pub host_trampolines: Vec<(TypeIndex, CompiledBody)>,
+    /// The throw stub, for a module that throws.
+    pub throw_stub: Option<CompiledBody>,
     pub data: Vec<u8>,
     pub func_names: Vec<Option<&'a str>>,
     /// Byte offset of each defined function's body in the wasm binary.
@@ -60,9 +74,19 @@ pub(crate) struct Input<'a> {
 
 /// Write the artifact.
 pub(crate) fn emit(input: Input<'_>) -> Result<Vec<u8>> {
-    let Input { isa, engine, mut info, bodies, array_trampolines, host_trampolines, data, func_names, wasm_offsets } =
-        input;
-    let layout = text::layout(isa, &info, &bodies, &array_trampolines, &host_trampolines)?;
+    let Input {
+        isa,
+        engine,
+        mut info,
+        bodies,
+        array_trampolines,
+        host_trampolines,
+        throw_stub,
+        data,
+        func_names,
+        wasm_offsets,
+    } = input;
+    let layout = text::layout(isa, &info, &bodies, &array_trampolines, &host_trampolines, throw_stub.as_ref())?;
     let names = sections::fill_info(&mut info, &layout, &func_names, &wasm_offsets);
     let mut obj = sections::new_object(isa)?;
     let text_id = sections::write(&mut obj, &engine, &info, &layout, &data, &names);

@@ -88,6 +88,7 @@ pub(crate) fn write(
     add(names::INFO, kiln_artifact::encode_postcard(info), 8);
     add(names::TRAPS, layout.traps.clone(), 4);
     add(names::ADDRMAP, layout.addrmap.clone(), 4);
+    add(names::EXCEPTIONS, layout.exceptions.clone(), 4);
     add(names::DATA, data.to_vec(), 16);
     add(names::NAMES, names.to_vec(), 1);
     text

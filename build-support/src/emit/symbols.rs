@@ -39,4 +39,7 @@ pub(crate) fn write(
     for (t, r) in &layout.host_trampolines {
         add(format!("wasm[0]::wasm_to_array_trampoline[type {t}]"), r.start, r.len);
     }
+    if let Some(r) = layout.throw_stub {
+        add("wasm[0]::throw_stub".to_string(), r.start, r.len);
+    }
 }

@@ -6,11 +6,12 @@
 //! here is what lets the text run where it lies: the loader applies no
 //! relocation, in place or copied.
 
-use super::{CompiledBody, FuncReloc};
+use super::{CallTarget, CompiledBody, FuncReloc};
 use crate::error::{Error, Result};
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::isa::TargetIsa;
 use kiln_artifact::addrmap::AddrMapBuilder;
+use kiln_artifact::exceptions::{CallSite, ExceptionTableBuilder};
 use kiln_artifact::index::{FuncIndex, TypeIndex};
 use kiln_artifact::info::{ModuleInfo, Range};
 use kiln_artifact::traps::TrapTableBuilder;
@@ -25,23 +26,37 @@ pub(crate) struct Layout {
     pub host_trampolines: Vec<(TypeIndex, Range)>,
     pub traps: Vec<u8>,
     pub addrmap: Vec<u8>,
+    /// `.kiln.exceptions`, empty when no call has handlers.
+    pub exceptions: Vec<u8>,
+    /// The throw stub, if the module has one.
+    pub throw_stub: Option<Range>,
 }
 
-fn place(
-    text: &mut Vec<u8>,
-    body: &CompiledBody,
-    traps: &mut TrapTableBuilder,
-    addrmap: &mut AddrMapBuilder,
-) -> Result<Range> {
+/// What `place` records besides the code.
+#[derive(Default)]
+struct Tables {
+    traps: TrapTableBuilder,
+    addrmap: AddrMapBuilder,
+    exceptions: ExceptionTableBuilder,
+}
+
+fn place(text: &mut Vec<u8>, body: &CompiledBody, tables: &mut Tables) -> Result<Range> {
     let align = body.alignment.max(1) as usize;
     text.resize(text.len().next_multiple_of(align), 0);
     let start = u32::try_from(text.len()).map_err(|_| Error::codegen("text section exceeds 4 GiB"))?;
     text.extend_from_slice(&body.code);
     for &(off, code) in &body.traps {
-        traps.push(start + off, code);
+        tables.traps.push(start + off, code);
     }
     for &(off, wasm) in &body.srclocs {
-        addrmap.push(start + off, wasm);
+        tables.addrmap.push(start + off, wasm);
+    }
+    for site in &body.call_sites {
+        tables.exceptions.push(CallSite {
+            ret: start + site.ret,
+            handlers: site.handlers.iter().map(|&(tag, landing)| (tag, start + landing)).collect(),
+            ..*site
+        });
     }
     Ok(Range { start, len: body.code.len() as u32 })
 }
@@ -52,29 +67,35 @@ pub(crate) fn layout(
     bodies: &[CompiledBody],
     array_trampolines: &[(FuncIndex, CompiledBody)],
     host_trampolines: &[(TypeIndex, CompiledBody)],
+    throw_stub: Option<&CompiledBody>,
 ) -> Result<Layout> {
     let mut text = Vec::new();
-    let mut traps = TrapTableBuilder::default();
-    let mut addrmap = AddrMapBuilder::default();
+    let mut tables = Tables::default();
     let mut funcs = Vec::with_capacity(bodies.len());
     for b in bodies {
-        funcs.push(place(&mut text, b, &mut traps, &mut addrmap)?);
+        funcs.push(place(&mut text, b, &mut tables)?);
     }
     let mut arrays = Vec::with_capacity(array_trampolines.len());
     for (f, b) in array_trampolines {
-        arrays.push((*f, place(&mut text, b, &mut traps, &mut addrmap)?));
+        arrays.push((*f, place(&mut text, b, &mut tables)?));
     }
     let mut hosts = Vec::with_capacity(host_trampolines.len());
     for (t, b) in host_trampolines {
-        hosts.push((*t, place(&mut text, b, &mut traps, &mut addrmap)?));
+        hosts.push((*t, place(&mut text, b, &mut tables)?));
     }
+    let stub = throw_stub.map(|b| place(&mut text, b, &mut tables)).transpose()?;
 
-    let target_of = |f: FuncIndex| -> Result<u64> {
-        let def = info
-            .defined_func_index(f)
-            .and_then(|d| funcs.get(d.index()))
-            .ok_or_else(|| Error::codegen(format!("call relocation against function {f}, which is not defined")))?;
-        Ok(def.start as u64)
+    let target_of = |t: CallTarget| -> Result<u64> {
+        let range = match t {
+            CallTarget::Func(f) => info
+                .defined_func_index(f)
+                .and_then(|d| funcs.get(d.index()))
+                .ok_or_else(|| Error::codegen(format!("call relocation against function {f}, which is not defined")))?,
+            CallTarget::ThrowStub => {
+                stub.as_ref().ok_or_else(|| Error::codegen("call relocation against a missing throw stub"))?
+            }
+        };
+        Ok(range.start as u64)
     };
     let all =
         bodies.iter().zip(&funcs).chain(array_trampolines.iter().map(|(_, b)| b).zip(arrays.iter().map(|(_, r)| r)));
@@ -88,6 +109,7 @@ pub(crate) fn layout(
         .iter()
         .chain(array_trampolines.iter().map(|(_, b)| b))
         .chain(host_trampolines.iter().map(|(_, b)| b))
+        .chain(throw_stub)
         .map(|b| b.alignment as u64)
         .max()
         .unwrap_or(1)
@@ -104,8 +126,10 @@ pub(crate) fn layout(
         funcs,
         array_trampolines: arrays,
         host_trampolines: hosts,
-        traps: traps.finish(),
-        addrmap: addrmap.finish(),
+        traps: tables.traps.finish(),
+        addrmap: tables.addrmap.finish(),
+        exceptions: if tables.exceptions.is_empty() { Vec::new() } else { tables.exceptions.finish() },
+        throw_stub: stub,
     })
 }
 

@@ -16,6 +16,7 @@
 //! caller and callee have the same results.
 
 use super::env::FuncEnv;
+use super::exceptions;
 use super::func_translator::FuncState;
 use super::tables;
 use super::traps::to_ir;
@@ -156,12 +157,14 @@ fn emit(
     } else {
         None
     };
-    let call = match callee {
-        Callee::Direct(f) => builder.ins().call(f, &args),
-        Callee::Indirect(sig, code) => builder.ins().call_indirect(sig, code, &args),
+    // Inside a `try_table` or `try`, a `try_call` with its handlers.
+    let target = match callee {
+        Callee::Direct(f) => exceptions::Target::Direct(f),
+        Callee::Indirect(sig, code) => exceptions::Target::Indirect(sig, code),
     };
+    let results = exceptions::call(state, builder, env, target, &args);
     match area {
-        None => state.stack.extend_from_slice(builder.inst_results(call)),
+        None => state.stack.extend_from_slice(&results),
         Some(area) => {
             for (i, &result) in ty.results.iter().enumerate() {
                 let at = (i as u32 * VAL_RAW_SIZE) as i32;

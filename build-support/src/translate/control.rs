@@ -41,6 +41,19 @@ pub(crate) enum FrameKind {
         /// The loop's first block, with the loop's params as parameters.
         header: ir::Block,
     },
+    /// `try_table`: its handlers are a scope in `FuncState::scopes`.
+    TryTable,
+    /// Legacy `try`: its body's calls land in `dispatch`, which the
+    /// `catch` clauses fill with tag tests (see `exceptions.rs`).
+    LegacyTry {
+        /// Landing pad of every call in the body, with the exception.
+        dispatch: ir::Block,
+        /// The caught exception, once in a `catch`/`catch_all` clause (for
+        /// `rethrow`).
+        exn: Option<Value>,
+        /// Where the next clause's tag test goes; `None` after `catch_all`.
+        next_test: Option<ir::Block>,
+    },
     /// `if`.
     If {
         /// Where the condition goes when false.
@@ -91,14 +104,14 @@ impl ControlFrame {
 
 /// The params and results of a block type.
 #[derive(Clone, Copy)]
-enum BlockSig<'a> {
+pub(crate) enum BlockSig<'a> {
     Empty,
     Result(ir::Type),
     Func(&'a FuncType),
 }
 
 impl<'a> BlockSig<'a> {
-    fn of(env: &FuncEnv<'a>, ty: BlockType, offset: usize) -> Result<Self> {
+    pub(crate) fn of(env: &FuncEnv<'a>, ty: BlockType, offset: usize) -> Result<Self> {
         Ok(match ty {
             BlockType::Empty => BlockSig::Empty,
             BlockType::Type(t) => {
@@ -138,7 +151,7 @@ impl<'a> BlockSig<'a> {
         }
     }
 
-    fn add_results(self, builder: &mut FunctionBuilder<'_>, env: &FuncEnv<'_>, block: ir::Block) {
+    pub(crate) fn add_results(self, builder: &mut FunctionBuilder<'_>, env: &FuncEnv<'_>, block: ir::Block) {
         match self {
             BlockSig::Empty => {}
             BlockSig::Result(t) => {
@@ -157,7 +170,7 @@ fn args(values: &[Value]) -> Vec<BlockArg> {
     values.iter().map(|&v| BlockArg::Value(v)).collect()
 }
 
-fn jump(builder: &mut FunctionBuilder<'_>, block: ir::Block, values: &[Value]) {
+pub(crate) fn jump(builder: &mut FunctionBuilder<'_>, block: ir::Block, values: &[Value]) {
     builder.ins().jump(block, &args(values));
 }
 
@@ -224,7 +237,7 @@ pub(crate) fn if_(
     push_frame(state, FrameKind::If { else_block, else_seen: false, params_at }, dest, sig)
 }
 
-fn push_frame(state: &mut FuncState, kind: FrameKind, dest: ir::Block, sig: BlockSig<'_>) -> Result<()> {
+pub(crate) fn push_frame(state: &mut FuncState, kind: FrameKind, dest: ir::Block, sig: BlockSig<'_>) -> Result<()> {
     let num_params = sig.num_params();
     let height = state.stack.len().checked_sub(num_params).ok_or_else(|| Error::codegen("block params missing"))?;
     state.control.push(ControlFrame {
@@ -289,7 +302,7 @@ pub(crate) fn end(state: &mut FuncState, builder: &mut FunctionBuilder<'_>, env:
             }
             state.else_params.truncate(params_at);
         }
-        FrameKind::Block | FrameKind::Function => {}
+        FrameKind::Block | FrameKind::Function | FrameKind::TryTable | FrameKind::LegacyTry { .. } => {}
     }
 
     if !frame.dest_used {
@@ -340,6 +353,23 @@ pub(crate) fn br(
     let (target, n) = state.frame(depth)?.branch_target();
     jump(builder, target, state.peekn(n)?);
     state.reachable = false;
+    Ok(())
+}
+
+/// Branch to the frame `depth` levels out with `values` (its arity): a
+/// jump, or a return when the frame is the function's.
+pub(crate) fn branch_with(
+    state: &mut FuncState,
+    builder: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
+    depth: u32,
+    values: &[Value],
+) -> Result<()> {
+    if depth as usize + 1 == state.control.len() {
+        return emit_return(builder, env, values);
+    }
+    let (target, _) = state.frame(depth)?.branch_target();
+    jump(builder, target, values);
     Ok(())
 }
 

@@ -92,6 +92,8 @@ pub(crate) struct EnvCache {
     /// several results: results are loaded right after each call, so the
     /// calls never use it at the same time. Grown to the largest need.
     return_area: Option<ir::StackSlot>,
+    /// The module's throw stub, declared once (see `exceptions.rs`).
+    pub(crate) throw_stub: Option<ir::FuncRef>,
 }
 
 impl EnvCache {
@@ -110,6 +112,7 @@ impl EnvCache {
         reset_vec(&mut self.imported_tables, m.tables.len());
         reset_vec(&mut self.imported_globals, m.globals.len());
         self.return_area = None;
+        self.throw_stub = None;
     }
 }
 
@@ -144,7 +147,7 @@ pub(crate) struct FuncEnv<'a> {
     heap: AliasRegion,
     table: AliasRegion,
     vmctx_region: AliasRegion,
-    cache: &'a mut EnvCache,
+    pub(crate) cache: &'a mut EnvCache,
 }
 
 impl<'a> FuncEnv<'a> {

@@ -222,6 +222,11 @@ pub(crate) struct FuncState {
     pub else_params: Vec<Value>,
     /// Scratch for the targets of `br_table`.
     pub br_targets: Vec<u32>,
+    /// The handlers of the open `try_table`s and legacy `try` bodies,
+    /// outermost first.
+    pub scopes: Vec<super::exceptions::Scope>,
+    /// The clauses of each open `try_table`, outermost first.
+    pub try_tables: Vec<Vec<wasmparser::Catch>>,
 }
 
 #[cold]
@@ -238,6 +243,8 @@ impl FuncState {
         self.locals.clear();
         self.else_params.clear();
         self.br_targets.clear();
+        self.scopes.clear();
+        self.try_tables.clear();
     }
 
     /// Push a value.

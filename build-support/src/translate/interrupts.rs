@@ -53,6 +53,16 @@ pub(crate) fn ends_straight_line(op: &Op<'_>) -> bool {
             | Op::CallIndirect { .. }
             | Op::ReturnCall { .. }
             | Op::ReturnCallIndirect { .. }
+            | Op::CallRef { .. }
+            | Op::ReturnCallRef { .. }
+            | Op::Throw { .. }
+            | Op::ThrowRef
+            | Op::TryTable { .. }
+            | Op::Try { .. }
+            | Op::Catch { .. }
+            | Op::CatchAll
+            | Op::Delegate { .. }
+            | Op::Rethrow { .. }
     )
 }
 

@@ -19,6 +19,7 @@
 //! | `simd.rs` | every v128 instruction (SIMD and relaxed SIMD), and the sequences used where Cranelift would need a helper call |
 //! | `tables.rs` | table.get/set/size/grow/fill/copy/init, elem.drop, the checks of `call_indirect` |
 //! | `calls.rs` | call, call_indirect, return_call, return_call_indirect, return areas |
+//! | `exceptions.rs` | throw, throw_ref, try_table, legacy try/catch/rethrow/delegate, `try_call` handlers |
 //! | `globals.rs` | global.get/global.set |
 //! | `interrupts.rs` | fuel accounting and epoch-deadline checks at function entries and loop headers |
 //! | `traps.rs` | kiln `TrapCode` ↔ Cranelift `ir::TrapCode`, the single mapping |
@@ -29,7 +30,8 @@
 //!
 //! * Every VMContext offset comes from [`VMOffsets`]; nothing is hard-coded.
 //! * The only relocations are colocated calls to defined functions
-//!   (`ExternalName::User { namespace: 0, index: func_index }`). Builtins,
+//!   (`ExternalName::User { namespace: 0, index: func_index }`) and to the
+//!   module's throw stub (namespace 3, index 0). Builtins,
 //!   imports and indirect calls go through pointers loaded from the vmctx.
 //! * Every instruction that may trap carries an `ir::TrapCode` that
 //!   [`traps::from_ir`] maps back to a kiln `TrapCode`.
@@ -43,6 +45,7 @@ mod bounds;
 mod calls;
 mod control;
 mod env;
+mod exceptions;
 mod func_translator;
 mod globals;
 mod interrupts;

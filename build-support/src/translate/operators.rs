@@ -21,6 +21,7 @@ use super::atomics;
 use super::calls::{self, CallKind};
 use super::control;
 use super::env::FuncEnv;
+use super::exceptions;
 use super::func_translator::FuncState;
 use super::globals;
 use super::memory::{self, Load, Store};
@@ -120,7 +121,7 @@ pub(crate) fn translate_operator(
         Op::Loop { blockty } => control::loop_(state, builder, env, *blockty, offset)?,
         Op::If { blockty } => control::if_(state, builder, env, *blockty, offset)?,
         Op::Else => control::else_(state, builder)?,
-        Op::End => control::end(state, builder, env)?,
+        Op::End => super::unreachable::end(state, builder, env)?,
         Op::Br { relative_depth } => control::br(state, builder, env, *relative_depth)?,
         Op::BrIf { relative_depth } => control::br_if(state, builder, *relative_depth)?,
         Op::BrTable { targets } => control::br_table(state, builder, targets, env.cx.lowering.landing_pads)?,
@@ -375,8 +376,20 @@ pub(crate) fn translate_operator(
         }
 
         // ================================================================
+        // Exceptions (exceptions.rs)
+        // ================================================================
+        Op::Throw { tag_index } => exceptions::throw(state, builder, env, *tag_index)?,
+        Op::ThrowRef => exceptions::throw_ref(state, builder, env)?,
+        Op::TryTable { try_table } => exceptions::try_table(state, builder, env, try_table, offset)?,
+        Op::Try { blockty } => exceptions::try_(state, builder, env, *blockty, offset)?,
+        Op::Catch { tag_index } => exceptions::catch(state, builder, env, Some(*tag_index))?,
+        Op::CatchAll => exceptions::catch(state, builder, env, None)?,
+        Op::Delegate { relative_depth } => exceptions::delegate(state, builder, env, *relative_depth)?,
+        Op::Rethrow { relative_depth } => exceptions::rethrow(state, builder, env, *relative_depth)?,
+
+        // ================================================================
         // SIMD and relaxed SIMD (simd.rs), atomics (atomics.rs); everything
-        // else (exceptions, GC, stack switching…) is unsupported
+        // else (GC, stack switching…) is unsupported
         // ================================================================
         other => {
             if !simd::translate(other, offset, state, builder, env)?

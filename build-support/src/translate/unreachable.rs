@@ -8,7 +8,9 @@
 //! mistaken for the end of a live frame.
 
 use super::control;
+use super::control::FrameKind;
 use super::env::FuncEnv;
+use super::exceptions;
 use super::func_translator::FuncState;
 use crate::error::{Error, Result};
 use cranelift_frontend::FunctionBuilder;
@@ -23,22 +25,35 @@ pub(crate) fn translate_unreachable_operator(
     env: &mut FuncEnv<'_>,
 ) -> Result<()> {
     match op {
-        Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+        Operator::Block { .. }
+        | Operator::Loop { .. }
+        | Operator::If { .. }
+        | Operator::TryTable { .. }
+        | Operator::Try { .. } => {
             state.dead_depth += 1;
         }
         Operator::Else if state.dead_depth == 0 => control::else_(state, builder)?,
-        Operator::End if state.dead_depth == 0 => control::end(state, builder, env)?,
-        Operator::End => state.dead_depth -= 1,
-        // Constructs that open frames kiln cannot translate: refuse them
-        // here too, rather than miscount their nesting.
-        Operator::TryTable { .. }
-        | Operator::Try { .. }
-        | Operator::Catch { .. }
-        | Operator::CatchAll
-        | Operator::Delegate { .. } => {
-            return Err(Error::unsupported(super::operators::operator_name(op), offset));
+        Operator::Catch { tag_index } if state.dead_depth == 0 => {
+            exceptions::catch(state, builder, env, Some(*tag_index))?
         }
+        Operator::CatchAll if state.dead_depth == 0 => exceptions::catch(state, builder, env, None)?,
+        Operator::Delegate { relative_depth } if state.dead_depth == 0 => {
+            exceptions::delegate(state, builder, env, *relative_depth)?
+        }
+        Operator::End if state.dead_depth == 0 => end(state, builder, env)?,
+        Operator::End | Operator::Delegate { .. } => state.dead_depth -= 1,
         _ => {}
     }
+    let _ = offset;
     Ok(())
+}
+
+/// `end` of the innermost live frame, whatever construct it is.
+pub(crate) fn end(state: &mut FuncState, builder: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>) -> Result<()> {
+    match state.control.last().map(|f| f.kind) {
+        Some(FrameKind::TryTable) => exceptions::end_try_table(state, builder, env),
+        Some(FrameKind::LegacyTry { .. }) => exceptions::end_try(state, builder, env),
+        Some(_) => control::end(state, builder, env),
+        None => Err(Error::codegen("end without a frame")),
+    }
 }

@@ -196,12 +196,18 @@ impl<'a> Artifact<'a> {
                 ImportKind::Table(t) => t.to_string(),
                 ImportKind::Memory(m) => m.to_string(),
                 ImportKind::Global(g) => g.to_string(),
+                ImportKind::Tag(t) => {
+                    format!("tag {}", info.types.get(t.index()).map(|t| t.to_string()).unwrap_or_default())
+                }
             };
             let _ = writeln!(out, "  {}.{}: {what}", i.module, i.name);
         }
         let _ = writeln!(out, "exports: {}", info.exports.len());
         for e in &info.exports {
             let what = match e.kind {
+                ExportKind::Tag(t) => {
+                    format!("tag {} {}", t.0, info.tag_type(t).map(|t| t.to_string()).unwrap_or_default())
+                }
                 ExportKind::Func(f) => {
                     let ty = info.functions.get(f.index()).and_then(|t| info.types.get(t.index()));
                     format!("func {} {}", f.0, ty.map(|t| t.to_string()).unwrap_or_default())

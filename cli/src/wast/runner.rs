@@ -336,9 +336,14 @@ impl Context {
                     "custom-section checks (annotations): custom sections do not affect core validation".to_string(),
                 ))
             }
-            WastDirective::AssertException { .. } => {
-                Ok(Outcome::Skipped("assert_exception: kiln does not implement exception handling".to_string()))
-            }
+            WastDirective::AssertException { exec, .. } => match self.execute(exec) {
+                Err(Failure::Kiln(stage, e)) if stage != Stage::Load && e.exception().is_some() => Ok(Outcome::Passed),
+                Err(other) => Err(format!("expected an uncaught exception, got: {other}")),
+                Ok(values) => {
+                    let got: Vec<String> = values.iter().map(|v| values::describe_val(&self.store, v)).collect();
+                    Err(format!("expected an uncaught exception, got success [{}]", got.join(", ")))
+                }
+            },
             WastDirective::AssertSuspension { .. } => {
                 Ok(Outcome::Skipped("assert_suspension: kiln does not implement stack switching".to_string()))
             }

@@ -27,6 +27,8 @@ pub struct Sections<'a> {
     pub traps: &'a [u8],
     /// `.kiln.addrmap`
     pub addrmap: &'a [u8],
+    /// `.kiln.exceptions`
+    pub exceptions: &'a [u8],
     /// `.rodata.wasm`
     pub data: &'a [u8],
     /// `.name.wasm`
@@ -130,6 +132,7 @@ pub fn parse(bytes: &[u8]) -> Result<Sections<'_>> {
             names::INFO => s.info = data,
             names::TRAPS => s.traps = data,
             names::ADDRMAP => s.addrmap = data,
+            names::EXCEPTIONS => s.exceptions = data,
             names::DATA => s.data = data,
             names::NAMES => s.names = data,
             _ => {}

@@ -59,11 +59,34 @@ pub unsafe fn call_ref(store: &mut StoreOpaque, fr: *const VMFuncRef, values: &m
             values.len() as *mut c_void,
         )
     };
+    if !store.exns.is_empty() && !crate::vm::traphandlers::store_running(&store.limits) {
+        sweep_exceptions(store);
+    }
     match result {
         Ok(0) => Err(take_pending(store, Vec::new())),
         Ok(_) => Ok(()),
         Err(info) => Err(trap_error(store, info)),
     }
+}
+
+/// The outermost call into the store returned: free every exception
+/// object no global or table refers to (no wasm frame can, see `vm::exn`).
+#[cold]
+fn sweep_exceptions(store: &mut StoreOpaque) {
+    use kiln_artifact::types::{HeapType, ValType};
+    let is_exn = |t: ValType| matches!(t, ValType::Ref(r) if r.heap.top() == HeapType::Exn);
+    let mut roots = std::collections::HashSet::new();
+    for g in &store.globals {
+        if is_exn(g.ty.content) {
+            roots.insert(g.get().get_ref());
+        }
+    }
+    for t in &store.tables {
+        if is_exn(ValType::Ref(t.ty.element)) {
+            roots.extend(t.elements.iter().copied());
+        }
+    }
+    store.exns.sweep(&roots);
 }
 
 #[cold]
@@ -83,6 +106,7 @@ fn take_pending(store: &mut StoreOpaque, frames: Vec<FrameInfo>) -> Error {
             }
         }
         Some(Pending::Panic(payload)) => std::panic::resume_unwind(payload),
+        Some(Pending::Exception(x)) => x.with_frames(frames).into(),
         None => Trap::new(TrapCode::HostError, frames).into(),
     }
 }

@@ -358,6 +358,8 @@ pub enum Pending {
     Error(Error),
     /// The host function panicked; resumed once wasm has been left.
     Panic(Box<dyn Any + Send>),
+    /// A wasm exception no handler caught.
+    Exception(crate::tag::Exception),
 }
 
 /// Everything a store owns, independent of its data type.
@@ -377,6 +379,10 @@ pub struct StoreOpaque {
     pub(crate) host_funcs: Vec<Box<VMHostFuncContext>>,
     pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
     pub(crate) pending: Option<Pending>,
+    /// Tags, defined by instances or by the host.
+    pub(crate) tags: Vec<crate::tag::StoredTag>,
+    /// Thrown exception objects (see `vm::exn`).
+    pub(crate) exns: super::exn::ExnHeap,
     pub(crate) max_wasm_stack: usize,
     /// Whether the host gave this store a fuel budget (modules must then be
     /// compiled with fuel metering, and only then).
@@ -472,6 +478,8 @@ impl StoreOpaque {
             host_funcs: Vec::new(),
             externrefs: Vec::new(),
             pending: None,
+            tags: Vec::new(),
+            exns: super::exn::ExnHeap::default(),
             max_wasm_stack: 512 * 1024,
             fuel_enabled: false,
             epoch_enabled: false,
@@ -767,6 +775,8 @@ pub struct InstanceData {
     pub(crate) memories: Vec<usize>,
     pub(crate) tables: Vec<usize>,
     pub(crate) globals: Vec<usize>,
+    /// Store index of each tag, imports first.
+    pub(crate) tags: Vec<usize>,
     /// Evaluated passive element segments; None once dropped.
     pub(crate) elements: Vec<Option<Vec<usize>>>,
     /// Whether each data segment was dropped.
@@ -801,6 +811,8 @@ pub struct ResolvedImports {
     pub memories: Vec<usize>,
     /// Store index of each imported global.
     pub globals: Vec<usize>,
+    /// Store index of each imported tag.
+    pub tags: Vec<usize>,
 }
 
 /// The module's compiled-in checks must match what the store asks for:
@@ -937,6 +949,7 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
         memories: index_space(&imports.memories, info.memories.len()),
         tables: index_space(&imports.tables, info.tables.len()),
         globals: index_space(&imports.globals, info.globals.len()),
+        tags: index_space(&imports.tags, info.tags.len()),
         elements: vec![None; info.elements.len()],
         dropped_data: vec![false; info.data.len()],
     });
@@ -1035,6 +1048,13 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
         };
         store.memories.push(m);
         inst.memories.push(store.memories.len() - 1);
+    }
+
+    // Defined tags: a new identity each, per instance.
+    for &t in &info.tags[info.num_imported_tags as usize..] {
+        let type_id = module.type_ids().get(t.index()).copied().unwrap_or(u32::MAX);
+        store.tags.push(crate::tag::StoredTag { ty: info.types[t.index()].clone(), type_id });
+        inst.tags.push(store.tags.len() - 1);
     }
 
     // Defined globals, in order (an initialiser may read earlier ones).

@@ -3,7 +3,9 @@
 //!
 //! Rules for every builtin: it never unwinds (a panic would cross an
 //! `extern "C"` boundary and abort, so bodies are written not to panic and
-//! wrapped in `catch_unwind` as a last resort) and never longjmps. One that
+//! wrapped in `catch_unwind` as a last resort) and never longjmps — except
+//! `throw` and `host_throw` (in `throw.rs`), which leave to a landing pad
+//! or to the host with nothing of theirs left to drop. One that
 //! can fail returns 0 and the compiled code traps at a recorded trap site
 //! with the code listed for it, so every trap leaves wasm the same way.
 
@@ -15,7 +17,7 @@ use crate::vm::vmctx::VMContext;
 /// # Safety
 /// `vmctx` must be the VMContext of a live instance, called from its
 /// compiled code (so the host holds no other reference to the store).
-unsafe fn with_instance<R>(
+pub(crate) unsafe fn with_instance<R>(
     vmctx: *mut VMContext,
     fail: R,
     f: impl FnOnce(&mut InstanceData, &mut StoreOpaque) -> R,
@@ -321,6 +323,8 @@ macro_rules! builtins_table {
         };
     };
 }
+
+use super::throw::{exn_is, exn_new, exn_release, host_throw, throw};
 
 kiln_artifact::for_each_builtin!(builtins_table);
 

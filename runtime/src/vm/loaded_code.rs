@@ -52,6 +52,7 @@ impl ArtifactBytes<'_> {
 struct Kept {
     traps: Range<usize>,
     addrmap: Range<usize>,
+    exceptions: Range<usize>,
     data: Range<usize>,
     names: Range<usize>,
 }
@@ -116,6 +117,7 @@ impl LoadedCode {
                 let kept = Kept {
                     traps: offset_in(bytes, s.traps)?,
                     addrmap: offset_in(bytes, s.addrmap)?,
+                    exceptions: offset_in(bytes, s.exceptions)?,
                     data: offset_in(bytes, s.data)?,
                     names: offset_in(bytes, s.names)?,
                 };
@@ -128,7 +130,7 @@ impl LoadedCode {
                 (code, Metadata::Static(bytes), kept)
             }
             ArtifactBytes::Transient(_) => {
-                let pieces = [s.traps, s.addrmap, s.data, s.names];
+                let pieces = [s.traps, s.addrmap, s.exceptions, s.data, s.names];
                 let total = pieces.iter().map(|p| p.len()).sum::<usize>();
                 let (code, metadata, r) = if total <= HEAP_METADATA_MAX {
                     let mut heap = Vec::with_capacity(total);
@@ -147,7 +149,8 @@ impl LoadedCode {
                 };
                 let mut r = r.into_iter();
                 let mut next = || r.next().ok_or_else(bad);
-                let kept = Kept { traps: next()?, addrmap: next()?, data: next()?, names: next()? };
+                let kept =
+                    Kept { traps: next()?, addrmap: next()?, exceptions: next()?, data: next()?, names: next()? };
                 (code, metadata, kept)
             }
         };
@@ -168,6 +171,11 @@ impl LoadedCode {
     /// `.kiln.addrmap`.
     pub fn addrmap(&self) -> &[u8] {
         &self.metadata()[self.kept.addrmap.clone()]
+    }
+
+    /// `.kiln.exceptions`.
+    pub fn exceptions(&self) -> &[u8] {
+        &self.metadata()[self.kept.exceptions.clone()]
     }
 
     /// `.rodata.wasm`.

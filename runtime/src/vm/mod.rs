@@ -16,6 +16,8 @@
 //! | `elf.rs` | the bounds-checked section-table walk of artifact bytes |
 //! | `instance.rs` | allocate and initialise a VMContext; table and memory storage of an instance |
 //! | `libcalls.rs` | the builtins compiled code calls |
+//! | `throw.rs` | throwing: the exception builtins and the unwinder that finds a landing pad |
+//! | `exn.rs` | exception objects (what an `exnref` points to) and when they are freed |
 //! | `shared_memory.rs` | a memory several stores and threads use at once: one definition, growth under a lock, raw byte copies |
 //! | `parking.rs` | `memory.atomic.wait`/`notify`: threads parked on shared-memory addresses |
 //! | `entry.rs` | raw calls host → wasm through array trampolines, and wasm → host shims |
@@ -26,6 +28,7 @@ pub mod code_memory;
 pub mod code_registry;
 pub mod elf;
 pub mod entry;
+pub mod exn;
 pub mod instance;
 pub mod libcalls;
 pub mod linear_memory;
@@ -35,6 +38,7 @@ pub mod mmap;
 pub mod parking;
 pub mod shared_memory;
 pub mod sys;
+pub mod throw;
 pub mod traphandlers;
 pub mod vmctx;
 

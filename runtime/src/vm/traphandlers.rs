@@ -401,6 +401,13 @@ unsafe extern "C" fn call_closure<F: FnMut()>(
     1
 }
 
+/// Whether wasm of the store owning `limits` runs on this thread (below
+/// the caller, in some activation).
+pub fn store_running(limits: &VMRuntimeLimits) -> bool {
+    // SAFETY: the innermost activation of this thread, or null.
+    unsafe { store_is_active(current_activation(), limits) }
+}
+
 /// Whether an activation of the store owning `limits` is in the list
 /// starting at `act`.
 ///

@@ -25,6 +25,7 @@
 //! | [`prepare_thread`] | before a thread first runs wasm: the process-wide fault handler (installed once) and whatever the thread needs (a signal stack) |
 //! | [`enter`], [`resume`], [`resume_entry`] | the resume point of a wasm activation: call compiled code so that a trap can come back |
 //! | [`next_older_frame`] | one step of a frame walk over compiled code |
+//! | [`resume_to_handler`] | continue at an exception handler's landing pad in an older wasm frame |
 //! | [`flush_icache`] | make freshly written code visible to instruction fetch (no-op on x86_64 and s390x) |
 //! | [`thread_stack_bounds`] | where the current thread's stack ends, to keep the wasm stack limit inside it |
 //! | [`perf_map_path`] | the file Linux `perf` reads names of anonymous code from, if the host has one |
@@ -35,7 +36,9 @@
 //! point it was given, and returns.
 
 mod arch;
-pub use arch::{enter, next_older_frame, resume, resume_entry, Callee, RESUMED};
+pub use arch::{
+    enter, next_older_frame, resume, resume_entry, resume_to_handler, stack_pointer_at_call, Callee, RESUMED,
+};
 
 #[cfg(unix)]
 mod unix;

@@ -8,6 +8,7 @@
 //! | `enter` | call an array entry point with a resume point (a `setjmp` that lives in one frame) |
 //! | `resume` | jump back to a resume point (the matching `longjmp`) |
 //! | `next_older_frame` | one step of the frame-pointer walk over compiled code |
+//! | `resume_to_handler` | jump to an exception landing pad with its stack and frame pointers |
 //! | `sync_icache` | instruction-cache maintenance the ISA exposes to user code (aarch64 only) |
 //!
 //! Everything is Rust inline or naked assembly: the runtime has no C, so a
@@ -85,6 +86,19 @@ unsafe fn frame_record_at(fp: usize, low: usize, high: usize) -> Option<(usize, 
     // SAFETY: both words lie inside `[low, high)`, which the caller
     // guarantees is readable; `fp` is word-aligned.
     Some(unsafe { (record.add(1).read(), record.read()) })
+}
+
+/// The stack pointer at a call of the wasm frame the walk knows as `fp`,
+/// given the call site's frame offset (Cranelift's distance from the frame
+/// pointer down to the stack pointer). On s390x the walk already tracks
+/// each frame's stack pointer, which calls do not move.
+#[inline]
+pub fn stack_pointer_at_call(fp: usize, frame_offset: u32) -> Option<usize> {
+    if cfg!(target_arch = "s390x") {
+        Some(fp)
+    } else {
+        fp.checked_sub(frame_offset as usize)
+    }
 }
 
 #[cfg(test)]

@@ -156,3 +156,29 @@ pub unsafe fn next_older_frame(sp: usize, low: usize, high: usize) -> Option<(us
     let ret = unsafe { (slot as *const usize).read() };
     Some((ret, caller_sp))
 }
+
+/// Continue at an exception handler's landing pad `pc` in the frame whose
+/// stack pointer at the call is `sp` and frame pointer is `fp`, with the
+/// exception object `exn` in the first payload register of Cranelift's
+/// `tail` convention. Every frame below is abandoned.
+///
+/// # Safety
+///
+/// `pc`, `sp` and `fp` must come from the exception table of a live wasm
+/// frame of this thread's stack (its `try_call` clobbers every register,
+/// so nothing else needs restoring), and every frame below it must be a
+/// plain old frame (see [`enter`]).
+pub unsafe fn resume_to_handler(pc: usize, sp: usize, _fp: usize, exn: usize) -> ! {
+    // SAFETY: the caller's contract. s390x frames have no frame pointer:
+    // the stack pointer (whose word is the backchain) is all there is.
+    unsafe {
+        core::arch::asm!(
+            "lgr %r15, {sp}",
+            "br {pc}",
+            sp = in(reg) sp,
+            pc = in(reg_addr) pc,
+            in("r6") exn,
+            options(noreturn, nostack),
+        )
+    }
+}

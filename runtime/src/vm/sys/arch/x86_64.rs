@@ -170,3 +170,31 @@ pub unsafe fn next_older_frame(fp: usize, low: usize, high: usize) -> Option<(us
     // SAFETY: forwarded.
     unsafe { super::frame_record_at(fp, low, high) }
 }
+
+/// Continue at an exception handler's landing pad `pc` in the frame whose
+/// stack pointer at the call is `sp` and frame pointer is `fp`, with the
+/// exception object `exn` in the first payload register of Cranelift's
+/// `tail` convention. Every frame below is abandoned.
+///
+/// # Safety
+///
+/// `pc`, `sp` and `fp` must come from the exception table of a live wasm
+/// frame of this thread's stack (its `try_call` clobbers every register,
+/// so nothing else needs restoring), and every frame below it must be a
+/// plain old frame (see [`enter`]).
+pub unsafe fn resume_to_handler(pc: usize, sp: usize, fp: usize, exn: usize) -> ! {
+    // SAFETY: the caller's contract; the operands other than `rax` are in
+    // registers the sequence does not overwrite before reading them.
+    unsafe {
+        core::arch::asm!(
+            "mov rsp, {sp}",
+            "mov rbp, {fp}",
+            "jmp {pc}",
+            sp = in(reg) sp,
+            fp = in(reg) fp,
+            pc = in(reg) pc,
+            in("rax") exn,
+            options(noreturn, nostack),
+        )
+    }
+}
