@@ -192,7 +192,6 @@ pub(crate) fn throw_stub(
     ctx: &mut FunctionBuilderContext,
     offsets: &VMOffsets<u8>,
 ) -> ir::Function {
-    let ptr = isa.pointer_type();
     let mut f = ir::Function::with_name_signature(UserFuncName::user(NS_THROW_STUB, 0), throw_stub_signature(isa));
     let mut b = FunctionBuilder::new(&mut f, ctx);
     let entry = b.create_block();

@@ -17,4 +17,10 @@ for p in strings spin crash; do
 done
 cp target/wasm32-unknown-unknown/release/simd.wasm wasm/simd-scalar.wasm
 cp target/simd128/wasm32-unknown-unknown/release/simd.wasm wasm/simd-simd128.wasm
+# C++ with wasm exceptions: clang 19 and the wasm32 WASI sysroot of Debian
+# (packages clang-19, wasi-libc, libc++-19-dev-wasm32,
+# libc++abi-19-dev-wasm32, libclang-rt-19-dev-wasm32). clang 19 emits the
+# legacy exception instructions; run it with `-W legacy-exceptions=y`.
+clang++-19 --target=wasm32-wasi -fwasm-exceptions -O2 -std=c++17 \
+    exceptions-cxx/calc.cpp exceptions-cxx/abi.cpp -o wasm/exceptions-cxx.wasm
 ls -l wasm

@@ -1,6 +1,7 @@
 //! Exceptions between wasm and the host: what escapes, what a host throws,
 //! tags shared by identity. (Memory over many throws: `tests/exceptions.rs`.)
 
+use kiln::wasi::{I32Exit, Pipe, WasiCtx, WasiCtxBuilder};
 use kiln::{Caller, ErrorKind, FuncType, Linker, Store, Tag, Val, ValType};
 use kiln_tests::module;
 
@@ -118,4 +119,41 @@ fn tags_are_compared_by_identity_and_type_checked_on_import() {
     assert!(err.to_string().contains("expected tag"), "{err}");
     // Values must match the tag's type.
     assert!(kiln::Exception::new(&mut store, ta, vec![Val::I32(1)]).is_err());
+}
+
+/// What `examples/plugins/exceptions-cxx` prints (its `main`).
+const CALC_OUTPUT: &str = "\
+1 + 2 * 3                = 7
+(1 + 2) * 3              = 9
+-(4 - 10) / 2            = 3
+2 * (3 + 4               : parse error at 10: expected `)`
+8 / (2 - 2)              : division of 8 by zero
+1 + + 1                  : parse error at 4: expected a number
+12 34                    : parse error at 3: unexpected input
+(((((((((((((((((((((((( : division of 1 by zero
+deepest frame: 1001, guards alive after unwinding: 0
+(((((((((((((((((((((((( : parse error at 1004: expected a number
+caught 100000 of 100000, guards alive: 0, exception objects alive: 0
+";
+
+#[test]
+fn cxx_program_throws_and_catches_across_thousands_of_frames() {
+    // clang 19, -fwasm-exceptions: the legacy instructions, C++ RAII
+    // cleanups (catch_all + rethrow in every frame) and catch (...).
+    let wasm = include_bytes!("../../examples/plugins/wasm/exceptions-cxx.wasm");
+    let mut config = kiln_tests::config();
+    config.wasm_feature("legacy-exceptions", true).unwrap();
+    let bytes = kiln_build::compile(wasm, &config).unwrap_or_else(|e| panic!("{e}"));
+    let module = kiln_tests::load(&bytes).unwrap();
+    let out = Pipe::new();
+    let mut store = Store::new(WasiCtxBuilder::new().stdout(out.clone()).build());
+    let mut linker = Linker::new();
+    kiln::wasi::add_to_linker(&mut linker, |w: &mut WasiCtx| w).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let start = instance.get_typed_func::<(), ()>(&mut store, "_start").unwrap();
+    match start.call(&mut store, ()) {
+        Ok(()) => {}
+        Err(e) => assert_eq!(e.downcast_ref::<I32Exit>(), Some(&I32Exit(0)), "{e:#}"),
+    }
+    assert_eq!(String::from_utf8_lossy(&out.contents()), CALC_OUTPUT);
 }

@@ -632,13 +632,14 @@ fn operators_carry_their_offset() {
 
 #[test]
 fn unsupported_instruction_is_an_error_with_name_and_offset() {
-    let wasm = wat::parse_str(r#"(module (tag $e) (func (param i32) local.get 0 drop throw $e))"#).unwrap();
+    let wasm = wat::parse_str(r#"(module (func (param i32) local.get 0 drop i32.const 7 ref.i31 drop))"#).unwrap();
     let err = translate_wasm(&wasm).unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Unsupported);
-    assert!(err.message().contains("throw"), "{err}");
-    assert!(err.message().contains("exceptions"), "{err}");
-    // local.get 0 (0x20 0x00), drop (0x1a), then throw (0x08).
-    let throw_at = find_opcode(&wasm, &[0x20, 0x00, 0x1a, 0x08]) + 3;
+    assert!(err.message().contains("ref.i31"), "{err}");
+    assert!(err.message().contains("gc"), "{err}");
+    // local.get 0 (0x20 0x00), drop (0x1a), i32.const 7 (0x41 0x07), then
+    // ref.i31 (0xfb 0x1c).
+    let throw_at = find_opcode(&wasm, &[0x20, 0x00, 0x1a, 0x41, 0x07, 0xfb]) + 5;
     assert_eq!(err.offset(), Some(throw_at), "{err}");
     assert_eq!(err.func(), Some(0));
     assert!(err.to_string().contains(&format!("{throw_at:#x}")), "{err}");
