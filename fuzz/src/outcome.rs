@@ -15,6 +15,7 @@ pub enum Value {
     V128(u128),
     FuncRef { null: bool },
     ExternRef { null: bool },
+    ExnRef { null: bool },
 }
 
 impl PartialEq for Value {
@@ -28,7 +29,9 @@ impl PartialEq for Value {
             (F32(a), F32(b)) => a == b || (f32::from_bits(a).is_nan() && f32::from_bits(b).is_nan()),
             (F64(a), F64(b)) => a == b || (f64::from_bits(a).is_nan() && f64::from_bits(b).is_nan()),
             (V128(a), V128(b)) => a == b,
-            (FuncRef { null: a }, FuncRef { null: b }) | (ExternRef { null: a }, ExternRef { null: b }) => a == b,
+            (FuncRef { null: a }, FuncRef { null: b })
+            | (ExternRef { null: a }, ExternRef { null: b })
+            | (ExnRef { null: a }, ExnRef { null: b }) => a == b,
             _ => false,
         }
     }

@@ -88,7 +88,7 @@ pub use module::{ExportType, ExternType, ImportType, Module};
 pub use shared_memory::{SharedMemory, WaitResult};
 pub use store::{AsContextMut, Caller, EpochCounter, ExternRef, Store, StoreLimits, UpdateDeadline};
 pub use table::Table;
-pub use tag::{Exception, Tag};
+pub use tag::{Exception, ExnRef, Tag};
 pub use trap::{FrameInfo, MemoryFault, Trap, TrapCode};
 pub use values::{FuncType, GlobalType, Limits, MemoryType, RefType, TableType, Val, ValType};
 

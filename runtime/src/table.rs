@@ -17,7 +17,8 @@ fn ref_to_raw(s: &mut StoreOpaque, ty: RefType, v: Val) -> Result<usize> {
         return Err(Error::ty(format!("a {ty} table cannot hold a {}", v.ty())));
     }
     match v {
-        Val::FuncRef(None) | Val::ExternRef(None) => Ok(0),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => Ok(0),
+        Val::ExnRef(Some(x)) => x.to_raw(s),
         Val::FuncRef(Some(f)) => f.to_wasm(s),
         Val::ExternRef(Some(r)) => r.to_raw(s),
         other => Err(Error::ty(format!("a {ty} table cannot hold a {}", other.ty()))),
@@ -74,6 +75,7 @@ impl Table {
         let raw = *t.elements.get(usize::try_from(i).ok()?)?;
         Some(match t.ty.element.heap.top() {
             crate::values::HeapType::Extern => Val::ExternRef(crate::ExternRef::from_raw(s, raw)),
+            crate::values::HeapType::Exn => Val::ExnRef(crate::tag::ExnRef::from_raw(s, raw)),
             _ => Val::FuncRef(crate::Func::from_raw(s, raw)),
         })
     }

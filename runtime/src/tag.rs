@@ -58,6 +58,39 @@ impl Tag {
     }
 }
 
+/// A reference to a wasm exception object (`exnref`), as a host holds it:
+/// what a `catch_ref` gave wasm, passed to or returned from the host. A
+/// `Copy` handle; the object lives as long as the store once the host has
+/// seen it (the host may hand it back to wasm at any time, to rethrow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExnRef {
+    store: u64,
+    addr: usize,
+}
+
+impl ExnRef {
+    pub(crate) fn from_raw(store: &StoreOpaque, raw: usize) -> Option<ExnRef> {
+        store.exns.root_for_host(raw).then_some(ExnRef { store: store.id, addr: raw })
+    }
+
+    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<usize> {
+        if store.id != self.store {
+            return Err(Error::wrong_store("exnref"));
+        }
+        Ok(self.addr)
+    }
+
+    /// The exception's tag and values.
+    pub fn exception(&self, store: impl AsContextMut) -> Result<Exception> {
+        let s = store.opaque();
+        let addr = self.to_raw(s)?;
+        let (header, raw) = s.exns.get(addr).ok_or_else(|| Error::msg("exnref to a freed exception"))?;
+        let tag = header.tag as usize;
+        let values = s.tags[tag].ty.params.iter().zip(raw).map(|(&t, &r)| Val::from_raw(s, r, t)).collect();
+        Ok(Exception::thrown(Tag::from_index(s, tag), values))
+    }
+}
+
 /// A wasm exception: thrown by wasm and not caught before it reached the
 /// host (an [`Error`] of kind [`ErrorKind::Exception`](crate::ErrorKind)
 /// carries it: [`Error::exception`]), or made by a host function to throw

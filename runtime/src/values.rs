@@ -3,6 +3,7 @@
 
 use crate::func::Func;
 use crate::store::ExternRef;
+use crate::tag::ExnRef;
 use crate::vm::instance::StoreOpaque;
 use crate::vm::vmctx::ValRaw;
 pub use kiln_artifact::types::{FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, ValType};
@@ -24,6 +25,8 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// `externref` (None is null).
     ExternRef(Option<ExternRef>),
+    /// `exnref` (None is null): a caught wasm exception.
+    ExnRef(Option<ExnRef>),
 }
 
 impl Val {
@@ -37,6 +40,7 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FUNCREF,
             Val::ExternRef(_) => ValType::EXTERNREF,
+            Val::ExnRef(_) => ValType::Ref(RefType::EXNREF),
         }
     }
 
@@ -56,6 +60,7 @@ impl Val {
     pub(crate) fn null_of(r: RefType) -> Val {
         match r.heap.top() {
             HeapType::Extern => Val::ExternRef(None),
+            HeapType::Exn => Val::ExnRef(None),
             _ => Val::FuncRef(None),
         }
     }
@@ -75,6 +80,12 @@ impl Val {
             (Val::FuncRef(None), ValType::Ref(r)) => r.nullable && r.is_func(),
             (Val::ExternRef(None), ValType::Ref(r)) => r.nullable && r.heap.top() == HeapType::Extern,
             (Val::ExternRef(Some(_)), ValType::Ref(r)) => r.heap == HeapType::Extern,
+            (Val::ExnRef(None), ValType::Ref(r)) => r.nullable && r.heap.top() == HeapType::Exn,
+            (Val::ExnRef(Some(x)), ValType::Ref(r)) => {
+                // The store check.
+                x.to_raw(store)?;
+                r.heap == HeapType::Exn
+            }
             (Val::FuncRef(Some(f)), ValType::Ref(r)) => match r.heap {
                 HeapType::Func => true,
                 HeapType::Concrete(id) => {
@@ -129,7 +140,8 @@ impl Val {
             Val::F32(v) => ValRaw::f32(v),
             Val::F64(v) => ValRaw::f64(v),
             Val::V128(v) => ValRaw::u128(v),
-            Val::FuncRef(None) | Val::ExternRef(None) => ValRaw::ref_(0),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => ValRaw::ref_(0),
+            Val::ExnRef(Some(x)) => ValRaw::ref_(x.to_raw(store)?),
             Val::FuncRef(Some(f)) => ValRaw::ref_(f.to_raw(store)?),
             Val::ExternRef(Some(r)) => ValRaw::ref_(r.to_raw(store)?),
         })
@@ -146,6 +158,7 @@ impl Val {
             ValType::Ref(r) if r.heap.top() == HeapType::Extern => {
                 Val::ExternRef(ExternRef::from_raw(store, raw.get_ref()))
             }
+            ValType::Ref(r) if r.heap.top() == HeapType::Exn => Val::ExnRef(ExnRef::from_raw(store, raw.get_ref())),
             ValType::Ref(_) => Val::FuncRef(Func::from_raw(store, raw.get_ref())),
         }
     }

@@ -157,3 +157,41 @@ fn cxx_program_throws_and_catches_across_thousands_of_frames() {
     }
     assert_eq!(String::from_utf8_lossy(&out.contents()), CALC_OUTPUT);
 }
+
+#[test]
+fn exnref_held_by_the_host_can_be_inspected_and_rethrown() {
+    let m = module(
+        r#"(module
+          (tag $e (export "e") (param i32))
+          (func (export "catch-ref") (param i32) (result exnref)
+            (block $h (result i32 exnref)
+              (try_table (catch_ref $e $h) (throw $e (local.get 0)))
+              unreachable)
+            (return))
+          (func (export "rethrow") (param exnref) (result i32)
+            (block $h (result i32)
+              (try_table (catch $e $h) (throw_ref (local.get 0)))
+              unreachable)))"#,
+    );
+    let mut store = Store::new(());
+    let instance = Linker::new().instantiate(&mut store, &m).unwrap();
+    let catch_ref = instance.get_func(&mut store, "catch-ref").unwrap();
+    let rethrow = instance.get_func(&mut store, "rethrow").unwrap();
+    let mut out = [Val::I32(0)];
+    catch_ref.call(&mut store, &[Val::I32(77)], &mut out).unwrap();
+    let Val::ExnRef(Some(x)) = out[0] else { panic!("expected an exnref, got {:?}", out[0]) };
+    // Still valid after the call that made it returned, and after others.
+    catch_ref.call(&mut store, &[Val::I32(1)], &mut [Val::I32(0)]).unwrap();
+    assert_eq!(x.exception(&mut store).unwrap().values(), &[Val::I32(77)]);
+    let mut back = [Val::I32(0)];
+    rethrow.call(&mut store, &[Val::ExnRef(Some(x))], &mut back).unwrap();
+    assert_eq!(back[0], Val::I32(77));
+    // A null one traps in throw_ref.
+    let err = rethrow.call(&mut store, &[Val::ExnRef(None)], &mut back).unwrap_err();
+    assert_eq!(err.trap().map(|t| t.code()), Some(kiln::TrapCode::NullReference), "{err}");
+    // Another store's exnref is refused.
+    let mut other = Store::new(());
+    let other_instance = Linker::new().instantiate(&mut other, &m).unwrap();
+    let other_rethrow = other_instance.get_func(&mut other, "rethrow").unwrap();
+    assert!(other_rethrow.call(&mut other, &[Val::ExnRef(Some(x))], &mut back).is_err());
+}

@@ -349,8 +349,8 @@ fn end_arm(state: &mut FuncState, builder: &mut FunctionBuilder<'_>, env: &mut F
     let (dispatch, exn, _) = legacy(state)?;
     if let Some(exn) = exn {
         // A clause that falls through is done with the exception. (One
-        // left by a branch keeps its hold: freed when the outermost call
-        // into the store returns, never too early.)
+        // left by a branch keeps its hold: freed once the call into the
+        // store has returned, never too early.)
         if state.reachable {
             add_hold(builder, exn, u32::MAX, false);
             env.call_builtin(builder, BuiltinIndex::exn_release, &[exn])?;

@@ -27,6 +27,7 @@ pub(crate) fn arg(store: &mut Store<()>, arg: &WastArg<'_>) -> Result<Val, Strin
         WastArgCore::RefNull(heap) => match ref_kind(heap) {
             Some(RefKind::Func) => Val::FuncRef(None),
             Some(RefKind::Extern) => Val::ExternRef(None),
+            Some(RefKind::Exn) => Val::ExnRef(None),
             None => return Err(format!("unsupported null reference type {heap:?}")),
         },
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(store, ScriptExtern(*n)))),
@@ -38,12 +39,14 @@ pub(crate) fn arg(store: &mut Store<()>, arg: &WastArg<'_>) -> Result<Val, Strin
 enum RefKind {
     Func,
     Extern,
+    Exn,
 }
 
 fn ref_kind(heap: &HeapType<'_>) -> Option<RefKind> {
     match heap {
         HeapType::Abstract { shared: false, ty: AbstractHeapType::Func } => Some(RefKind::Func),
         HeapType::Abstract { shared: false, ty: AbstractHeapType::Extern } => Some(RefKind::Extern),
+        HeapType::Abstract { shared: false, ty: AbstractHeapType::Exn } => Some(RefKind::Exn),
         _ => None,
     }
 }
@@ -86,6 +89,9 @@ fn matches(store: &Store<()>, actual: &Val, expected: &WastRetCore<'_>) -> Resul
         }
         (Val::ExternRef(a), WastRetCore::RefNull(e)) => {
             a.is_none() && e.as_ref().is_none_or(|h| ref_kind(h) == Some(RefKind::Extern))
+        }
+        (Val::ExnRef(a), WastRetCore::RefNull(e)) => {
+            a.is_none() && e.as_ref().is_none_or(|h| ref_kind(h) == Some(RefKind::Exn))
         }
         // Which function a non-null funcref is cannot be named from the
         // script side; the spec's own interpreter only checks non-null.
@@ -168,6 +174,8 @@ pub(crate) fn describe_val(store: &Store<()>, v: &Val) -> String {
             Some(ScriptExtern(n)) => format!("ref.extern {n}"),
             None => "externref to a host value".to_string(),
         },
+        Val::ExnRef(None) => "null exnref".to_string(),
+        Val::ExnRef(Some(_)) => "non-null exnref".to_string(),
     }
 }
 

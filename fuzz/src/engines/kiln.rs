@@ -56,7 +56,11 @@ pub fn run(artifact: &[u8], plan: &Plan) -> Result<Run, String> {
     for name in &plan.tables {
         let table = instance.get_table(&mut store, name).ok_or("exported table missing")?;
         let elements = (0..table.size(&mut store))
-            .map(|i| table.get(&mut store, i).is_none_or(|v| matches!(v, Val::FuncRef(None) | Val::ExternRef(None))))
+            .map(|i| {
+                table
+                    .get(&mut store, i)
+                    .is_none_or(|v| matches!(v, Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None)))
+            })
             .collect();
         run.tables.push(elements);
     }
@@ -79,6 +83,7 @@ fn to_val(v: Value) -> Val {
         Value::V128(x) => Val::V128(x),
         Value::FuncRef { .. } => Val::FuncRef(None),
         Value::ExternRef { .. } => Val::ExternRef(None),
+        Value::ExnRef { .. } => Val::ExnRef(None),
     }
 }
 
@@ -91,5 +96,6 @@ fn from_val(v: &Val) -> Value {
         Val::V128(x) => Value::V128(x),
         Val::FuncRef(f) => Value::FuncRef { null: f.is_none() },
         Val::ExternRef(r) => Value::ExternRef { null: r.is_none() },
+        Val::ExnRef(r) => Value::ExnRef { null: r.is_none() },
     }
 }

@@ -52,6 +52,8 @@ macro_rules! wasmi_engine {
                         Value::V128(x) => Val::V128(x.into()),
                         Value::FuncRef { .. } => Val::default($crate_::ValType::FuncRef),
                         Value::ExternRef { .. } => Val::default($crate_::ValType::ExternRef),
+                        // Never drawn: differential modules have no exceptions.
+                        Value::ExnRef { .. } => Val::default($crate_::ValType::ExternRef),
                     })
                     .collect();
                 let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default(*t)).collect();

@@ -42,6 +42,11 @@ pub unsafe fn call_ref(store: &mut StoreOpaque, fr: *const VMFuncRef, values: &m
     // pointer-sized integer arguments returning a byte, which is the shape
     // of `sys::Callee`: the same ABI, only the pointee types differ.
     let callee = unsafe { std::mem::transmute::<VMArrayCallFunction, sys::Callee>(array_call) };
+    // Exception objects left by earlier calls (their results converted for
+    // the host by now): free what nothing refers to, before wasm runs again.
+    if !store.exns.is_empty() && !crate::vm::traphandlers::store_running(&store.limits) {
+        sweep_exceptions(store);
+    }
     // SAFETY: the entry point gets its own vmctx, no caller, and the value
     // slots the caller vouches for; it is compiled code (or a host-function
     // shim) that owns nothing with a destructor ("plain old frames"), so
@@ -59,9 +64,6 @@ pub unsafe fn call_ref(store: &mut StoreOpaque, fr: *const VMFuncRef, values: &m
             values.len() as *mut c_void,
         )
     };
-    if !store.exns.is_empty() && !crate::vm::traphandlers::store_running(&store.limits) {
-        sweep_exceptions(store);
-    }
     match result {
         Ok(0) => Err(take_pending(store, Vec::new())),
         Ok(_) => Ok(()),
@@ -69,8 +71,8 @@ pub unsafe fn call_ref(store: &mut StoreOpaque, fr: *const VMFuncRef, values: &m
     }
 }
 
-/// The outermost call into the store returned: free every exception
-/// object no global or table refers to (no wasm frame can, see `vm::exn`).
+/// No wasm of the store runs: free every exception object no global,
+/// table or host handle refers to (no wasm frame can, see `vm::exn`).
 #[cold]
 fn sweep_exceptions(store: &mut StoreOpaque) {
     use kiln_artifact::types::{HeapType, ValType};

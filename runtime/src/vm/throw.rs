@@ -87,6 +87,9 @@ pub(crate) unsafe extern "C" fn host_throw(vmctx: *mut VMContext, fp: usize) {
     // SAFETY: called by the trampoline with its caller's vmctx.
     let thrown = unsafe {
         with_instance(vmctx, None, |_, store| {
+            if !matches!(&store.pending, Some(Pending::Error(e)) if e.exception().is_some()) {
+                return None;
+            }
             let Some(Pending::Error(e)) = store.pending.take() else { return None };
             match e.into_exception() {
                 Ok(x) => {
