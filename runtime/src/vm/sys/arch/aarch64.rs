@@ -198,17 +198,18 @@ pub unsafe fn sync_icache(start: usize, len: usize) {
 /// so nothing else needs restoring), and every frame below it must be a
 /// plain old frame (see [`enter`]).
 pub unsafe fn resume_to_handler(pc: usize, sp: usize, fp: usize, exn: usize) -> ! {
-    // SAFETY: the caller's contract; the operands other than `x0` are in
-    // registers the sequence does not overwrite before reading them.
+    // SAFETY: the caller's contract. The jump is a `ret`: landing pads are not indirect-branch targets to
+    // Cranelift and get no BTI landing pad, and a return is never checked.
     unsafe {
         core::arch::asm!(
-            "mov sp, {sp}",
-            "mov x29, {fp}",
-            "br {pc}",
-            sp = in(reg) sp,
-            fp = in(reg) fp,
-            pc = in(reg) pc,
+            "mov sp, x1",
+            "mov x29, x2",
+            "mov x30, x3",
+            "ret",
             in("x0") exn,
+            in("x1") sp,
+            in("x2") fp,
+            in("x3") pc,
             options(noreturn, nostack),
         )
     }

@@ -203,17 +203,17 @@ pub unsafe fn next_older_frame(fp: usize, low: usize, high: usize) -> Option<(us
 /// so nothing else needs restoring), and every frame below it must be a
 /// plain old frame (see [`enter`]).
 pub unsafe fn resume_to_handler(pc: usize, sp: usize, fp: usize, exn: usize) -> ! {
-    // SAFETY: the caller's contract; the operands other than `a0` are in
-    // registers the sequence does not overwrite before reading them.
+    // SAFETY: the caller's contract; fixed registers, so no operand is
+    // overwritten before it is read.
     unsafe {
         core::arch::asm!(
-            "mv sp, {sp}",
-            "mv s0, {fp}",
-            "jr {pc}",
-            sp = in(reg) sp,
-            fp = in(reg) fp,
-            pc = in(reg) pc,
+            "mv sp, a1",
+            "mv s0, a2",
+            "jr a3",
             in("a0") exn,
+            in("a1") sp,
+            in("a2") fp,
+            in("a3") pc,
             options(noreturn, nostack),
         )
     }
