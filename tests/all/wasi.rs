@@ -1295,3 +1295,31 @@ fn escape_by_windows_paths() {
     assert_eq!(inside, ["sub"], "nothing was created in the sandbox either");
     tree.assert_outside_untouched();
 }
+
+#[test]
+fn wasi_on_a_64_bit_or_shared_memory_is_refused_by_name() {
+    for (memory, needs, what) in [
+        ("(memory (export \"memory\") i64 1)", None, "64-bit"),
+        ("(memory (export \"memory\") 1 1 shared)", Some("threads"), "shared memory"),
+    ] {
+        let wat = format!(
+            r#"(module
+              (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+              {memory}
+              (func (export "run") (result i32) (call $w (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 0))))"#
+        );
+        let mut config = kiln_tests::config();
+        if let Some(f) = needs {
+            config.wasm_feature(f, true).unwrap();
+        }
+        let bytes = kiln_build::compile(&wat::parse_str(&wat).unwrap(), &config).unwrap();
+        let module = kiln_tests::load(&bytes).unwrap();
+        let mut store = kiln::Store::new(WasiCtxBuilder::new().build());
+        let mut linker = kiln::Linker::new();
+        kiln::wasi::add_to_linker(&mut linker, |w: &mut WasiCtx| w).unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let run = instance.get_typed_func::<(), i32>(&mut store, "run").unwrap();
+        let err = run.call(&mut store, ()).unwrap_err();
+        assert!(err.to_string().contains(what), "{what}: {err}");
+    }
+}

@@ -155,14 +155,14 @@ int main() {
     };
     for (const char* in : inputs) evaluate(in);
 
-    // Thrown 1,000 parentheses (3,000 frames) deep: every frame between the
+    // Thrown 300 parentheses (900 frames) deep: every frame between the
     // throw and the catch is unwound, and every guard on the way destroyed.
-    static char deep[1000 * 2 + 64];
-    nested(deep, 1000, "1 / 0");
+    static char deep[300 * 2 + 64];
+    nested(deep, 300, "1 / 0");
     max_depth = 0;
     evaluate(deep);
     printf("deepest frame: %d, guards alive after unwinding: %d\n", max_depth, live_guards);
-    nested(deep, 1000, "7 * ");
+    nested(deep, 300, "7 * ");
     evaluate(deep);
 
     // Many throws: exception objects do not accumulate.

@@ -4,8 +4,9 @@
 //! Each import borrows the caller's exported `memory` and the store's
 //! `WasiCtx` at once (`Memory::data_and_store_mut`), wraps the bytes in a
 //! [`GuestMemory`] and returns the implementation's errno. Nothing a guest
-//! passes can make an import fail in the host: the only error that leaves
-//! an import is `proc_exit`'s [`I32Exit`].
+//! passes can make an import fail in the host: the only errors that leave
+//! an import are `proc_exit`'s [`I32Exit`] and the refusal of a memory
+//! preview 1 cannot address (64-bit or shared).
 
 use super::errno::{to_raw, Errno};
 use super::guest::GuestMemory;
@@ -15,11 +16,23 @@ use crate::{Caller, Linker, Val, ValType};
 const MODULE: &str = "wasi_snapshot_preview1";
 
 /// The caller's memory (empty if it exports none, so every pointer is
-/// `EFAULT`) and the store's data.
-fn memory_and_data<'a, T: 'static>(caller: &'a mut Caller<'_, T>) -> (&'a mut [u8], &'a mut T) {
-    match caller.get_export("memory").and_then(|e| e.into_memory()) {
-        Some(memory) => memory.data_and_store_mut(caller),
-        None => (&mut [], caller.data_mut()),
+/// `EFAULT`) and the store's data. Preview 1 passes 32-bit pointers into
+/// one unshared memory: a 64-bit or shared `memory` is refused with an
+/// error (a trap of the calling wasm) rather than misread.
+fn memory_and_data<'a, T: 'static>(caller: &'a mut Caller<'_, T>) -> crate::Result<(&'a mut [u8], &'a mut T)> {
+    match caller.get_export("memory") {
+        Some(crate::Extern::Memory(memory)) => {
+            if memory.ty(&mut *caller).memory64 {
+                return Err(crate::Error::msg(
+                    "WASI preview 1 needs a 32-bit memory: this module's `memory` is 64-bit (memory64)",
+                ));
+            }
+            Ok(memory.data_and_store_mut(caller))
+        }
+        Some(crate::Extern::SharedMemory(_)) => Err(crate::Error::msg(
+            "WASI preview 1 calls on a shared memory are not supported (its bytes may change during the call)",
+        )),
+        _ => Ok((&mut [], caller.data_mut())),
     }
 }
 
@@ -32,9 +45,9 @@ pub fn add_to_linker<T: 'static>(
     // `name(arg: type, …)` defines the import `name` calling `WasiCtx::name`.
     macro_rules! wasi {
         ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
-            linker.func_wrap(MODULE, stringify!($name), move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> i32 {
-                let (bytes, data) = memory_and_data(&mut caller);
-                to_raw(get(data).$name(&mut GuestMemory::new(bytes), $($arg),*))
+            linker.func_wrap(MODULE, stringify!($name), move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> crate::Result<i32> {
+                let (bytes, data) = memory_and_data(&mut caller)?;
+                Ok(to_raw(get(data).$name(&mut GuestMemory::new(bytes), $($arg),*)))
             })?;
         )*};
     }
@@ -89,7 +102,7 @@ pub fn add_to_linker<T: 'static>(
     linker.func_new(MODULE, "path_open", ty, move |mut caller: Caller<'_, T>, args: &[Val], results: &mut [Val]| {
         let a = |i: usize| args[i].i32().unwrap_or_default() as u32;
         let l = |i: usize| args[i].i64().unwrap_or_default() as u64;
-        let (bytes, data) = memory_and_data(&mut caller);
+        let (bytes, data) = memory_and_data(&mut caller)?;
         let r = get(data).path_open(&mut GuestMemory::new(bytes), a(0), a(1), a(2), a(3), a(4), l(5), l(6), a(7), a(8));
         results[0] = Val::I32(to_raw(r));
         Ok(())
@@ -101,8 +114,7 @@ pub fn add_to_linker<T: 'static>(
     // No sockets can be handed to a guest, so every socket call is on a
     // descriptor that is not one.
     let not_a_socket = move |caller: &mut Caller<'_, T>, fd: u32| -> i32 {
-        let (_, data) = memory_and_data(caller);
-        match get(data).table.get(fd) {
+        match get(caller.data_mut()).table.get(fd) {
             Ok(_) => Errno::Notsock as i32,
             Err(e) => e as i32,
         }
