@@ -60,11 +60,7 @@ pub(crate) fn array_to_wasm(
         patchable: false,
     });
     let mut b = FunctionBuilder::new(&mut f, ctx);
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    b.seal_block(entry);
-    let params = b.block_params(entry).to_vec();
+    let params = entry_block(&mut b);
     let (callee_vmctx, caller_vmctx, values) = (params[0], params[1], params[2]);
 
     let mut args = vec![callee_vmctx, caller_vmctx];
@@ -102,11 +98,7 @@ pub(crate) fn wasm_to_array(
     let slots = ty.params.len().max(ty.results.len()).max(1) as u32;
     let slot = f.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, slots * VAL_RAW_SIZE, 4));
     let mut b = FunctionBuilder::new(&mut f, ctx);
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    b.seal_block(entry);
-    let params = b.block_params(entry).to_vec();
+    let params = entry_block(&mut b);
     let (callee_vmctx, caller_vmctx) = (params[0], params[1]);
 
     let values = b.ins().stack_addr(ptr, slot, 0);
@@ -152,6 +144,15 @@ pub(crate) fn wasm_to_array(
     f
 }
 
+/// Start the function in its entry block; its parameters.
+fn entry_block(b: &mut FunctionBuilder<'_>) -> Vec<ir::Value> {
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.seal_block(entry);
+    b.block_params(entry).to_vec()
+}
+
 /// Call builtin `b` of the runtime through the VMBuiltins table of
 /// `vmctx` (an instance's).
 fn call_builtin(
@@ -194,11 +195,7 @@ pub(crate) fn throw_stub(
 ) -> ir::Function {
     let mut f = ir::Function::with_name_signature(UserFuncName::user(NS_THROW_STUB, 0), throw_stub_signature(isa));
     let mut b = FunctionBuilder::new(&mut f, ctx);
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    b.seal_block(entry);
-    let params = b.block_params(entry).to_vec();
+    let params = entry_block(&mut b);
     let (vmctx, exn) = (params[0], params[2]);
     let fp = frame_for_walk(isa, &mut b);
     call_builtin(isa, &mut b, offsets, vmctx, BuiltinIndex::throw, &[exn, fp]);

@@ -182,10 +182,22 @@ pub(crate) fn block(
     ty: BlockType,
     offset: usize,
 ) -> Result<()> {
+    let (sig, dest) = destination(builder, env, ty, offset)?;
+    push_frame(state, FrameKind::Block, dest, sig)
+}
+
+/// The signature of a construct of block type `ty`, and its destination:
+/// a new block with the results as parameters.
+pub(crate) fn destination<'a>(
+    builder: &mut FunctionBuilder<'_>,
+    env: &FuncEnv<'a>,
+    ty: BlockType,
+    offset: usize,
+) -> Result<(BlockSig<'a>, ir::Block)> {
     let sig = BlockSig::of(env, ty, offset)?;
     let dest = builder.create_block();
     sig.add_results(builder, env, dest);
-    push_frame(state, FrameKind::Block, dest, sig)
+    Ok((sig, dest))
 }
 
 /// `loop`.

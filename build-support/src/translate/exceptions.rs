@@ -33,7 +33,7 @@
 //! `delegate L` rethrows from the dispatch block with the handlers in
 //! effect at label `L`.
 
-use super::control::{self, BlockSig, FrameKind};
+use super::control::{self, FrameKind};
 use super::env::FuncEnv;
 use super::func_translator::FuncState;
 use super::traps::to_ir;
@@ -228,9 +228,7 @@ pub(crate) fn try_table(
     table: &wasmparser::TryTable,
     offset: usize,
 ) -> Result<()> {
-    let sig = BlockSig::of(env, table.ty, offset)?;
-    let dest = builder.create_block();
-    sig.add_results(builder, env, dest);
+    let (sig, dest) = control::destination(builder, env, table.ty, offset)?;
     let mut clauses = Vec::with_capacity(table.catches.len());
     for c in &table.catches {
         let tag = match *c {
@@ -314,9 +312,7 @@ pub(crate) fn try_(
     ty: BlockType,
     offset: usize,
 ) -> Result<()> {
-    let sig = BlockSig::of(env, ty, offset)?;
-    let dest = builder.create_block();
-    sig.add_results(builder, env, dest);
+    let (sig, dest) = control::destination(builder, env, ty, offset)?;
     let dispatch = builder.create_block();
     builder.append_block_param(dispatch, env.ptr);
     control::push_frame(state, FrameKind::LegacyTry { dispatch, exn: None, next_test: Some(dispatch) }, dest, sig)?;
