@@ -220,14 +220,22 @@ pub(crate) fn compile(wasm: &[u8], config: &Config, progress: Progress<'_>) -> R
         None
     };
 
+    // Landing pads are entered by the runtime's jump, and a module that
+    // catches has not run with branch protection enforced yet: refuse the
+    // pair by name rather than build code that may fault.
+    let branch_protection =
+        config.branch_protection && matches!(config.triple.architecture, target_lexicon::Architecture::Aarch64(_));
+    if branch_protection && (throw_stub.is_some() || bodies.iter().any(|b| !b.call_sites.is_empty())) {
+        return Err(Error::unsupported("exception handling together with aarch64 branch protection (BTI)", 0usize));
+    }
+
     let engine = EngineInfo {
         triple: config.triple.to_string(),
         cpu_features,
         codegen_flags: crate::isa::recorded_flags(isa).join(" "),
         wasm_features: config.features.names().collect::<Vec<_>>().join(" "),
         relaxed_simd: cx.lowering.relaxed,
-        branch_protection: config.branch_protection
-            && matches!(config.triple.architecture, target_lexicon::Architecture::Aarch64(_)),
+        branch_protection,
         tunables: config.tunables.clone(),
     };
     let mut bytes = emit::emit(emit::Input {
@@ -282,6 +290,22 @@ mod tests {
         let mut seen = seen.into_inner().unwrap();
         seen.sort();
         assert_eq!(seen, [(1, 3), (2, 3), (3, 3)]);
+    }
+
+    #[test]
+    fn exceptions_with_branch_protection_are_refused_by_name() {
+        let wasm = wat::parse_str(
+            "(module (tag $e) (func $f (throw $e)) (func (block $h (try_table (catch_all $h) (call $f)))))",
+        )
+        .unwrap();
+        let mut config = Config::for_target("aarch64-unknown-linux-gnu").unwrap();
+        assert!(compile(&wasm, &config, &|_, _| {}).is_ok());
+        config.branch_protection(true);
+        let err = compile(&wasm, &config, &|_, _| {}).unwrap_err();
+        assert!(err.to_string().contains("branch protection"), "{err}");
+        // Without exceptions, branch protection compiles as before.
+        let plain = wat::parse_str("(module (func (result i32) i32.const 1))").unwrap();
+        assert!(compile(&plain, &config, &|_, _| {}).is_ok());
     }
 
     #[test]
