@@ -105,7 +105,8 @@ impl ExnHeap {
     }
 
     /// How many objects live.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.live
     }
 

@@ -141,7 +141,7 @@ unsafe fn go(action: Option<Action>, exn: usize) -> ! {
 /// pointer is `fp` (a stub's or trampoline's: the walk starts with its
 /// caller). If nowhere in wasm, leave it pending for the host.
 fn find(store: &mut StoreOpaque, exn: usize, fp: usize) -> Action {
-    let Some((header, values)) = store.exns.get(exn) else {
+    let Some((header, _)) = store.exns.get(exn) else {
         store.pending = Some(Pending::Error(crate::Error::msg("throw of an exception object this store does not own")));
         return Action::Host { pc: 0, fp: 0 };
     };
@@ -149,11 +149,9 @@ fn find(store: &mut StoreOpaque, exn: usize, fp: usize) -> Action {
     let Some((first_pc, first_fp)) = walk_step(fp, fp, top) else {
         return escape(store, exn, header, 0, 0);
     };
-    let _ = values;
-    let store_ptr: *const StoreOpaque = store;
     let (mut pc, mut fp) = (first_pc, first_fp);
     while super::code_registry::is_kiln_code(pc) {
-        if let Some(target) = handler_in_frame(store, store_ptr, header.tag, pc, fp, top) {
+        if let Some(target) = handler_in_frame(store, header.tag, pc, fp, top) {
             return target;
         }
         let Some((ret, older)) = walk_step(fp, fp, top) else { break };
@@ -175,17 +173,10 @@ fn walk_step(fp: usize, low: usize, top: usize) -> Option<(usize, usize)> {
 
 /// The handler for tag `tag` at return address `pc` of the wasm frame `fp`,
 /// if its call site has one.
-fn handler_in_frame(
-    store: &StoreOpaque,
-    store_ptr: *const StoreOpaque,
-    tag: u32,
-    pc: usize,
-    fp: usize,
-    top: usize,
-) -> Option<Action> {
+fn handler_in_frame(store: &StoreOpaque, tag: u32, pc: usize, fp: usize, top: usize) -> Option<Action> {
     let (module, text_start) = store.instances.iter().find_map(|i| {
         let r = i.module.code_range();
-        r.contains(&pc).then(|| (i.module.clone(), r.start))
+        r.contains(&pc).then_some((&i.module, r.start))
     })?;
     let table = ExceptionTable::parse(module.exceptions_section()).ok()?;
     let site = table.lookup(u32::try_from(pc - text_start).ok()?)?;
@@ -205,7 +196,7 @@ fn handler_in_frame(
     // SAFETY: the slot holds the vmctx of the function whose frame this
     // is, a live instance of this activation's store.
     let inst: &InstanceData = unsafe { instance_of(vmctx) };
-    if !core::ptr::eq(inst.store, store_ptr) {
+    if !core::ptr::eq(inst.store, store) {
         return None;
     }
     for (t, landing) in site.handlers() {
