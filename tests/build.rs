@@ -1,5 +1,7 @@
 fn main() {
-    kiln_build::configure();
+    // Source locations whatever the profile (CI tests in release), so the
+    // modules `include_wasm!` embeds here name their source lines.
+    kiln_build::Configure::new().debug_info(true).emit();
     // `kiln_cross`: the tests are built for another target than the build
     // machine's (and run under an emulator). The `include_wasm!`
     // diagnostics are a property of the macro, which runs on the build

@@ -43,13 +43,14 @@ pub mod index;
 pub mod info;
 pub mod integrity;
 pub mod sections;
+pub mod srclocs;
 pub mod traps;
 pub mod types;
 pub mod vmctx;
 
 /// Version of the artifact format. Bump on any change to a type or layout of
 /// this crate; the loader refuses artifacts of another version.
-pub const FORMAT_VERSION: u8 = 11;
+pub const FORMAT_VERSION: u8 = 12;
 
 /// The version of kiln that wrote (or reads) an artifact. The macro and the
 /// runtime pin each other's exact version, and the loader checks this too.

@@ -53,6 +53,14 @@ pub const ADDRMAP: &str = ".kiln.addrmap";
 /// thrown. Empty in modules that catch nothing.
 pub const EXCEPTIONS: &str = ".kiln.exceptions";
 
+/// Wasm byte offset → source file, line, column and function (with the
+/// functions inlined there), from the module's DWARF: see
+/// [`crate::srclocs`]. Always present; empty unless the build asked for source
+/// locations and the module carries DWARF. Load path: an O(1) framing check, and
+/// copied with the text for artifacts given at run time; read for
+/// backtraces.
+pub const SRCLOCS: &str = ".kiln.srclocs";
+
 /// Data segment bytes, concatenated. Segments in `.kiln.info` are ranges into
 /// it. Load path: its location only; read at instantiation.
 pub const DATA: &str = ".rodata.wasm";
@@ -63,7 +71,7 @@ pub const NAMES: &str = ".name.wasm";
 
 /// Every section a kiln artifact may contain (besides the ELF's own: the null
 /// section, `.symtab`, `.strtab`, `.shstrtab`).
-pub const ALL: &[&str] = &[TEXT, ENGINE, INFO, TRAPS, ADDRMAP, EXCEPTIONS, DATA, NAMES];
+pub const ALL: &[&str] = &[TEXT, ENGINE, INFO, TRAPS, ADDRMAP, EXCEPTIONS, SRCLOCS, DATA, NAMES];
 
 /// ELF bookkeeping sections the object writer adds.
 pub const ELF_BOOKKEEPING: &[&str] = &["", ".symtab", ".strtab", ".shstrtab"];

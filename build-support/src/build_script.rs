@@ -9,8 +9,8 @@
 //! [`Config::from_build_env`]: crate::Config::from_build_env
 
 use crate::config::{
-    Config, OptLevel, ENV_BRANCH_PROTECTION, ENV_CONSUME_FUEL, ENV_EPOCH_INTERRUPTION, ENV_OPT_LEVEL, ENV_TARGET,
-    ENV_TARGET_FEATURES,
+    Config, OptLevel, ENV_BRANCH_PROTECTION, ENV_CONSUME_FUEL, ENV_DEBUG_INFO, ENV_EPOCH_INTERRUPTION, ENV_OPT_LEVEL,
+    ENV_TARGET, ENV_TARGET_FEATURES,
 };
 use crate::error::Result;
 
@@ -45,6 +45,7 @@ use crate::error::Result;
 /// | `TARGET`                  | `KILN_TARGET`          |
 /// | `CARGO_CFG_TARGET_FEATURE`| `KILN_TARGET_FEATURES` |
 /// | `OPT_LEVEL`               | `KILN_OPT_LEVEL`       |
+/// | `DEBUG`                   | `KILN_DEBUG_INFO`      |
 ///
 /// Target features come from `RUSTFLAGS` (`-C target-cpu=…`,
 /// `-C target-feature=…`), and cargo does not rerun build scripts for every
@@ -78,6 +79,7 @@ pub struct Configure {
     consume_fuel: bool,
     epoch_interruption: bool,
     branch_protection: bool,
+    debug_info: Option<bool>,
 }
 
 impl Configure {
@@ -106,6 +108,14 @@ impl Configure {
         self
     }
 
+    /// Write source locations from the modules' DWARF (see
+    /// [`Config::debug_info`]) whatever the profile; by default they follow
+    /// the profile's debug info.
+    pub fn debug_info(mut self, enable: bool) -> Configure {
+        self.debug_info = Some(enable);
+        self
+    }
+
     /// Print the cargo directives.
     // The example is a build script: its `main` is the point.
     #[allow(clippy::needless_doctest_main)]
@@ -114,7 +124,7 @@ impl Configure {
     }
 
     fn directives(self, env: impl Fn(&str) -> Option<String>) -> String {
-        let mut out = directives(env);
+        let mut out = directives_with(env, self.debug_info);
         if out.is_empty() {
             return out;
         }
@@ -128,6 +138,12 @@ impl Configure {
 
 /// The lines [`configure`] prints, given cargo's build-script environment.
 fn directives(env: impl Fn(&str) -> Option<String>) -> String {
+    directives_with(env, None)
+}
+
+/// [`directives`], with source locations on or off by choice (`Some`) or
+/// by the profile (`None`).
+fn directives_with(env: impl Fn(&str) -> Option<String>, debug_info: Option<bool>) -> String {
     let Some(target) = env("TARGET") else {
         return String::new();
     };
@@ -137,8 +153,16 @@ fn directives(env: impl Fn(&str) -> Option<String>) -> String {
     if let Some(level) = env("OPT_LEVEL") {
         out += &format!("cargo:rustc-env={ENV_OPT_LEVEL}={level}\n");
     }
+    let debug_info = debug_info.unwrap_or_else(|| profile_debug_info(&env));
+    out += &format!("cargo:rustc-env={ENV_DEBUG_INFO}={}\n", if debug_info { 1 } else { 0 });
     out += &rustflags_directives();
     out
+}
+
+/// Whether the cargo profile being built has debug info (cargo's `DEBUG`,
+/// `true` for any `debug` setting but none).
+fn profile_debug_info(env: &impl Fn(&str) -> Option<String>) -> bool {
+    env("DEBUG").is_some_and(|v| v == "true")
 }
 
 /// The target features of the build: those rustc reports
@@ -220,6 +244,10 @@ pub(crate) fn build_script_config(env: impl Fn(&str) -> Option<String>) -> Resul
     config.consume_fuel(flag(ENV_CONSUME_FUEL));
     config.epoch_interruption(flag(ENV_EPOCH_INTERRUPTION));
     config.branch_protection(flag(ENV_BRANCH_PROTECTION));
+    config.debug_info(match env(ENV_DEBUG_INFO) {
+        Some(_) => flag(ENV_DEBUG_INFO),
+        None => profile_debug_info(&env),
+    });
     Ok(config)
 }
 
@@ -234,6 +262,25 @@ mod configure_tests {
         assert!(lines.contains("cargo:rustc-env=KILN_EPOCH_INTERRUPTION=1\n"), "{lines}");
         assert!(lines.contains("cargo:rustc-env=KILN_CONSUME_FUEL=0\n"), "{lines}");
         assert!(Configure::new().directives(|_| None).is_empty());
+    }
+
+    /// Source locations follow the profile's debug info unless the build
+    /// script chose, and the choice is printed once.
+    #[test]
+    fn debug_info_follows_the_profile_or_the_choice() {
+        let debug = |name: &str| match name {
+            "TARGET" => Some("x86_64-unknown-linux-gnu".to_string()),
+            "DEBUG" => Some("true".to_string()),
+            _ => None,
+        };
+        let lines = Configure::new().directives(debug);
+        assert_eq!(lines.matches("KILN_DEBUG_INFO").count(), 1, "{lines}");
+        assert!(lines.contains("cargo:rustc-env=KILN_DEBUG_INFO=1\n"), "{lines}");
+        let lines = Configure::new().debug_info(false).directives(debug);
+        assert!(lines.contains("cargo:rustc-env=KILN_DEBUG_INFO=0\n"), "{lines}");
+        assert!(build_script_config(debug).unwrap().debug_info);
+        let release = |name: &str| (name == "TARGET").then(|| "x86_64-unknown-linux-gnu".to_string());
+        assert!(!build_script_config(release).unwrap().debug_info);
     }
 }
 
@@ -251,17 +298,19 @@ mod tests {
             ("TARGET", "aarch64-unknown-linux-gnu"),
             ("CARGO_CFG_TARGET_FEATURE", "lse,neon"),
             ("OPT_LEVEL", "3"),
+            ("DEBUG", "true"),
         ]));
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(
-            lines[..3],
+            lines[..4],
             [
                 "cargo:rustc-env=KILN_TARGET=aarch64-unknown-linux-gnu",
                 "cargo:rustc-env=KILN_TARGET_FEATURES=lse,neon",
                 "cargo:rustc-env=KILN_OPT_LEVEL=3",
+                "cargo:rustc-env=KILN_DEBUG_INFO=1",
             ]
         );
-        assert!(lines[3..].iter().all(|l| l.starts_with("cargo:rerun-if-env-changed=")));
+        assert!(lines[4..].iter().all(|l| l.starts_with("cargo:rerun-if-env-changed=")));
         assert!(lines.contains(&"cargo:rerun-if-env-changed=RUSTFLAGS"));
     }
 

@@ -236,6 +236,10 @@ mod tests {
         other.consume_fuel(true);
         assert_ne!(key, cache_key(wasm, &other));
 
+        let mut other = base.clone();
+        other.debug_info(true);
+        assert_ne!(key, cache_key(wasm, &other));
+
         let other_arch =
             if cfg!(target_arch = "aarch64") { "x86_64-unknown-linux-gnu" } else { "aarch64-unknown-linux-gnu" };
         assert_ne!(key, cache_key(wasm, &Config::for_target(other_arch).unwrap()));

@@ -142,6 +142,14 @@ fn call_sites(buffer: &cranelift_codegen::MachBufferFinalized<cranelift_codegen:
     Ok(out)
 }
 
+/// `error`, raised in a function, with the function's name and, when the
+/// module carries DWARF, the source line of the offending instruction.
+fn located(error: Error, names: &[Option<&str>], dwarf: &crate::debuginfo::WasmDwarf<'_>) -> Error {
+    let name = error.func().and_then(|f| names.get(f as usize).copied().flatten());
+    let source = error.offset().and_then(|o| dwarf.location(o));
+    error.with_source(name, source)
+}
+
 /// Run `f` over `items`, in parallel if asked, with one `Worker` per thread.
 fn run<T: Send, R: Send>(
     parallel: bool,
@@ -170,6 +178,8 @@ pub(crate) fn compile(wasm: &[u8], config: &Config, progress: Progress<'_>) -> R
     let cx = TranslateContext::new(info, &offsets, isa, &config.tunables, config.relaxed_simd_deterministic);
 
     let wasm_offsets: Vec<u32> = env.functions.iter().map(|f| f.body.range().start as u32).collect();
+    let body_ranges: Vec<std::ops::Range<u32>> =
+        env.functions.iter().map(|f| f.body.range().start as u32..f.body.range().end as u32).collect();
     let inputs: Vec<(DefinedFuncIndex, FunctionInput<'_>)> =
         env.functions.into_iter().enumerate().map(|(i, f)| (DefinedFuncIndex::new(i), f)).collect();
     let total = inputs.len();
@@ -177,7 +187,10 @@ pub(crate) fn compile(wasm: &[u8], config: &Config, progress: Progress<'_>) -> R
     let bodies = run(config.parallel, inputs, |w, (def, input)| {
         let index = info.func_index(def);
         let mut validator = input.validator.into_validator(std::mem::take(&mut w.validator_allocs));
-        let func = w.translator.translate(&cx, def, &input.body, &mut validator).map_err(|e| e.in_func(index.0))?;
+        let func = w
+            .translator
+            .translate(&cx, def, &input.body, &mut validator)
+            .map_err(|e| located(e.in_func(index.0), &env.func_names, &env.dwarf))?;
         w.validator_allocs = validator.into_allocations();
         let body = w.finish(isa, func, wasm_offsets.get(def.index()).copied()).map_err(|e| e.in_func(index.0))?;
         progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
@@ -247,6 +260,7 @@ pub(crate) fn compile(wasm: &[u8], config: &Config, progress: Progress<'_>) -> R
         host_trampolines,
         throw_stub,
         data: env.data,
+        srclocs: if config.debug_info { env.dwarf.srclocs(&body_ranges) } else { Vec::new() },
         func_names: env.func_names,
         wasm_offsets,
     })?;
@@ -270,7 +284,10 @@ pub(crate) fn clif(wasm: &[u8], config: &Config) -> Result<Vec<(u32, String)>> {
         let def = DefinedFuncIndex::new(i);
         let index = info.func_index(def);
         let mut validator = input.validator.into_validator(std::mem::take(&mut w.validator_allocs));
-        let func = w.translator.translate(&cx, def, &input.body, &mut validator).map_err(|e| e.in_func(index.0))?;
+        let func = w
+            .translator
+            .translate(&cx, def, &input.body, &mut validator)
+            .map_err(|e| located(e.in_func(index.0), &env.func_names, &env.dwarf))?;
         w.validator_allocs = validator.into_allocations();
         out.push((index.0, func.display().to_string()));
     }

@@ -47,6 +47,11 @@ pub const ENV_EPOCH_INTERRUPTION: &str = "KILN_EPOCH_INTERRUPTION";
 /// branch protection.
 pub const ENV_BRANCH_PROTECTION: &str = "KILN_BRANCH_PROTECTION";
 
+/// Environment variable (`1`/`0`) set by the build.rs helper: write
+/// source locations from the module's DWARF (on for profiles with debug
+/// info, as cargo's `DEBUG` says, unless the build script chose).
+pub const ENV_DEBUG_INFO: &str = "KILN_DEBUG_INFO";
+
 fn env_flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
 }
@@ -63,6 +68,7 @@ pub struct Config {
     pub(crate) features: crate::features::FeatureSet,
     pub(crate) relaxed_simd_deterministic: bool,
     pub(crate) branch_protection: bool,
+    pub(crate) debug_info: bool,
 }
 
 impl Default for Config {
@@ -84,6 +90,7 @@ impl Config {
             features: crate::features::FeatureSet::defaults(),
             relaxed_simd_deterministic: false,
             branch_protection: false,
+            debug_info: false,
         }
     }
 
@@ -120,6 +127,7 @@ impl Config {
         config.tunables.consume_fuel = env_flag(ENV_CONSUME_FUEL);
         config.tunables.epoch_interruption = env_flag(ENV_EPOCH_INTERRUPTION);
         config.branch_protection = env_flag(ENV_BRANCH_PROTECTION);
+        config.debug_info = env_flag(ENV_DEBUG_INFO);
         if let Ok(level) = std::env::var(ENV_OPT_LEVEL) {
             config.opt_level = match level.as_str() {
                 "0" => OptLevel::None,
@@ -265,6 +273,18 @@ impl Config {
         self
     }
 
+    /// Source locations: when the module carries DWARF (the `.debug_*`
+    /// sections of a debug build), write a table from wasm offsets to
+    /// source file, line, column and function, inlined functions included
+    /// (`.kiln.srclocs`), so that backtraces name them. Costs artifact
+    /// size (about 8 bytes per line-table row) and build time, nothing at
+    /// load or run time. Off by default; the build.rs helper turns it on
+    /// for cargo profiles with debug info.
+    pub fn debug_info(&mut self, enable: bool) -> &mut Self {
+        self.debug_info = enable;
+        self
+    }
+
     /// Compile functions on all cores (the default) or on one.
     pub fn parallel(&mut self, enable: bool) -> &mut Self {
         self.parallel = enable;
@@ -286,14 +306,15 @@ impl Config {
         let mut features = self.target_features.clone();
         features.sort();
         format!(
-            "{}|{}|{:?}|{:?}|features={}|relaxed-deterministic={}|bti={}",
+            "{}|{}|{:?}|{:?}|features={}|relaxed-deterministic={}|bti={}|debug-info={}",
             self.triple,
             features.join(","),
             self.opt_level,
             self.tunables,
             self.features.names().collect::<Vec<_>>().join(","),
             self.relaxed_simd_deterministic,
-            self.branch_protection
+            self.branch_protection,
+            self.debug_info
         )
     }
 }

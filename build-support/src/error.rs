@@ -33,6 +33,10 @@ struct Inner {
     message: String,
     offset: Option<usize>,
     func: Option<u32>,
+    /// The function's name, from the name section.
+    func_name: Option<String>,
+    /// `file:line[:column]` of the offset, from the module's DWARF.
+    source: Option<String>,
     path: Option<String>,
 }
 
@@ -74,7 +78,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     #[cold]
     fn new(kind: ErrorKind, message: String, offset: Option<usize>) -> Self {
-        Error(Box::new(Inner { kind, message, offset, func: None, path: None }))
+        Error(Box::new(Inner { kind, message, offset, func: None, func_name: None, source: None, path: None }))
     }
 
     /// Invalid wasm at `offset`.
@@ -127,6 +131,18 @@ impl Error {
         self
     }
 
+    /// Attach the function's name and the source location of the offset
+    /// (`file:line:column`), when known.
+    pub fn with_source(mut self, func_name: Option<&str>, source: Option<String>) -> Self {
+        if self.0.func_name.is_none() {
+            self.0.func_name = func_name.map(str::to_owned);
+        }
+        if self.0.source.is_none() {
+            self.0.source = source;
+        }
+        self
+    }
+
     /// Attach the file the module came from.
     pub fn in_file(mut self, path: impl Into<String>) -> Self {
         self.0.path.get_or_insert(path.into());
@@ -153,6 +169,17 @@ impl Error {
         self.0.func
     }
 
+    /// Name of the function being compiled, when the module names it.
+    pub fn func_name(&self) -> Option<&str> {
+        self.0.func_name.as_deref()
+    }
+
+    /// Source location (`file:line:column`) of the offset, from the
+    /// module's DWARF, when it has some.
+    pub fn source(&self) -> Option<&str> {
+        self.0.source.as_deref()
+    }
+
     /// The file, when known.
     pub fn path(&self) -> Option<&str> {
         self.0.path.as_deref()
@@ -165,12 +192,23 @@ impl fmt::Display for Error {
             write!(f, "{path}: ")?;
         }
         f.write_str(&self.0.message)?;
-        match (self.0.func, self.0.offset) {
-            (Some(func), Some(off)) => write!(f, " (in function {func}, at offset {off:#x})"),
-            (None, Some(off)) => write!(f, " (at offset {off:#x})"),
-            (Some(func), None) => write!(f, " (in function {func})"),
-            (None, None) => Ok(()),
+        let mut parts = Vec::new();
+        if let Some(func) = self.0.func {
+            parts.push(match &self.0.func_name {
+                Some(name) => format!("in function {func} `{name}`"),
+                None => format!("in function {func}"),
+            });
         }
+        if let Some(off) = self.0.offset {
+            parts.push(format!("at offset {off:#x}"));
+        }
+        if let Some(source) = &self.0.source {
+            parts.push(format!("at {source}"));
+        }
+        if !parts.is_empty() {
+            write!(f, " ({})", parts.join(", "))?;
+        }
+        Ok(())
     }
 }
 

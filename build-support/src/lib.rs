@@ -36,6 +36,7 @@ pub mod cache;
 mod compile;
 pub use compile::Progress;
 mod config;
+mod debuginfo;
 pub mod embed;
 mod emit;
 mod error;
@@ -49,8 +50,8 @@ mod translate;
 
 pub use build_script::{configure, Configure};
 pub use config::{
-    Config, OptLevel, ENV_BRANCH_PROTECTION, ENV_CONSUME_FUEL, ENV_EPOCH_INTERRUPTION, ENV_OPT_LEVEL, ENV_TARGET,
-    ENV_TARGET_FEATURES,
+    Config, OptLevel, ENV_BRANCH_PROTECTION, ENV_CONSUME_FUEL, ENV_DEBUG_INFO, ENV_EPOCH_INTERRUPTION, ENV_OPT_LEVEL,
+    ENV_TARGET, ENV_TARGET_FEATURES,
 };
 pub use error::{Error, ErrorKind, IntoOffset, Result};
 pub use interface::{module_interface, Export, ExternType, Import, ModuleInterface};

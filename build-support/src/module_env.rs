@@ -31,6 +31,8 @@ pub(crate) struct ModuleEnv<'a> {
     pub data: Vec<u8>,
     /// Name of each function, from the name section.
     pub func_names: Vec<Option<&'a str>>,
+    /// The module's DWARF, if it carries any.
+    pub dwarf: crate::debuginfo::WasmDwarf<'a>,
 }
 
 pub(crate) fn val_type(t: wasmparser::ValType, offset: u64) -> Result<ValType> {
@@ -146,6 +148,7 @@ pub(crate) fn parse(wasm: &[u8], features: WasmFeatures) -> Result<ModuleEnv<'_>
     let mut data = Vec::new();
     let mut func_names: Vec<Option<&str>> = Vec::new();
     let mut names_section = None;
+    let mut dwarf = crate::debuginfo::WasmDwarf::default();
 
     // The parser decodes with the same features the validator checks:
     // its default (every feature) would read memory limits as memory64's
@@ -339,10 +342,12 @@ pub(crate) fn parse(wasm: &[u8], features: WasmFeatures) -> Result<ModuleEnv<'_>
                     info.data.push(DataSegment { mode, bytes });
                 }
             }
+            Payload::CodeSectionStart { unchecked_range, .. } => dwarf.set_code_start(unchecked_range.start as usize),
             Payload::CustomSection(reader) => {
                 if let KnownCustom::Name(names) = reader.as_known() {
                     names_section = Some(names);
                 }
+                dwarf.custom_section(reader.name(), reader.data());
             }
             _ => {}
         }
@@ -369,7 +374,7 @@ pub(crate) fn parse(wasm: &[u8], features: WasmFeatures) -> Result<ModuleEnv<'_>
 
     info.exports.sort_by(|a, b| a.name.cmp(&b.name));
     info.func_refs = escaping_functions(&info);
-    Ok(ModuleEnv { info, functions, data, func_names })
+    Ok(ModuleEnv { info, functions, data, func_names, dwarf })
 }
 
 /// Functions that can become a `funcref` value or be called from the host:

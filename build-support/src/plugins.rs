@@ -190,7 +190,12 @@ impl Plugins {
         }
         directives += &rustflags_directives();
         // The build choices `build_script_config` reads.
-        for var in [crate::ENV_CONSUME_FUEL, crate::ENV_EPOCH_INTERRUPTION, crate::ENV_BRANCH_PROTECTION] {
+        for var in [
+            crate::ENV_CONSUME_FUEL,
+            crate::ENV_EPOCH_INTERRUPTION,
+            crate::ENV_BRANCH_PROTECTION,
+            crate::ENV_DEBUG_INFO,
+        ] {
             directives += &format!("cargo:rerun-if-env-changed={var}\n");
         }
 

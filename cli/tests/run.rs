@@ -74,6 +74,34 @@ fn a_trap_prints_every_frame_and_exits_as_an_abort() {
     }
 }
 
+/// A Rust plugin built in the debug profile: `kiln run` names the source
+/// file, line and function of every frame; `-D debug-info=n` leaves them
+/// out; an unknown `-D` option is refused by name.
+#[test]
+fn a_trap_in_a_plugin_with_dwarf_names_its_source_lines() {
+    let run = |extra: &[&str]| {
+        let mut cmd = kiln();
+        cmd.arg("run").args(extra).args(["--invoke", "order_total", &plugin("records-debug.wasm"), "7", "1"]);
+        let out = cmd.output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, stderr) = run(&[]);
+    assert_eq!(code, Some(kiln_cli::commands::TRAP_EXIT_CODE.into()), "{stderr}");
+    for line in [
+        "records.wasm!_ZN7records5price17h26384b803e8a84fdE",
+        "at examples/plugins/records/src/lib.rs:18:5 in records::price",
+        "at examples/plugins/records/src/lib.rs:23:5 in records::line_total",
+        "at examples/plugins/records/src/lib.rs:29:5 in order_total",
+    ] {
+        assert!(stderr.contains(line), "`{line}` missing from:\n{stderr}");
+    }
+    let (_, stderr) = run(&["-D", "debug-info=n"]);
+    assert!(stderr.contains("records5price") && !stderr.contains("lib.rs"), "{stderr}");
+    let (code, stderr) = run(&["-D", "debug-lines"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("unknown debug option `debug-lines`"), "{stderr}");
+}
+
 #[test]
 fn feature_switches() {
     let wat = Wat::new(

@@ -17,6 +17,12 @@ for p in strings spin crash; do
 done
 cp target/wasm32-unknown-unknown/release/simd.wasm wasm/simd-scalar.wasm
 cp target/simd128/wasm32-unknown-unknown/release/simd.wasm wasm/simd-simd128.wasm
+# A Rust plugin in the debug profile, with its DWARF: its traps name the
+# Rust file and line. Paths in the DWARF are made relative to the
+# repository root.
+RUSTFLAGS="--remap-path-prefix=$PWD=examples/plugins" \
+    cargo build --target wasm32-unknown-unknown -p records
+cp target/wasm32-unknown-unknown/debug/records.wasm wasm/records-debug.wasm
 # C++ with wasm exceptions: clang 19 and the wasm32 WASI sysroot of Debian
 # (packages clang-19, wasi-libc, libc++-19-dev-wasm32,
 # libc++abi-19-dev-wasm32, libclang-rt-19-dev-wasm32). clang 19 emits the

@@ -89,7 +89,7 @@ pub use shared_memory::{SharedMemory, WaitResult};
 pub use store::{AsContextMut, Caller, EpochCounter, ExternRef, Store, StoreLimits, UpdateDeadline};
 pub use table::Table;
 pub use tag::{Exception, ExnRef, Tag};
-pub use trap::{FrameInfo, MemoryFault, Trap, TrapCode};
+pub use trap::{FrameInfo, FrameSymbol, MemoryFault, Trap, TrapCode};
 pub use values::{FuncType, GlobalType, Limits, MemoryType, RefType, TableType, Val, ValType};
 
 /// The artifact format, shared with `kiln-build`.

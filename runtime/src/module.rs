@@ -236,6 +236,10 @@ impl Module {
         self.0.code.addrmap()
     }
 
+    pub(crate) fn srclocs_section(&self) -> &[u8] {
+        self.0.code.srclocs()
+    }
+
     /// Address of the wasm-to-host trampoline for functions of type `ty`.
     pub(crate) fn wasm_to_array_trampoline(&self, ty: TypeIndex) -> Option<*const u8> {
         let r = self.0.info.wasm_to_array_trampoline(ty)?;
@@ -438,5 +442,6 @@ fn validate(info: &ModuleInfo, s: &elf::Sections<'_>) -> Result<()> {
     kiln_artifact::addrmap::AddrMap::parse(s.addrmap).map_err(|e| Error::load(names::ADDRMAP, e.reason))?;
     kiln_artifact::exceptions::ExceptionTable::parse(s.exceptions)
         .map_err(|e| Error::load(names::EXCEPTIONS, e.reason))?;
+    kiln_artifact::srclocs::SrcLocs::parse(s.srclocs).map_err(|e| Error::load(names::SRCLOCS, e.reason))?;
     Ok(())
 }

@@ -15,6 +15,43 @@ pub struct FrameInfo {
     pub wasm_offset: Option<u32>,
     /// The module's name from its name section, if any.
     pub module_name: Option<String>,
+    /// Where the instruction is in the source, from the module's DWARF
+    /// when it was compiled with source locations: the function it belongs
+    /// to last, after every function inlined at that point, innermost
+    /// first. Empty without DWARF.
+    pub symbols: Vec<FrameSymbol>,
+}
+
+/// A place in the source a wasm frame comes from (see
+/// [`FrameInfo::symbols`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameSymbol {
+    /// The function, demangled (`greet_plugin::greet`), if DWARF names it.
+    pub name: Option<String>,
+    /// The source file, as DWARF names it.
+    pub file: Option<String>,
+    /// 1-based line, if known.
+    pub line: Option<u32>,
+    /// 1-based column, if known.
+    pub column: Option<u32>,
+}
+
+impl fmt::Display for FrameSymbol {
+    /// `src/lib.rs:12:5 in greet_plugin::greet`, leaving out what is
+    /// unknown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.file.as_deref().unwrap_or("<unknown file>"))?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        if let Some(name) = &self.name {
+            write!(f, " in {name}")?;
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for FrameInfo {
@@ -113,18 +150,31 @@ impl fmt::Display for Trap {
             if let Some(o) = top.wasm_offset {
                 write!(f, " at wasm offset {o:#x}")?;
             }
+            if let Some(at) = top.symbols.first() {
+                write!(f, " ({at})")?;
+            }
         }
         if let Some(m) = self.memory_fault {
             write!(f, ": wasm address {:#x} in a linear memory of {:#x} bytes", m.address, m.memory_size)?;
         }
         if f.alternate() && !self.frames.is_empty() {
             f.write_str("\nwasm backtrace:")?;
-            for (i, frame) in self.frames.iter().enumerate() {
-                write!(f, "\n  {i:>3}: {frame}")?;
-            }
+            write_backtrace(f, &self.frames)?;
         }
         Ok(())
     }
+}
+
+/// Every frame, one a line, innermost first, each followed by its source
+/// locations.
+pub(crate) fn write_backtrace(f: &mut fmt::Formatter<'_>, frames: &[FrameInfo]) -> fmt::Result {
+    for (i, frame) in frames.iter().enumerate() {
+        write!(f, "\n  {i:>3}: {frame}")?;
+        for symbol in &frame.symbols {
+            write!(f, "\n           at {symbol}")?;
+        }
+    }
+    Ok(())
 }
 
 impl fmt::Debug for Trap {

@@ -5,6 +5,7 @@ mod bindings;
 mod branch_protection;
 #[cfg(not(kiln_cross))]
 mod compile_fail;
+mod debuginfo;
 mod embed;
 mod exceptions;
 mod host_funcs;

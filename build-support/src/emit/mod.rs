@@ -70,6 +70,8 @@ pub(crate) struct Input<'a> {
     pub func_names: Vec<Option<&'a str>>,
     /// Byte offset of each defined function's body in the wasm binary.
     pub wasm_offsets: Vec<u32>,
+    /// `.kiln.srclocs` (empty without source locations).
+    pub srclocs: Vec<u8>,
 }
 
 /// Write the artifact.
@@ -85,11 +87,12 @@ pub(crate) fn emit(input: Input<'_>) -> Result<Vec<u8>> {
         data,
         func_names,
         wasm_offsets,
+        srclocs,
     } = input;
     let layout = text::layout(isa, &info, &bodies, &array_trampolines, &host_trampolines, throw_stub.as_ref())?;
     let names = sections::fill_info(&mut info, &layout, &func_names, &wasm_offsets);
     let mut obj = sections::new_object(isa)?;
-    let text_id = sections::write(&mut obj, &engine, &info, &layout, &data, &names);
+    let text_id = sections::write(&mut obj, &engine, &info, &layout, &data, &names, srclocs);
     symbols::write(&mut obj, text_id, &info, &layout, &func_names);
     obj.write().map_err(|e| crate::error::Error::codegen(format!("writing the ELF image: {e}")))
 }

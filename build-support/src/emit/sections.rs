@@ -77,6 +77,7 @@ pub(crate) fn write(
     layout: &Layout,
     data: &[u8],
     names: &[u8],
+    srclocs: Vec<u8>,
 ) -> SectionId {
     let text = obj.add_section(Vec::new(), names::TEXT.as_bytes().to_vec(), SectionKind::Text);
     obj.set_section_data(text, layout.text.clone(), layout.alignment);
@@ -89,6 +90,7 @@ pub(crate) fn write(
     add(names::TRAPS, layout.traps.clone(), 4);
     add(names::ADDRMAP, layout.addrmap.clone(), 4);
     add(names::EXCEPTIONS, layout.exceptions.clone(), 4);
+    add(names::SRCLOCS, srclocs, 4);
     add(names::DATA, data.to_vec(), 16);
     add(names::NAMES, names.to_vec(), 1);
     text

@@ -50,6 +50,10 @@ pub struct CompileArgs {
     /// Switch a WebAssembly feature on or off (repeatable; see `kiln --help`).
     #[arg(short = 'W', value_name = "FEATURE=y|n")]
     pub features: Vec<String>,
+    /// Debug options (repeatable): `debug-info` writes source locations
+    /// from the module's DWARF into the artifact, for backtraces.
+    #[arg(short = 'D', value_name = "OPTION[=y|n]")]
+    pub debug: Vec<String>,
     /// Meter fuel (the store's fuel budget stops the guest).
     #[arg(long)]
     pub fuel: bool,
@@ -76,6 +80,7 @@ fn compile_inner(args: &CompileArgs) -> Result<(), String> {
     };
     config.consume_fuel(args.fuel).epoch_interruption(args.epoch);
     super::apply_feature_switches(&mut config, &args.features)?;
+    super::apply_debug_switches(&mut config, &args.debug)?;
     let input = &args.input;
     let output = args.output.clone().unwrap_or_else(|| input.with_extension(args.emit.extension()));
     if output == *input {

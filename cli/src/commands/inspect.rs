@@ -56,7 +56,9 @@ fn artifact_path(args: &InspectArgs) -> Result<PathBuf, String> {
     if !is_module {
         return Ok(args.file.clone());
     }
+    // As `kiln run` compiles it.
     let mut config = kiln_build::Config::native();
+    config.debug_info(true);
     super::apply_feature_switches(&mut config, &args.features)?;
     let wasm = kiln_build::read_module(&args.file).map_err(|e| e.to_string())?;
     kiln_build::cache::compile_cached(&wasm, &config, &kiln_build::cache::cache_dir())
@@ -257,6 +259,15 @@ impl<'a> Artifact<'a> {
             r.map_or_else(|e| format!("unreadable ({e})"), |n| n.to_string())
         };
         let _ = writeln!(out, "trap sites: {}; address map entries: {}", count(traps), count(addrs));
+        let srclocs = kiln_artifact::srclocs::SrcLocs::parse(self.section(names::SRCLOCS)).map(|s| s.len());
+        match srclocs {
+            Ok(0) => {
+                let _ = writeln!(out, "source locations: none (no DWARF, or compiled without -D debug-info)");
+            }
+            other => {
+                let _ = writeln!(out, "source locations: {} ranges", count(other));
+            }
+        }
         if let Some(start) = info.start {
             let _ = writeln!(out, "start function: {} {}", start.0, self.func_name(info, start.0));
         }

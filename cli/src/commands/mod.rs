@@ -86,6 +86,24 @@ fn features_help() -> String {
     out
 }
 
+/// Apply `-D` switches, in order, to `config`: `debug-info[=y|n]` (source
+/// locations from the module's DWARF in backtraces).
+fn apply_debug_switches(config: &mut kiln_build::Config, switches: &[String]) -> Result<(), String> {
+    for s in switches {
+        let (name, value) = s.split_once('=').unwrap_or((s, "y"));
+        let on = match value {
+            "y" | "yes" | "true" => true,
+            "n" | "no" | "false" => false,
+            _ => return Err(format!("-D {s}: expected {name}=y or {name}=n")),
+        };
+        match name {
+            "debug-info" => config.debug_info(on),
+            _ => return Err(format!("-D {s}: unknown debug option `{name}` (known: debug-info)")),
+        };
+    }
+    Ok(())
+}
+
 /// Apply `-W` switches, in order, to `config`.
 fn apply_feature_switches(config: &mut kiln_build::Config, switches: &[String]) -> Result<(), String> {
     let mut features = config.features();

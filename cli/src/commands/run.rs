@@ -1,4 +1,4 @@
-//! `kiln run [-W F=y|n] [--target-cpu native|baseline] [--dir HOST::GUEST] [--env K=V] [--fuel N] [--invoke NAME] MODULE ARGS…`:
+//! `kiln run [-W F=y|n] [-D debug-info=y|n] [--target-cpu native|baseline] [--dir HOST::GUEST] [--env K=V] [--fuel N] [--invoke NAME] MODULE ARGS…`:
 //! compile a module (through the artifact cache) for this CPU's features,
 //! load the artifact and run it — a WASI command's `_start`, exiting with
 //! the guest's exit code, or one export called with typed arguments. The
@@ -16,6 +16,11 @@ pub struct RunArgs {
     /// Switch a WebAssembly feature on or off (repeatable; see `kiln --help`).
     #[arg(short = 'W', value_name = "FEATURE=y|n")]
     pub features: Vec<String>,
+    /// Debug options (repeatable): `debug-info=n` leaves out the source
+    /// locations read from the module's DWARF, which backtraces show by
+    /// default.
+    #[arg(short = 'D', value_name = "OPTION=y|n")]
+    pub debug: Vec<String>,
     /// Compile for every feature of this CPU (native, the default, as
     /// `wasmtime run`) or for the target's baseline.
     #[arg(long, value_enum, default_value_t = TargetCpu::Native)]
@@ -93,8 +98,9 @@ fn load(path: &Path, args: &RunArgs) -> Result<Module, String> {
         TargetCpu::Native => kiln_build::Config::native(),
         TargetCpu::Baseline => kiln_build::Config::host(),
     };
-    config.consume_fuel(args.fuel.is_some());
+    config.consume_fuel(args.fuel.is_some()).debug_info(true);
     super::apply_feature_switches(&mut config, &args.features)?;
+    super::apply_debug_switches(&mut config, &args.debug)?;
     let wasm = kiln_build::read_module(path).map_err(|e| e.to_string())?;
     let artifact = kiln_build::cache::compile_cached(&wasm, &config, &kiln_build::cache::cache_dir())
         .map_err(|e| format!("{}: {e}", path.display()))?;

@@ -29,6 +29,8 @@ pub struct Sections<'a> {
     pub addrmap: &'a [u8],
     /// `.kiln.exceptions`
     pub exceptions: &'a [u8],
+    /// `.kiln.srclocs`
+    pub srclocs: &'a [u8],
     /// `.rodata.wasm`
     pub data: &'a [u8],
     /// `.name.wasm`
@@ -133,6 +135,7 @@ pub fn parse(bytes: &[u8]) -> Result<Sections<'_>> {
             names::TRAPS => s.traps = data,
             names::ADDRMAP => s.addrmap = data,
             names::EXCEPTIONS => s.exceptions = data,
+            names::SRCLOCS => s.srclocs = data,
             names::DATA => s.data = data,
             names::NAMES => s.names = data,
             _ => {}

@@ -4,7 +4,7 @@
 //! happened into a `Result`.
 
 use crate::error::Error;
-use crate::trap::{FrameInfo, Trap, TrapCode};
+use crate::trap::{FrameInfo, FrameSymbol, Trap, TrapCode};
 use crate::vm::instance::{Pending, StoreOpaque};
 use crate::vm::sys;
 use crate::vm::traphandlers::{enter_wasm, TrapInfo};
@@ -144,6 +144,24 @@ fn backtrace(store: &StoreOpaque, info: &TrapInfo) -> Vec<FrameInfo> {
         .collect()
 }
 
+/// The source frames of `.kiln.srclocs` at `wasm_offset` (none if the
+/// module has no source locations).
+fn source_frames(srclocs: &[u8], wasm_offset: u32) -> Vec<FrameSymbol> {
+    let Ok(table) = kiln_artifact::srclocs::SrcLocs::parse(srclocs) else {
+        return Vec::new();
+    };
+    table
+        .lookup(wasm_offset)
+        .into_iter()
+        .map(|f| FrameSymbol {
+            name: f.function.map(str::to_owned),
+            file: f.file.map(str::to_owned),
+            line: f.line,
+            column: f.column,
+        })
+        .collect()
+}
+
 fn frame_at(store: &StoreOpaque, pc: usize) -> Option<FrameInfo> {
     for inst in &store.instances {
         let range = inst.module.code_range();
@@ -158,7 +176,11 @@ fn frame_at(store: &StoreOpaque, pc: usize) -> Option<FrameInfo> {
                 .filter(|&(text, _)| text >= func_start)
                 .map(|(_, wasm)| wasm);
             let module_name = inst.module.name().map(str::to_owned);
-            return Some(FrameInfo { func_index, func_name, wasm_offset, module_name });
+            let symbols = match wasm_offset {
+                Some(o) => source_frames(inst.module.srclocs_section(), o),
+                None => Vec::new(),
+            };
+            return Some(FrameInfo { func_index, func_name, wasm_offset, module_name, symbols });
         }
     }
     None

@@ -53,6 +53,7 @@ struct Kept {
     traps: Range<usize>,
     addrmap: Range<usize>,
     exceptions: Range<usize>,
+    srclocs: Range<usize>,
     data: Range<usize>,
     names: Range<usize>,
 }
@@ -118,6 +119,7 @@ impl LoadedCode {
                     traps: offset_in(bytes, s.traps)?,
                     addrmap: offset_in(bytes, s.addrmap)?,
                     exceptions: offset_in(bytes, s.exceptions)?,
+                    srclocs: offset_in(bytes, s.srclocs)?,
                     data: offset_in(bytes, s.data)?,
                     names: offset_in(bytes, s.names)?,
                 };
@@ -130,7 +132,7 @@ impl LoadedCode {
                 (code, Metadata::Static(bytes), kept)
             }
             ArtifactBytes::Transient(_) => {
-                let pieces = [s.traps, s.addrmap, s.exceptions, s.data, s.names];
+                let pieces = [s.traps, s.addrmap, s.exceptions, s.srclocs, s.data, s.names];
                 let total = pieces.iter().map(|p| p.len()).sum::<usize>();
                 let (code, metadata, r) = if total <= HEAP_METADATA_MAX {
                     let mut heap = Vec::with_capacity(total);
@@ -149,8 +151,14 @@ impl LoadedCode {
                 };
                 let mut r = r.into_iter();
                 let mut next = || r.next().ok_or_else(bad);
-                let kept =
-                    Kept { traps: next()?, addrmap: next()?, exceptions: next()?, data: next()?, names: next()? };
+                let kept = Kept {
+                    traps: next()?,
+                    addrmap: next()?,
+                    exceptions: next()?,
+                    srclocs: next()?,
+                    data: next()?,
+                    names: next()?,
+                };
                 (code, metadata, kept)
             }
         };
@@ -176,6 +184,11 @@ impl LoadedCode {
     /// `.kiln.exceptions`.
     pub fn exceptions(&self) -> &[u8] {
         &self.metadata()[self.kept.exceptions.clone()]
+    }
+
+    /// `.kiln.srclocs`.
+    pub fn srclocs(&self) -> &[u8] {
+        &self.metadata()[self.kept.srclocs.clone()]
     }
 
     /// `.rodata.wasm`.
