@@ -180,6 +180,23 @@ impl<'a> AddrMap<'a> {
         Some(())
     }
 
+    /// Every entry, `(text offset, wasm offset)` in text order, until a
+    /// corrupt block (for tools that translate the whole map, such as the
+    /// native debug info of a module).
+    pub fn for_each(&self, mut f: impl FnMut(u32, u32)) {
+        for i in 0..self.blocks() {
+            if self
+                .walk_block(i, |t, w| {
+                    f(t, w);
+                    true
+                })
+                .is_none()
+            {
+                return;
+            }
+        }
+    }
+
     /// The wasm offset of the code at `text_offset`: the entry with the
     /// greatest text offset not above it. `None` before the first entry or
     /// if the section is corrupt there.

@@ -61,6 +61,13 @@ pub const EXCEPTIONS: &str = ".kiln.exceptions";
 /// backtraces.
 pub const SRCLOCS: &str = ".kiln.srclocs";
 
+/// The module as native debuggers see it: a small ELF image (symbols,
+/// native DWARF with line tables) and the places in it that get the text's
+/// address, which the runtime registers with the GDB JIT interface. Layout
+/// in `kiln_build`'s `emit::gdbjit`. Always present; empty unless the
+/// build asked for debug info. Load path: read once, when not empty.
+pub const GDBJIT: &str = ".kiln.gdbjit";
+
 /// Data segment bytes, concatenated. Segments in `.kiln.info` are ranges into
 /// it. Load path: its location only; read at instantiation.
 pub const DATA: &str = ".rodata.wasm";
@@ -71,7 +78,7 @@ pub const NAMES: &str = ".name.wasm";
 
 /// Every section a kiln artifact may contain (besides the ELF's own: the null
 /// section, `.symtab`, `.strtab`, `.shstrtab`).
-pub const ALL: &[&str] = &[TEXT, ENGINE, INFO, TRAPS, ADDRMAP, EXCEPTIONS, SRCLOCS, DATA, NAMES];
+pub const ALL: &[&str] = &[TEXT, ENGINE, INFO, TRAPS, ADDRMAP, EXCEPTIONS, SRCLOCS, GDBJIT, DATA, NAMES];
 
 /// ELF bookkeeping sections the object writer adds.
 pub const ELF_BOOKKEEPING: &[&str] = &["", ".symtab", ".strtab", ".shstrtab"];

@@ -261,6 +261,7 @@ pub(crate) fn compile(wasm: &[u8], config: &Config, progress: Progress<'_>) -> R
         throw_stub,
         data: env.data,
         srclocs: if config.debug_info { env.dwarf.srclocs(&body_ranges) } else { Vec::new() },
+        debug_image: config.debug_info,
         func_names: env.func_names,
         wasm_offsets,
     })?;

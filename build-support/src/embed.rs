@@ -196,9 +196,7 @@ pub fn function_symbols(artifact: &[u8], label: &str) -> Vec<FunctionSymbol> {
         return Vec::new();
     };
     let names = section(kiln_artifact::sections::NAMES).and_then(|s| s.data().ok()).unwrap_or(&[]);
-    let clean = |s: &str| -> String {
-        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '.' { c } else { '_' }).collect()
-    };
+    let clean = symbol_part;
     let module = clean(Path::new(label).file_stem().and_then(|s| s.to_str()).unwrap_or("module"));
     let mut taken = std::collections::HashSet::new();
     let mut out = Vec::new();
@@ -243,6 +241,12 @@ pub fn function_symbols(artifact: &[u8], label: &str) -> Vec<FunctionSymbol> {
         });
     }
     out
+}
+
+/// A module or function name as part of a symbol: anything but letters,
+/// digits, `_` and `.` becomes `_`.
+pub(crate) fn symbol_part(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '.' { c } else { '_' }).collect()
 }
 
 /// A symbol name for one embedded artifact, the same in every build of

@@ -141,3 +141,31 @@ fn corrupt_dwarf_compiles_without_locations() {
     let trap = trap(&module, "run", &[Val::I32(200)]);
     assert_eq!(frame(&trap, "run").wasm_offset, Some(0x58));
 }
+
+/// gdb on this very test binary, stopped in the embedded plugin (its code
+/// runs in place, inside this executable's text): the symbols
+/// `include_wasm!` wrote and the debug image the runtime registered give
+/// the plugin's functions, files and lines.
+#[cfg(all(target_os = "linux", target_arch = "x86_64", not(kiln_cross)))]
+#[test]
+fn gdb_sees_the_embedded_plugin_with_its_source_lines() {
+    let exe = std::env::current_exe().expect("test binary");
+    let out = std::process::Command::new("gdb")
+        .args(["-batch", "-nx", "-ex", "set breakpoint pending on", "-ex", "break lib.rs:23", "-ex", "run"])
+        .args(["-ex", "bt", "-ex", "info line *$pc", "-ex", "kill", "--args"])
+        .arg(exe)
+        .args(["debuginfo::include_wasm_writes_source_locations_when_the_build_asks", "--exact", "--test-threads=1"])
+        .output()
+        .expect("this test runs gdb (Debian: apt install gdb)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let frames: Vec<&str> = text.lines().filter(|l| l.starts_with('#')).collect();
+    assert!(
+        frames
+            .first()
+            .is_some_and(|f| f.contains("line_total") && f.contains("examples/plugins/records/src/lib.rs:23")),
+        "gdb did not stop at the plugin's line:\n{text}"
+    );
+    assert!(frames.get(1).is_some_and(|f| f.contains("order_total") && f.contains("lib.rs:29")), "{text}");
+    assert!(text.contains("Line 23 of \"examples/plugins/records/src/lib.rs\""), "{text}");
+    assert!(frames.iter().any(|f| f.contains("include_wasm_writes_source_locations")), "host frames:\n{text}");
+}

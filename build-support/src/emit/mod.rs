@@ -8,6 +8,7 @@
 //!    `.kiln.addrmap`, `.kiln.exceptions`, `.rodata.wasm` and `.name.wasm`;
 //! 3. `symbols.rs` adds one ELF symbol per function and trampoline.
 
+mod gdbjit;
 mod sections;
 mod symbols;
 mod text;
@@ -72,6 +73,8 @@ pub(crate) struct Input<'a> {
     pub wasm_offsets: Vec<u32>,
     /// `.kiln.srclocs` (empty without source locations).
     pub srclocs: Vec<u8>,
+    /// Write `.kiln.gdbjit`, the image for native debuggers.
+    pub debug_image: bool,
 }
 
 /// Write the artifact.
@@ -88,11 +91,14 @@ pub(crate) fn emit(input: Input<'_>) -> Result<Vec<u8>> {
         func_names,
         wasm_offsets,
         srclocs,
+        debug_image,
     } = input;
     let layout = text::layout(isa, &info, &bodies, &array_trampolines, &host_trampolines, throw_stub.as_ref())?;
     let names = sections::fill_info(&mut info, &layout, &func_names, &wasm_offsets);
+    let gdbjit = if debug_image { gdbjit::image(isa, &info, &layout, &func_names, &srclocs)? } else { Vec::new() };
     let mut obj = sections::new_object(isa)?;
-    let text_id = sections::write(&mut obj, &engine, &info, &layout, &data, &names, srclocs);
+    let text_id =
+        sections::write(&mut obj, &engine, &info, &layout, &data, &names, sections::DebugSections { srclocs, gdbjit });
     symbols::write(&mut obj, text_id, &info, &layout, &func_names);
     obj.write().map_err(|e| crate::error::Error::codegen(format!("writing the ELF image: {e}")))
 }

@@ -10,18 +10,25 @@ use kiln_artifact::sections::{self as names, EF_KILN_MODULE, ELFOSABI_KILN};
 use object::write::{Object, SectionId};
 use object::{Architecture, BinaryFormat, Endianness, FileFlags, SectionKind};
 
+/// The ELF machine of the ISA (`e_machine`, and `object`'s name for it)
+/// and the architecture's `e_flags`.
+pub(crate) fn elf_machine(isa: &dyn TargetIsa) -> Result<(u16, Architecture, u32)> {
+    use object::elf;
+    use target_lexicon::Architecture as A;
+    Ok(match isa.triple().architecture {
+        A::X86_64 => (elf::EM_X86_64.0, Architecture::X86_64, 0),
+        A::Aarch64(_) => (elf::EM_AARCH64.0, Architecture::Aarch64, 0),
+        // RVC + double-float ABI, as the platform's own objects say.
+        A::Riscv64(_) => (elf::EM_RISCV.0, Architecture::Riscv64, 0x1 | 0x4),
+        A::S390x => (elf::EM_S390.0, Architecture::S390x, 0),
+        other => return Err(Error::target(format!("no ELF machine for architecture {other}"))),
+    })
+}
+
 /// An empty ELF object for the ISA's machine, marked as a kiln artifact.
 pub(crate) fn new_object(isa: &dyn TargetIsa) -> Result<Object<'static>> {
-    use target_lexicon::Architecture as A;
     let triple = isa.triple();
-    let (arch, arch_flags) = match triple.architecture {
-        A::X86_64 => (Architecture::X86_64, 0),
-        A::Aarch64(_) => (Architecture::Aarch64, 0),
-        // RVC + double-float ABI, as the platform's own objects say.
-        A::Riscv64(_) => (Architecture::Riscv64, 0x1 | 0x4),
-        A::S390x => (Architecture::S390x, 0),
-        other => return Err(Error::target(format!("no ELF machine for architecture {other}"))),
-    };
+    let (_, arch, arch_flags) = elf_machine(isa)?;
     let endian = match triple.endianness() {
         Ok(target_lexicon::Endianness::Big) => Endianness::Big,
         _ => Endianness::Little,
@@ -69,6 +76,14 @@ pub(crate) fn fill_info(
     names
 }
 
+/// The sections for debuggers and backtraces (empty without debug info).
+pub(crate) struct DebugSections {
+    /// `.kiln.srclocs`.
+    pub srclocs: Vec<u8>,
+    /// `.kiln.gdbjit`.
+    pub gdbjit: Vec<u8>,
+}
+
 /// Write every section; returns the id of `.text`.
 pub(crate) fn write(
     obj: &mut Object<'static>,
@@ -77,7 +92,7 @@ pub(crate) fn write(
     layout: &Layout,
     data: &[u8],
     names: &[u8],
-    srclocs: Vec<u8>,
+    debug: DebugSections,
 ) -> SectionId {
     let text = obj.add_section(Vec::new(), names::TEXT.as_bytes().to_vec(), SectionKind::Text);
     obj.set_section_data(text, layout.text.clone(), layout.alignment);
@@ -90,7 +105,8 @@ pub(crate) fn write(
     add(names::TRAPS, layout.traps.clone(), 4);
     add(names::ADDRMAP, layout.addrmap.clone(), 4);
     add(names::EXCEPTIONS, layout.exceptions.clone(), 4);
-    add(names::SRCLOCS, srclocs, 4);
+    add(names::SRCLOCS, debug.srclocs, 4);
+    add(names::GDBJIT, debug.gdbjit, 8);
     add(names::DATA, data.to_vec(), 16);
     add(names::NAMES, names.to_vec(), 1);
     text

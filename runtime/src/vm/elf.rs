@@ -31,6 +31,8 @@ pub struct Sections<'a> {
     pub exceptions: &'a [u8],
     /// `.kiln.srclocs`
     pub srclocs: &'a [u8],
+    /// `.kiln.gdbjit`
+    pub gdbjit: &'a [u8],
     /// `.rodata.wasm`
     pub data: &'a [u8],
     /// `.name.wasm`
@@ -136,6 +138,7 @@ pub fn parse(bytes: &[u8]) -> Result<Sections<'_>> {
             names::ADDRMAP => s.addrmap = data,
             names::EXCEPTIONS => s.exceptions = data,
             names::SRCLOCS => s.srclocs = data,
+            names::GDBJIT => s.gdbjit = data,
             names::DATA => s.data = data,
             names::NAMES => s.names = data,
             _ => {}

@@ -61,6 +61,7 @@ struct Kept {
 /// Code ready to run, registered for trap handling.
 pub struct LoadedCode {
     // Field order is drop order: unregister before freeing code and bytes.
+    _debugger: Option<super::gdb_jit::GdbJitRegistration>,
     _registration: Registration,
     code: CodeMemory,
     metadata: Metadata,
@@ -169,7 +170,8 @@ impl LoadedCode {
         // the registration (field order), and none of them moves its bytes
         // when it is moved.
         let registration = unsafe { code_registry::register(code.text_ptr() as usize, code.text_len(), trap_bytes) };
-        Ok(LoadedCode { _registration: registration, code, metadata, kept })
+        let debugger = super::gdb_jit::register(s.gdbjit, code.text_ptr() as usize);
+        Ok(LoadedCode { _debugger: debugger, _registration: registration, code, metadata, kept })
     }
 
     fn metadata(&self) -> &[u8] {

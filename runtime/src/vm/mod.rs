@@ -29,6 +29,7 @@ pub mod code_registry;
 pub mod elf;
 pub mod entry;
 pub mod exn;
+pub mod gdb_jit;
 pub mod instance;
 pub mod libcalls;
 pub mod linear_memory;
