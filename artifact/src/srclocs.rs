@@ -1,44 +1,46 @@
 //! `.kiln.srclocs`: map from wasm byte offsets to source locations, read
 //! from the module's DWARF at build time, for backtraces that name the
 //! source file and line of each frame (and of the functions inlined into
-//! it). Written only when the module carries DWARF and the build asks for
-//! it; absent (empty) otherwise. Never read on the load path beyond an O(1)
-//! framing check.
+//! it). Empty unless the module carries DWARF and the build asks for it.
+//! Never read on the load path beyond an O(1) framing check.
 //!
 //! A wasm offset maps to a *chain*: the source frames at that instruction,
 //! innermost (the code inlined deepest) first, the function the wasm
-//! function was compiled from last. Chains and strings are shared, so a
-//! location costs eight bytes per range of instructions with one chain.
+//! function was compiled from last. Chains are stored as a tree of
+//! frames, each pointing to the frame it was inlined into, so the many
+//! chains that end in the same callers share them; a range names the
+//! innermost frame of its chain. Indices, lines and columns take as many
+//! bytes as the module needs (1 to 4, in the header), so a small module
+//! pays one or two bytes a field.
 //!
 //! ```text
-//! ┌──────────────────────────────────────────────────────────┐
-//! │ header: ranges u32, chains u32, frames u32, strings u32  │
-//! ├──────────────────────────────────────────────────────────┤
-//! │ ranges: [(wasm offset u32, chain u32); ranges]           │ sorted by offset; a range
-//! │                                                          │ runs to the next one's offset;
-//! │                                                          │ chain NONE = no location
-//! │ chain starts: [u32; chains + 1]                          │ chain i = frames[start i .. start i+1]
-//! │ frames: [(name u32, file u32, line u32, column u32); …]   │ strings by index, NONE = unknown;
-//! │                                                          │ line/column 0 = unknown
-//! │ string ranges: [(start u32, len u32); strings]           │ into the string bytes
-//! │ string bytes: [u8]                                       │ UTF-8
-//! └──────────────────────────────────────────────────────────┘
+//! ┌──────────────────────────────────────────────────────────────────────┐
+//! │ header: ranges u32, frames u32, strings u32,                         │
+//! │         widths: string u8, line u8, column u8, frame u8              │
+//! ├──────────────────────────────────────────────────────────────────────┤
+//! │ ranges: [(wasm offset u32, frame); ranges]   sorted by offset; runs  │
+//! │                                              to the next one; frame  │
+//! │                                              NONE = no location      │
+//! │ frames: [(name string, file string, line, column, parent frame); …]  │
+//! │         NONE = unknown or (parent) outermost; line/column 0 = unknown│
+//! │ string ends: [u32; strings]                  into the string bytes   │
+//! │ string bytes: [u8]                           UTF-8                   │
+//! └──────────────────────────────────────────────────────────────────────┘
 //! ```
 //!
-//! Little-endian. Lookups check every read: a corrupt section gives wrong
-//! or missing locations, never a read outside it.
+//! Little-endian; NONE is the all-ones value of its field's width. Lookups
+//! check every read and stop after [`MAX_DEPTH`] frames: a corrupt section
+//! gives wrong or missing locations, never a read outside it or a loop.
 
 use crate::DecodeError;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// A string index, range chain or name meaning "none".
-pub const NONE: u32 = u32::MAX;
-
 const HEADER: usize = 16;
-const RANGE: usize = 8;
-const FRAME: usize = 16;
+
+/// The most frames a chain yields (a corrupt section could make a cycle).
+pub const MAX_DEPTH: usize = 64;
 
 /// One source frame of a chain, as the builder takes it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -57,11 +59,44 @@ pub struct SourceFrame {
 #[derive(Default, Debug)]
 pub struct SrcLocBuilder {
     ranges: Vec<(u32, u32, u32)>,
-    chains: BTreeMap<Vec<SourceFrame>, u32>,
-    chain_list: Vec<Vec<SourceFrame>>,
+    /// (name, file, line, column, parent) → frame id.
+    frame_ids: BTreeMap<(u32, u32, u32, u32, u32), u32>,
+    frames: Vec<[u32; 5]>,
+    string_ids: BTreeMap<String, u32>,
+    strings: Vec<String>,
+}
+
+/// The all-ones value of a `width`-byte field.
+fn none(width: u8) -> u32 {
+    if width >= 4 {
+        u32::MAX
+    } else {
+        (1u32 << (8 * width)) - 1
+    }
+}
+
+/// The fewest bytes (1–4) that hold every value below `limit`, with the
+/// all-ones value left free for NONE if `sentinel`.
+fn width(max: u32, sentinel: bool) -> u8 {
+    (1..4).find(|&w| if sentinel { max < none(w) } else { max <= none(w) }).unwrap_or(4)
+}
+
+fn put(out: &mut Vec<u8>, v: u32, width: u8) {
+    out.extend_from_slice(&v.to_le_bytes()[..width as usize]);
 }
 
 impl SrcLocBuilder {
+    fn string(&mut self, s: &Option<String>) -> u32 {
+        let Some(s) = s else { return u32::MAX };
+        if let Some(&id) = self.string_ids.get(s) {
+            return id;
+        }
+        let id = self.strings.len() as u32;
+        self.strings.push(s.clone());
+        self.string_ids.insert(s.clone(), id);
+        id
+    }
+
     /// Record that the wasm bytes `start..end` come from `chain` (innermost
     /// first). Ranges may come in any order; where two overlap, the one
     /// pushed first wins.
@@ -69,12 +104,16 @@ impl SrcLocBuilder {
         if start >= end || chain.is_empty() {
             return;
         }
-        let next = self.chain_list.len() as u32;
-        let id = *self.chains.entry(chain).or_insert_with_key(|c| {
-            self.chain_list.push(c.clone());
-            next
-        });
-        self.ranges.push((start, end, id));
+        let mut parent = u32::MAX;
+        for f in chain.iter().take(MAX_DEPTH).rev() {
+            let key = (self.string(&f.function), self.string(&f.file), f.line, f.column, parent);
+            let next = self.frames.len() as u32;
+            parent = *self.frame_ids.entry(key).or_insert(next);
+            if parent == next {
+                self.frames.push([key.0, key.1, key.2, key.3, key.4]);
+            }
+        }
+        self.ranges.push((start, end, parent));
     }
 
     /// Whether nothing was pushed.
@@ -88,79 +127,61 @@ impl SrcLocBuilder {
         self.ranges.sort_by_key(|r| r.0);
         let mut flat: Vec<(u32, u32)> = Vec::with_capacity(self.ranges.len() * 2);
         let mut covered = 0u32;
-        for &(start, end, chain) in &self.ranges {
+        for &(start, end, frame) in &self.ranges {
             if end <= covered {
                 continue;
             }
             let start = start.max(covered);
-            if flat.last().is_some_and(|&(_, c)| c == chain) && covered == start {
+            if flat.last().is_some_and(|&(_, f)| f == frame) && covered == start {
                 covered = end;
                 continue;
             }
             if covered < start && !flat.is_empty() {
-                flat.push((covered, NONE));
+                flat.push((covered, u32::MAX));
             }
             match flat.last_mut() {
-                Some(last) if last.0 == start => last.1 = chain,
-                _ => flat.push((start, chain)),
+                Some(last) if last.0 == start => last.1 = frame,
+                _ => flat.push((start, frame)),
             }
             covered = end;
         }
         if !flat.is_empty() {
-            flat.push((covered, NONE));
+            flat.push((covered, u32::MAX));
         }
 
-        let mut strings: BTreeMap<&str, u32> = BTreeMap::new();
-        let mut string_list: Vec<&str> = Vec::new();
-        let mut starts = Vec::with_capacity(self.chain_list.len() + 1);
-        let mut frames = Vec::new();
-        for chain in &self.chain_list {
-            starts.push(frames.len() as u32);
-            for f in chain {
-                let name = intern(&mut strings, &mut string_list, &f.function);
-                let file = intern(&mut strings, &mut string_list, &f.file);
-                frames.push([name, file, f.line, f.column]);
-            }
-        }
-        starts.push(frames.len() as u32);
+        let w_string = width(self.strings.len() as u32, true);
+        let w_line = width(self.frames.iter().map(|f| f[2]).max().unwrap_or(0), false);
+        let w_column = width(self.frames.iter().map(|f| f[3]).max().unwrap_or(0), false);
+        let w_frame = width(self.frames.len() as u32, true);
+        // u32::MAX stands for NONE while building; each field gets its
+        // width's NONE.
+        let narrow = |v: u32, w: u8| if v == u32::MAX { none(w) } else { v };
 
         let mut out = Vec::new();
-        for n in [flat.len(), self.chain_list.len(), frames.len(), string_list.len()] {
+        for n in [flat.len(), self.frames.len(), self.strings.len()] {
             out.extend_from_slice(&(n as u32).to_le_bytes());
         }
-        for (offset, chain) in flat {
+        out.extend_from_slice(&[w_string, w_line, w_column, w_frame]);
+        for (offset, frame) in flat {
             out.extend_from_slice(&offset.to_le_bytes());
-            out.extend_from_slice(&chain.to_le_bytes());
+            put(&mut out, narrow(frame, w_frame), w_frame);
         }
-        for s in starts {
-            out.extend_from_slice(&s.to_le_bytes());
+        for f in &self.frames {
+            put(&mut out, narrow(f[0], w_string), w_string);
+            put(&mut out, narrow(f[1], w_string), w_string);
+            put(&mut out, f[2], w_line);
+            put(&mut out, f[3], w_column);
+            put(&mut out, narrow(f[4], w_frame), w_frame);
         }
-        for f in frames {
-            for v in f {
-                out.extend_from_slice(&v.to_le_bytes());
-            }
+        let mut end = 0u32;
+        for s in &self.strings {
+            end += s.len() as u32;
+            out.extend_from_slice(&end.to_le_bytes());
         }
-        let mut at = 0u32;
-        for s in &string_list {
-            out.extend_from_slice(&at.to_le_bytes());
-            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-            at += s.len() as u32;
-        }
-        for s in &string_list {
+        for s in &self.strings {
             out.extend_from_slice(s.as_bytes());
         }
         out
-    }
-}
-
-/// The index of `s` in the string table, adding it if new.
-fn intern<'s>(strings: &mut BTreeMap<&'s str, u32>, list: &mut Vec<&'s str>, s: &'s Option<String>) -> u32 {
-    match s {
-        None => NONE,
-        Some(s) => *strings.entry(s.as_str()).or_insert_with(|| {
-            list.push(s.as_str());
-            list.len() as u32 - 1
-        }),
     }
 }
 
@@ -178,18 +199,26 @@ pub struct Frame<'a> {
 }
 
 /// A view of the section whose framing was checked.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct SrcLocs<'a> {
     ranges: &'a [u8],
-    starts: &'a [u8],
     frames: &'a [u8],
-    string_ranges: &'a [u8],
+    string_ends: &'a [u8],
     string_bytes: &'a [u8],
+    /// Widths of a string index, line, column and frame index.
+    widths: [u8; 4],
 }
 
 fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
     let b = bytes.get(at..at.checked_add(4)?)?;
     Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn field_at(bytes: &[u8], at: usize, width: u8) -> Option<u32> {
+    let b = bytes.get(at..at.checked_add(width as usize)?)?;
+    let mut v = [0u8; 4];
+    v[..b.len()].copy_from_slice(b);
+    Some(u32::from_le_bytes(v))
 }
 
 impl<'a> SrcLocs<'a> {
@@ -198,10 +227,16 @@ impl<'a> SrcLocs<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let bad = |what: &str| DecodeError::new(crate::sections::SRCLOCS, what);
         if bytes.is_empty() {
-            return Ok(SrcLocs { ranges: &[], starts: &[], frames: &[], string_ranges: &[], string_bytes: &[] });
+            return Ok(SrcLocs::default());
         }
         let header = |i: usize| u32_at(bytes, 4 * i).map(|v| v as usize).ok_or_else(|| bad("truncated header"));
-        let (ranges, chains, frames, strings) = (header(0)?, header(1)?, header(2)?, header(3)?);
+        let (ranges, frames, strings) = (header(0)?, header(1)?, header(2)?);
+        let widths: [u8; 4] =
+            bytes.get(12..16).and_then(|w| w.try_into().ok()).ok_or_else(|| bad("truncated header"))?;
+        if widths.iter().any(|&w| !(1..=4).contains(&w)) {
+            return Err(bad("field widths must be 1 to 4 bytes"));
+        }
+        let [w_string, w_line, w_column, w_frame] = widths.map(usize::from);
         let mut at = HEADER;
         let mut take = |len: Option<usize>, what: &str| -> Result<&'a [u8], DecodeError> {
             let end = len.and_then(|l| at.checked_add(l)).filter(|&e| e <= bytes.len()).ok_or_else(|| bad(what))?;
@@ -209,17 +244,25 @@ impl<'a> SrcLocs<'a> {
             at = end;
             Ok(s)
         };
-        let ranges = take(ranges.checked_mul(RANGE), "ranges run past the end")?;
-        let starts = take(chains.checked_add(1).and_then(|c| c.checked_mul(4)), "chains run past the end")?;
-        let frames = take(frames.checked_mul(FRAME), "frames run past the end")?;
-        let string_ranges = take(strings.checked_mul(8), "strings run past the end")?;
+        let ranges = take(ranges.checked_mul(4 + w_frame), "ranges run past the end")?;
+        let frames = take(frames.checked_mul(2 * w_string + w_line + w_column + w_frame), "frames run past the end")?;
+        let string_ends = take(strings.checked_mul(4), "strings run past the end")?;
         let string_bytes = &bytes[at..];
-        Ok(SrcLocs { ranges, starts, frames, string_ranges, string_bytes })
+        Ok(SrcLocs { ranges, frames, string_ends, string_bytes, widths })
+    }
+
+    fn range_size(&self) -> usize {
+        4 + self.widths[3] as usize
+    }
+
+    fn frame_size(&self) -> usize {
+        let [s, l, c, f] = self.widths.map(usize::from);
+        2 * s + l + c + f
     }
 
     /// Number of ranges (with or without a location).
     pub fn len(&self) -> usize {
-        self.ranges.len() / RANGE
+        self.ranges.len() / self.range_size()
     }
 
     /// Whether the module has no source locations.
@@ -228,13 +271,13 @@ impl<'a> SrcLocs<'a> {
     }
 
     fn string(&self, index: u32) -> Option<&'a str> {
-        if index == NONE {
+        if index == none(self.widths[0]) {
             return None;
         }
-        let at = (index as usize).checked_mul(8)?;
-        let start = u32_at(self.string_ranges, at)? as usize;
-        let len = u32_at(self.string_ranges, at + 4)? as usize;
-        core::str::from_utf8(self.string_bytes.get(start..start.checked_add(len)?)?).ok()
+        let i = index as usize;
+        let start = if i == 0 { 0 } else { u32_at(self.string_ends, (i - 1) * 4)? as usize };
+        let end = u32_at(self.string_ends, i.checked_mul(4)?)? as usize;
+        core::str::from_utf8(self.string_bytes.get(start..end)?).ok()
     }
 
     /// The source frames at `wasm_offset`, innermost first; empty where
@@ -244,31 +287,34 @@ impl<'a> SrcLocs<'a> {
     }
 
     fn try_lookup(&self, wasm_offset: u32) -> Option<Vec<Frame<'a>>> {
+        let [w_string, w_line, w_column, w_frame] = self.widths;
+        let size = self.range_size();
         // The last range starting at or before the offset.
         let (mut lo, mut hi) = (0usize, self.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if u32_at(self.ranges, mid * RANGE)? <= wasm_offset {
+            if u32_at(self.ranges, mid * size)? <= wasm_offset {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
-        let chain = u32_at(self.ranges, lo.checked_sub(1)? * RANGE + 4)?;
-        if chain == NONE {
-            return None;
-        }
-        let first = u32_at(self.starts, chain as usize * 4)? as usize;
-        let end = u32_at(self.starts, chain as usize * 4 + 4)? as usize;
-        let mut out = Vec::with_capacity(end.saturating_sub(first).min(16));
-        for i in first..end {
-            let field = |k: usize| u32_at(self.frames, i.checked_mul(FRAME)? + 4 * k);
-            let nonzero = |v: u32| (v != 0).then_some(v);
+        let mut frame = field_at(self.ranges, lo.checked_sub(1)? * size + 4, w_frame)?;
+        let mut out = Vec::new();
+        while frame != none(w_frame) && out.len() < MAX_DEPTH {
+            let mut at = (frame as usize).checked_mul(self.frame_size())?;
+            let mut next = |w: u8| {
+                let v = field_at(self.frames, at, w);
+                at += w as usize;
+                v
+            };
+            let (name, file, line, column) = (next(w_string)?, next(w_string)?, next(w_line)?, next(w_column)?);
+            frame = next(w_frame)?;
             out.push(Frame {
-                function: self.string(field(0)?),
-                file: self.string(field(1)?),
-                line: nonzero(field(2)?),
-                column: nonzero(field(3)?),
+                function: self.string(name),
+                file: self.string(file),
+                line: (line != 0).then_some(line),
+                column: (column != 0).then_some(column),
             });
         }
         Some(out)
@@ -279,6 +325,7 @@ impl<'a> SrcLocs<'a> {
 mod tests {
     use super::*;
     use alloc::string::ToString;
+    use alloc::vec;
 
     fn frame(function: &str, file: &str, line: u32) -> SourceFrame {
         SourceFrame { function: Some(function.to_string()), file: Some(file.to_string()), line, column: 5 }
@@ -313,6 +360,24 @@ mod tests {
         let s = SrcLocs::parse(&bytes).unwrap();
         assert_eq!(s.lookup(0x1f)[0].function, Some("f"));
         assert_eq!(s.lookup(0x20)[0].function, Some("g"));
+    }
+
+    #[test]
+    fn chains_share_their_callers_and_fields_are_narrow() {
+        let mut b = SrcLocBuilder::default();
+        let outer = frame("main", "m.rs", 40_000);
+        for i in 0..300u32 {
+            b.push(i * 4, i * 4 + 4, vec![frame("leaf", "l.rs", i + 1), outer.clone()]);
+        }
+        let bytes = b.finish();
+        let s = SrcLocs::parse(&bytes).unwrap();
+        let at = s.lookup(299 * 4);
+        assert_eq!(at.len(), 2);
+        assert_eq!((at[0].line, at[1].line, at[1].function), (Some(300), Some(40_000), Some("main")));
+        // 301 frames (one shared caller): 2-byte frame indices and lines,
+        // 1-byte strings and columns.
+        assert_eq!(bytes[12..16], [1, 2, 1, 2]);
+        assert!(bytes.len() < 301 * 8 + 301 * 6 + 64, "{}", bytes.len());
     }
 
     #[test]

@@ -156,7 +156,6 @@ pub(crate) fn image(
         let id = dwarf.unit.add(root, constants::DW_TAG_subprogram);
         let die = dwarf.unit.get_mut(id);
         die.set(constants::DW_AT_name, AttributeValue::String(dwarf_string(source.as_deref().unwrap_or(symbol))));
-        die.set(constants::DW_AT_linkage_name, AttributeValue::String(dwarf_string(symbol)));
         die.set(constants::DW_AT_low_pc, AttributeValue::Address(Address::Constant(u64::from(*start))));
         die.set(constants::DW_AT_high_pc, AttributeValue::Udata(u64::from(*len)));
         die.set(constants::DW_AT_external, AttributeValue::Flag(true));
@@ -171,11 +170,18 @@ pub(crate) fn image(
             let (start, end) = (*start, start + len);
             let first = entries.partition_point(|&(t, _)| t < start);
             let mut open = false;
+            let mut last = None;
             for &(t, w) in entries[first..].iter().take_while(|&&(t, _)| t < end) {
                 let Some(frame) = locations.lookup(w).into_iter().next() else { continue };
                 let (Some(file), Some(line)) = (frame.file.filter(|f| !f.is_empty()), frame.line) else {
                     continue;
                 };
+                // A row only where the place changes: the debugger reads
+                // the same line for every instruction up to the next row.
+                if last == Some((file, line, frame.column)) {
+                    continue;
+                }
+                last = Some((file, line, frame.column));
                 let program = &mut dwarf.unit.line_program;
                 let file = *files
                     .entry(file)

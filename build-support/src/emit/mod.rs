@@ -4,9 +4,13 @@
 //!    wasm-to-array trampolines, then the throw stub) and resolves every
 //!    call between functions at build time, so the text needs no
 //!    relocation at load;
-//! 2. `sections.rs` writes `.kiln.engine`, `.kiln.info`, `.kiln.traps`,
-//!    `.kiln.addrmap`, `.kiln.exceptions`, `.rodata.wasm` and `.name.wasm`;
-//! 3. `symbols.rs` adds one ELF symbol per function and trampoline.
+//! 2. `gdbjit.rs` builds the image for native debuggers (`.kiln.gdbjit`),
+//!    with debug info;
+//! 3. `sections.rs` writes `.kiln.engine`, `.kiln.info`, `.kiln.traps`,
+//!    `.kiln.addrmap`, `.kiln.exceptions`, `.kiln.srclocs` (built from the
+//!    module's DWARF by `crate::debuginfo`), `.kiln.gdbjit`,
+//!    `.rodata.wasm` and `.name.wasm`;
+//! 4. `symbols.rs` adds one ELF symbol per function and trampoline.
 
 mod gdbjit;
 mod sections;
