@@ -124,9 +124,9 @@ fn frames(cx: &addr2line::Context<Reader<'_>>, addr: u64) -> Vec<SourceFrame> {
             None => (None, 0, 0),
         };
         out.push(SourceFrame { function, file, line, column });
-        // A hostile DWARF cannot make the chain unbounded in practice, but
-        // a backtrace line needs no more than this.
-        if out.len() == 64 {
+        // The table keeps no more than this (hostile DWARF could nest
+        // without end).
+        if out.len() == kiln_artifact::srclocs::MAX_DEPTH {
             break;
         }
     }

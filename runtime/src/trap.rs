@@ -167,7 +167,7 @@ impl fmt::Display for Trap {
 
 /// Every frame, one a line, innermost first, each followed by its source
 /// locations.
-pub(crate) fn write_backtrace(f: &mut fmt::Formatter<'_>, frames: &[FrameInfo]) -> fmt::Result {
+fn write_backtrace(f: &mut fmt::Formatter<'_>, frames: &[FrameInfo]) -> fmt::Result {
     for (i, frame) in frames.iter().enumerate() {
         write!(f, "\n  {i:>3}: {frame}")?;
         for symbol in &frame.symbols {

@@ -82,8 +82,9 @@ pub(crate) fn image(
     let fail = |what: &str, e: &dyn std::fmt::Display| Error::codegen(format!("debug image: {what}: {e}"));
     let big = matches!(isa.triple().endianness(), Ok(target_lexicon::Endianness::Big));
     let endian = if big { RunTimeEndian::Big } else { RunTimeEndian::Little };
-    let module = info.name.clone().unwrap_or_else(|| "wasm".to_string());
-    let module = crate::embed::symbol_part(module.strip_suffix(".wasm").unwrap_or(&module));
+    // DWARF names the unit's file after the module: never empty.
+    let module = info.name.as_deref().map(|n| n.strip_suffix(".wasm").unwrap_or(n)).filter(|n| !n.is_empty());
+    let module = crate::embed::symbol_part(module.unwrap_or("wasm"));
     let locations = SrcLocs::parse(srclocs).ok();
     let mut entries: Vec<(u32, u32)> = Vec::new();
     if let Ok(map) = kiln_artifact::addrmap::AddrMap::parse(&layout.addrmap) {
