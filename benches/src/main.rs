@@ -189,7 +189,8 @@ fn load(budget: &Budget, engine: &wasmtime::Engine, rows: &mut Vec<Row>) {
             &mut || drop(deser()),
         );
         rows.push(
-            Row::new("load", format!("{label}: Module::from_bytes copied vs deserialize"), k / 1e3, w / 1e3, "µs").target(0.5),
+            Row::new("load", format!("{label}: Module::from_bytes copied vs deserialize"), k / 1e3, w / 1e3, "µs")
+                .target(0.5),
         );
     }
 }
@@ -236,9 +237,15 @@ fn instantiate(budget: &Budget, engine: &wasmtime::Engine, rows: &mut Vec<Row>) 
             },
         );
         rows.push(
-            Row::new("instantiate", format!("Store::new + instantiate + drop, Wasmtime {name}"), k / 1e3, w / 1e3, "µs")
-                .target(if pooling { 1.0 } else { 0.5 })
-                .note("Wasmtime through InstancePre, kiln through Linker::instantiate"),
+            Row::new(
+                "instantiate",
+                format!("Store::new + instantiate + drop, Wasmtime {name}"),
+                k / 1e3,
+                w / 1e3,
+                "µs",
+            )
+            .target(if pooling { 1.0 } else { 0.5 })
+            .note("Wasmtime through InstancePre, kiln through Linker::instantiate"),
         );
     }
 }
@@ -264,12 +271,9 @@ fn calls(budget: &Budget, engine: &wasmtime::Engine, rows: &mut Vec<Row>) {
     assert_eq!(wadd.call(&mut ws, (2, 3)).unwrap(), 5);
     let mut x = 0i32;
     let mut y = 0i32;
-    let (k, w) = pair(
-        budget,
-        1.0,
-        &mut || x = kadd.call(&mut ks, (std::hint::black_box(x), 1)).unwrap(),
-        &mut || y = wadd.call(&mut ws, (std::hint::black_box(y), 1)).unwrap(),
-    );
+    let (k, w) = pair(budget, 1.0, &mut || x = kadd.call(&mut ks, (std::hint::black_box(x), 1)).unwrap(), &mut || {
+        y = wadd.call(&mut ws, (std::hint::black_box(y), 1)).unwrap()
+    });
     rows.push(Row::new("calls", "host → wasm typed call, two i32 in, one out", k, w, "ns").target(0.5));
 
     const N: i32 = 10_000;
@@ -277,12 +281,9 @@ fn calls(budget: &Budget, engine: &wasmtime::Engine, rows: &mut Vec<Row>) {
     let wh = wi.get_typed_func::<i32, i32>(&mut ws, "call_host").unwrap();
     assert_eq!(kh.call(&mut ks, N).unwrap(), N);
     assert_eq!(wh.call(&mut ws, N).unwrap(), N);
-    let (k, w) = pair(
-        budget,
-        N as f64,
-        &mut || assert_eq!(kh.call(&mut ks, N).unwrap(), N),
-        &mut || assert_eq!(wh.call(&mut ws, N).unwrap(), N),
-    );
+    let (k, w) = pair(budget, N as f64, &mut || assert_eq!(kh.call(&mut ks, N).unwrap(), N), &mut || {
+        assert_eq!(wh.call(&mut ws, N).unwrap(), N)
+    });
     rows.push(Row::new("calls", "wasm → host → wasm, per import call", k, w, "ns").target(1.0));
 
     const M: i32 = 100_000;
@@ -293,12 +294,9 @@ fn calls(budget: &Budget, engine: &wasmtime::Engine, rows: &mut Vec<Row>) {
     });
     let ki_ = ki.get_typed_func::<i32, i32>(&mut ks, "call_indirect").unwrap();
     let wi_ = wi.get_typed_func::<i32, i32>(&mut ws, "call_indirect").unwrap();
-    let (k, w) = pair(
-        budget,
-        M as f64,
-        &mut || assert_eq!(ki_.call(&mut ks, M).unwrap(), expect),
-        &mut || assert_eq!(wi_.call(&mut ws, M).unwrap(), expect),
-    );
+    let (k, w) = pair(budget, M as f64, &mut || assert_eq!(ki_.call(&mut ks, M).unwrap(), expect), &mut || {
+        assert_eq!(wi_.call(&mut ws, M).unwrap(), expect)
+    });
     rows.push(Row::new("calls", "call_indirect in a wasm loop, per call", k, w, "ns"));
 }
 
@@ -563,7 +561,13 @@ fn build(quick: bool, engine: &wasmtime::Engine, rows: &mut Vec<Row>) {
     let config = kiln_build::Config::host();
     for name in ["kernels", "large"] {
         let wasm = wasm_of(name);
-        let runs = if name == "kernels" { 9 } else if quick { 1 } else { 3 };
+        let runs = if name == "kernels" {
+            9
+        } else if quick {
+            1
+        } else {
+            3
+        };
         let (mut sk, mut sw) = (Vec::new(), Vec::new());
         for _ in 0..runs {
             let t = Instant::now();
@@ -579,7 +583,10 @@ fn build(quick: bool, engine: &wasmtime::Engine, rows: &mut Vec<Row>) {
         rows.push(
             Row::new(
                 "build",
-                format!("compile {name} ({:.2} MB wasm): kiln_build::compile vs Engine::precompile_module", wasm.len() as f64 / 1e6),
+                format!(
+                    "compile {name} ({:.2} MB wasm): kiln_build::compile vs Engine::precompile_module",
+                    wasm.len() as f64 / 1e6
+                ),
                 median(sk),
                 median(sw),
                 "s",
@@ -636,8 +643,14 @@ fn hosts(quick: bool, rows: &mut Vec<Row>) {
     );
     let base = size(&bin("host-none"));
     rows.push(
-        Row::new("size", "the same, above a Rust program doing the work natively", size(&kb) - base, size(&wb) - base, "KiB")
-            .note(format!("the baseline (`host-none`, std alone) is {base:.0} KiB")),
+        Row::new(
+            "size",
+            "the same, above a Rust program doing the work natively",
+            size(&kb) - base,
+            size(&wb) - base,
+            "KiB",
+        )
+        .note(format!("the baseline (`host-none`, std alone) is {base:.0} KiB")),
     );
 
     // Time to first call: whole processes, spawned alternately.
@@ -676,18 +689,22 @@ fn hosts(quick: bool, rows: &mut Vec<Row>) {
         sw.push(rebuild("host-wasmtime"));
     }
     rows.push(
-        Row::new("build", "rebuild of an unchanged host crate (include_wasm! cache hit vs include_bytes! of a .cwasm)", median(sk), median(sw), "s")
-            .note("profile `size` (LTO), so linking dominates both"),
+        Row::new(
+            "build",
+            "rebuild of an unchanged host crate (include_wasm! cache hit vs include_bytes! of a .cwasm)",
+            median(sk),
+            median(sw),
+            "s",
+        )
+        .note("profile `size` (LTO), so linking dominates both"),
     );
 }
 
 fn main() {
     START.with(|_| ());
     let quick = std::env::args().any(|a| a == "--quick");
-    let budget = Budget {
-        sample: Duration::from_millis(if quick { 5 } else { 20 }),
-        rounds: if quick { 5 } else { 41 },
-    };
+    let budget =
+        Budget { sample: Duration::from_millis(if quick { 5 } else { 20 }), rounds: if quick { 5 } else { 41 } };
     let engine = wasmtime_engine(false);
     let mut rows = Vec::new();
     let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();

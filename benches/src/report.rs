@@ -26,7 +26,11 @@ fn sh(cmd: &str, args: &[&str]) -> String {
 fn cpu() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
@@ -97,7 +101,12 @@ pub fn write(root: &Path, rows: &[Row], quick: bool) {
         sh("uname", &["-r"])
     );
     let _ = writeln!(w, "| rustc | {} |", sh("rustc", &["-V"]));
-    let _ = writeln!(w, "| kiln | {} (Cranelift 0.135), commit {} |", kiln::__private::VERSION, sh("git", &["rev-parse", "--short", "HEAD"]));
+    let _ = writeln!(
+        w,
+        "| kiln | {} (Cranelift 0.135), commit {} |",
+        kiln::__private::VERSION,
+        sh("git", &["rev-parse", "--short", "HEAD"])
+    );
     let _ = writeln!(w, "| Wasmtime | {} (crates.io; Cranelift 0.135), default `Config` |", crate::WASMTIME_VERSION);
     let _ = writeln!(w);
 
@@ -108,7 +117,10 @@ pub fn write(root: &Path, rows: &[Row], quick: bool) {
             continue;
         }
         let _ = writeln!(w, "## {title}\n");
-        let _ = writeln!(w, "| benchmark | kiln | Wasmtime | kiln / Wasmtime | target | | notes |\n|---|--:|--:|--:|--:|---|---|");
+        let _ = writeln!(
+            w,
+            "| benchmark | kiln | Wasmtime | kiln / Wasmtime | target | | notes |\n|---|--:|--:|--:|--:|---|---|"
+        );
         for r in &g {
             let _ = writeln!(
                 w,
@@ -227,7 +239,13 @@ fn svg(rows: &[Row]) -> String {
     }
     for (i, (label, ratio)) in items.iter().enumerate() {
         let y = top + i as f64 * (bar_h + gap);
-        let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#, left - 8.0, y + bar_h - 4.0, esc(label));
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            left - 8.0,
+            y + bar_h - 4.0,
+            esc(label)
+        );
         match ratio {
             Some(r) => {
                 let (a, b) = (x(*r).min(x(1.0)), x(*r).max(x(1.0)));
@@ -241,7 +259,12 @@ fn svg(rows: &[Row]) -> String {
                 );
             }
             None => {
-                let _ = writeln!(s, r##"<text x="{:.1}" y="{:.1}" fill="#c92a2a">kiln failed</text>"##, x(1.0) + 4.0, y + bar_h - 4.0);
+                let _ = writeln!(
+                    s,
+                    r##"<text x="{:.1}" y="{:.1}" fill="#c92a2a">kiln failed</text>"##,
+                    x(1.0) + 4.0,
+                    y + bar_h - 4.0
+                );
             }
         }
     }
