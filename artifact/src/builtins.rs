@@ -97,6 +97,12 @@ macro_rules! for_each_builtin {
             /// is `fp` (never returning); otherwise return, and the
             /// trampoline traps.
             host_throw(vmctx: vmctx, fp: ptr) -> void;
+            /// `memory.copy` within one unshared memory, both ranges already
+            /// checked by the compiled code: `memmove` of host addresses.
+            memmove(vmctx: vmctx, dst: ptr, src: ptr, len: i64) -> void;
+            /// `memory.fill` of an unshared memory, the range already
+            /// checked: `memset` of host addresses.
+            memset(vmctx: vmctx, dst: ptr, value: i32, len: i64) -> void;
         }
     };
 }

@@ -1,5 +1,6 @@
 //! Linear memory: loads, stores, `memory.size`, `memory.grow`, and the bulk
-//! operations (`memory.copy/fill/init`, `data.drop`), which call builtins.
+//! operations (`memory.copy/fill/init`, `data.drop`), which call builtins
+//! (`memory.copy/fill` in one unshared memory after checking bounds here).
 //!
 //! Addresses and bounds checks come from `bounds.rs` only. Memory indices
 //! passed to builtins are in the module's index space (imports first), and
@@ -9,11 +10,13 @@
 use super::bounds::{self, HeapAddr};
 use super::env::{i64_to_index, index_to_i64, FuncEnv};
 use super::func_translator::FuncState;
+use super::traps;
 use crate::error::{Error, Result};
-use cranelift_codegen::ir::{types, InstBuilder, Type};
+use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 use kiln_artifact::builtins::BuiltinIndex;
 use kiln_artifact::index::MemoryIndex;
+use kiln_artifact::traps::TrapCode;
 use wasmparser::{MemArg, MemArgTarget};
 
 /// How a load reads memory and widens the value.
@@ -177,7 +180,11 @@ pub(crate) fn grow(
     Ok(())
 }
 
-/// `memory.copy`.
+/// `memory.copy`. Within one unshared memory (what compilers emit for
+/// every `memcpy` of unknown size, so real programs run it constantly) the
+/// compiled code checks both ranges itself and calls `memmove` on host
+/// addresses: no instance lookup, no unwinding guard, on the hot path.
+/// Across memories, or in a shared one, the runtime's builtin does it all.
 pub(crate) fn copy(
     state: &mut FuncState,
     builder: &mut FunctionBuilder<'_>,
@@ -190,13 +197,20 @@ pub(crate) fn copy(
     let dst = index_to_i64(builder, dst);
     let src = index_to_i64(builder, src);
     let len = index_to_i64(builder, len);
+    if dst_mem == src_mem && checks_inline(env, dst_mem)? {
+        let dst = checked_host_addr(builder, env, dst_mem, dst, len)?;
+        let src = checked_host_addr(builder, env, src_mem, src, len)?;
+        env.call_builtin(builder, BuiltinIndex::memmove, &[dst, src, len])?;
+        return Ok(());
+    }
     let dst_arg = memory_arg(builder, dst_mem);
     let src_arg = memory_arg(builder, src_mem);
     env.call_builtin(builder, BuiltinIndex::memory_copy, &[dst_arg, dst, src_arg, src, len])?;
     Ok(())
 }
 
-/// `memory.fill`.
+/// `memory.fill`: in an unshared memory, checked here and done by `memset`
+/// (as `memory.copy` is).
 pub(crate) fn fill(
     state: &mut FuncState,
     builder: &mut FunctionBuilder<'_>,
@@ -207,9 +221,41 @@ pub(crate) fn fill(
     let (dst, value, len) = state.pop3()?;
     let dst = index_to_i64(builder, dst);
     let len = index_to_i64(builder, len);
+    if checks_inline(env, mem)? {
+        let dst = checked_host_addr(builder, env, mem, dst, len)?;
+        env.call_builtin(builder, BuiltinIndex::memset, &[dst, value, len])?;
+        return Ok(());
+    }
     let mem_arg = memory_arg(builder, mem);
     env.call_builtin(builder, BuiltinIndex::memory_fill, &[mem_arg, dst, value, len])?;
     Ok(())
+}
+
+/// Whether a bulk operation on `mem` is bounds-checked by compiled code: an
+/// unshared memory (a shared one's length may change under the check) on a
+/// 64-bit host (addresses and lengths are i64 here).
+fn checks_inline(env: &FuncEnv<'_>, mem: MemoryIndex) -> Result<bool> {
+    Ok(!env.memory_type(mem)?.shared && env.ptr == types::I64)
+}
+
+/// The host address of `[at, at + len)` in `mem`, after trapping (before
+/// anything is written, as the spec requires) unless the whole range lies
+/// within the memory's current length. `at` and `len` are i64; a sum that
+/// overflows (memory64) traps too.
+fn checked_host_addr(
+    builder: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
+    mem: MemoryIndex,
+    at: Value,
+    len: Value,
+) -> Result<Value> {
+    let oob = traps::to_ir(TrapCode::MemoryOutOfBounds);
+    let end = builder.ins().uadd_overflow_trap(at, len, oob);
+    let length = env.memory_length(builder, mem)?;
+    let outside = builder.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
+    builder.ins().trapnz(outside, oob);
+    let base = env.memory_base(builder, mem)?;
+    Ok(builder.ins().iadd(base, at))
 }
 
 /// `memory.init`.

@@ -80,6 +80,19 @@ unsafe extern "C" fn memory_copy(
     }
 }
 
+unsafe extern "C" fn memmove(_: *mut VMContext, dst: *mut u8, src: *const u8, len: u64) {
+    // SAFETY: the compiled code checked that `[src, src + len)` and
+    // `[dst, dst + len)` lie in one unshared memory's accessible bytes (so
+    // `len` fits in usize), which nothing else borrows while wasm runs;
+    // `copy` allows the ranges to overlap.
+    unsafe { std::ptr::copy(src, dst, len as usize) }
+}
+
+unsafe extern "C" fn memset(_: *mut VMContext, dst: *mut u8, value: u32, len: u64) {
+    // SAFETY: as for `memmove`, for the one range.
+    unsafe { std::ptr::write_bytes(dst, value as u8, len as usize) }
+}
+
 unsafe extern "C" fn memory_fill(vmctx: *mut VMContext, memory: u32, dst: u64, value: u32, len: u64) -> u8 {
     // SAFETY: called by compiled code with its own vmctx.
     unsafe {
