@@ -19,6 +19,7 @@ mod algo;
 #[allow(dead_code)]
 #[path = "../kernels/simd/src/blend.rs"]
 mod blend;
+mod programs;
 mod report;
 
 include!(concat!(env!("OUT_DIR"), "/modules.rs"));
@@ -103,6 +104,8 @@ pub struct Row {
     /// An execution row's kiln figure with the kernels built for the
     /// x86-64 baseline instead of this CPU.
     pub baseline: Option<f64>,
+    /// A real program's native figure.
+    pub native: Option<f64>,
 }
 
 impl Row {
@@ -117,6 +120,7 @@ impl Row {
             target: None,
             in_geomean: true,
             baseline: None,
+            native: None,
         }
     }
     fn target(mut self, t: f64) -> Row {
@@ -134,6 +138,11 @@ impl Row {
 
 fn wasmtime_engine(pooling: bool) -> wasmtime::Engine {
     let mut config = wasmtime::Config::new();
+    // Profiling both engines with perf: KILN_PROFILE=perfmap names kiln's
+    // copied code, and here Wasmtime's, in /tmp/perf-<pid>.map.
+    if std::env::var("KILN_PROFILE").as_deref() == Ok("perfmap") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     if pooling {
         let mut pool = wasmtime::PoolingAllocationConfig::default();
         pool.total_core_instances(100).total_memories(100).total_tables(100);
@@ -725,6 +734,10 @@ fn main() {
         log("execution");
         execution(quick, &engine, &mut rows);
     }
+    if on("programs") {
+        log("programs");
+        programs::measure(quick, &engine, &mut rows);
+    }
     if on("hosts") {
         log("hosts: size, startup, rebuild");
         hosts(quick, &mut rows);
@@ -747,5 +760,8 @@ fn main() {
     if only.is_empty() {
         report::write(&repo_root(), &rows, quick);
         log("wrote BENCHMARKS.md and benches/ratios.svg");
+    } else if only == ["programs"] {
+        report::splice_programs(&repo_root(), &rows);
+        log("rewrote the real programs' section of BENCHMARKS.md");
     }
 }

@@ -5,11 +5,12 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-const GROUPS: [(&str, &str); 6] = [
+const GROUPS: [(&str, &str); 7] = [
     ("load", "Load"),
     ("instantiate", "Instantiate"),
     ("calls", "Calls"),
     ("execution", "Execution"),
+    ("programs", "Real programs"),
     ("build", "Build"),
     ("size", "Size"),
 ];
@@ -116,6 +117,10 @@ pub fn write(root: &Path, rows: &[Row], quick: bool) {
             let _ = writeln!(w, "## {title}\n\nNot measured in this run.\n");
             continue;
         }
+        if group == "programs" {
+            programs_section(w, &g);
+            continue;
+        }
         let _ = writeln!(w, "## {title}\n");
         let _ = writeln!(
             w,
@@ -181,6 +186,98 @@ features = [\"runtime\", \"std\"]` and the kernels precompiled into the binary w
     );
     std::fs::write(root.join("BENCHMARKS.md"), md).unwrap();
     std::fs::write(root.join("benches/ratios.svg"), svg(rows)).unwrap();
+}
+
+fn gm(xs: impl Iterator<Item = f64>) -> Option<f64> {
+    let v: Vec<f64> = xs.collect();
+    (!v.is_empty()).then(|| (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp())
+}
+
+/// The geometric means of the real programs: kiln / Wasmtime, kiln / native,
+/// Wasmtime / native (over the programs every engine ran).
+pub fn programs_geomeans(rows: &[&Row]) -> (Option<f64>, Option<f64>, Option<f64>) {
+    let all: Vec<&&Row> = rows.iter().filter(|r| r.kiln.is_some() && r.native.is_some()).collect();
+    (
+        gm(all.iter().filter_map(|r| r.ratio())),
+        gm(all.iter().filter_map(|r| Some(r.kiln? / r.native?))),
+        gm(all.iter().filter_map(|r| Some(r.wasmtime / r.native?))),
+    )
+}
+
+fn programs_section(w: &mut String, g: &[&Row]) {
+    let _ = writeln!(w, "## Real programs\n");
+    let _ = writeln!(
+        w,
+        "{} programs of `benches/programs/`, each built from crates of the Rust registry (two of them, `bzip2` and \
+`zstd`, compile the reference C library with clang and wasi-libc) as a wasm32-wasip1 library (opt-level 3, \
+fat LTO, no SIMD: the target's defaults) and as a native shared library for this machine (`-C target-cpu=native`). \
+Each program checks its own output and returns a digest of it, which must be the same in kiln and Wasmtime on \
+every call, and natively too unless the program's output depends on the pointer width (`lz4`: same data, other \
+matches). A figure is the median time of one call of the program's work (`bench_run`), kiln, Wasmtime and native \
+sampled alternately; kiln compiles for this CPU's features, as Wasmtime does. **Memory policy:** every engine \
+calls the program again and again in one instance, so the linear memory (and the native heap) that the first \
+call touched is reused; neither engine's allocator for fresh linear memory is measured here (instantiation is, \
+above). The programs' few WASI calls go to the same minimal host functions in both engines. \
+Natively, some crates choose SIMD or hardware paths at run time (AVX2 in `chacha20poly1305`, `ed25519`, \
+`regex`'s literal search) that wasm without SIMD cannot have.\n",
+        g.len()
+    );
+    let _ = writeln!(
+        w,
+        "| program | kiln | Wasmtime | native | kiln / Wasmtime | kiln / native | what it does |\n|---|--:|--:|--:|--:|--:|---|"
+    );
+    let cell = |v: Option<f64>| v.map_or("FAIL".to_string(), |x| format!("{} ms", fmt(x)));
+    for r in g {
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} ms | {} | {} | {} | {} |",
+            r.name,
+            cell(r.kiln),
+            fmt(r.wasmtime),
+            cell(r.native),
+            r.ratio().map_or("–".into(), |x| format!("{x:.3}")),
+            match (r.kiln, r.native) {
+                (Some(k), Some(n)) => format!("{:.3}", k / n),
+                _ => "–".into(),
+            },
+            r.note
+        );
+    }
+    let (kw, kn, wn) = programs_geomeans(g);
+    let worst = g.iter().filter_map(|r| Some((r.ratio()?, r))).max_by(|a, b| a.0.total_cmp(&b.0));
+    let f = |x: Option<f64>| x.map_or("–".into(), |x| format!("**{x:.3}**"));
+    let _ = writeln!(w, "| **geometric mean** | | | | {} | {} | Wasmtime / native: {} |", f(kw), f(kn), f(wn));
+    let _ = writeln!(w);
+    let _ = writeln!(w, "| figure | measured | target | |\n|---|--:|--:|---|");
+    let _ = writeln!(w, "| geometric mean, kiln / Wasmtime | {} | ≤ 0.85 | {} |", f(kw), verdict(kw, Some(0.85)));
+    if let Some((r, row)) = worst {
+        let _ = writeln!(
+            w,
+            "| worst program, kiln / Wasmtime | {r:.3} ({}) | ≤ 1.05 | {} |",
+            row.name,
+            verdict(Some(r), Some(1.05))
+        );
+    }
+    let _ = writeln!(w, "| geometric mean, kiln / native | {} | ≤ 1.25 | {} |", f(kn), verdict(kn, Some(1.25)));
+    let _ = writeln!(w);
+}
+
+/// Rewrites only the real programs' section of an existing BENCHMARKS.md
+/// (a run of `programs` alone), leaving every other figure as it was.
+pub fn splice_programs(root: &Path, rows: &[Row]) {
+    let path = root.join("BENCHMARKS.md");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    let g: Vec<&Row> = rows.iter().filter(|r| r.group == "programs").collect();
+    let mut section = String::new();
+    programs_section(&mut section, &g);
+    let (start, end) = match old.find("## Real programs\n") {
+        Some(start) => (start, old[start + 1..].find("\n## ").map_or(old.len(), |i| start + 1 + i + 1)),
+        None => {
+            let at = old.find("## Build\n").unwrap_or(old.len());
+            (at, at)
+        }
+    };
+    std::fs::write(&path, format!("{}{section}{}", &old[..start], &old[end..])).unwrap();
 }
 
 fn esc(s: &str) -> String {
