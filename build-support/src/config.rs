@@ -254,7 +254,9 @@ impl Config {
     }
 
     /// Give relaxed-SIMD instructions the proposal's deterministic results,
-    /// the same on every target. Off by default: each target then uses its
+    /// the same on every target — up to NaN payloads, which wasm leaves
+    /// open for every float instruction (`relaxed_min` is `f32x4.min` here,
+    /// and a NaN's payload may differ between CPU levels). Off by default: each target then uses its
     /// fastest instructions (this only changes code for x86_64). Either way
     /// the choice is fixed in the artifact and recorded in `.kiln.engine`,
     /// so an artifact behaves the same on every machine that loads it.

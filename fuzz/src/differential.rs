@@ -35,7 +35,8 @@ pub fn case_from_bytes(data: &[u8]) -> CaseReport {
         return report;
     }
     let native_cpu = data.first().is_some_and(|b| b & 1 == 1);
-    check(&module.to_bytes(), &mut rng, native_cpu, &mut report);
+    let wasm = crate::canon::canonicalize_relaxed_nans(module.to_bytes());
+    check(&wasm, &mut rng, native_cpu, &mut report);
     report
 }
 

@@ -70,12 +70,14 @@ pub fn anything_config() -> wasm_smith::Config {
 
 /// A module from `config`, or None when wasm-smith gives up on its input.
 pub fn smith(config: wasm_smith::Config, rng: &mut Rng, terminate: bool) -> Option<Vec<u8>> {
+    let canonicalize = config.canonicalize_nans && config.relaxed_simd_enabled;
     let input = rng.bytes(INPUT_BYTES);
     let mut module = wasm_smith::Module::new(config, &mut Unstructured::new(&input)).ok()?;
     if terminate {
         module.ensure_termination(FUEL).ok()?;
     }
-    Some(module.to_bytes())
+    let wasm = module.to_bytes();
+    Some(if canonicalize { crate::canon::canonicalize_relaxed_nans(wasm) } else { wasm })
 }
 
 /// What the differential target does with a module once it is instantiated:

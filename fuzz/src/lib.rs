@@ -12,6 +12,7 @@
 //! | [`host_api`] | the embedding API answers as its model does, and refuses misuse |
 
 pub mod artifacts;
+pub mod canon;
 pub mod compile;
 pub mod differential;
 pub mod engines;
