@@ -178,6 +178,22 @@ macro_rules! wasi_stubs {
 
 const WASI: &str = "wasi_snapshot_preview1";
 
+/// Instantiate a program, run its initialisers (`_initialize`, if a
+/// reactor) and `bench_setup`, and return its `bench_run` as a [`Runner`]:
+/// the same body for both engines, whose APIs have the same shape.
+macro_rules! start_program {
+    ($linker:expr, $store:expr, $module:expr, $err:expr) => {{
+        let (linker, mut store, err) = ($linker, $store, $err);
+        let inst = linker.instantiate(&mut store, &$module).map_err(err)?;
+        if let Ok(init) = inst.get_typed_func::<(), ()>(&mut store, "_initialize") {
+            init.call(&mut store, ()).map_err(err)?;
+        }
+        inst.get_typed_func::<(), ()>(&mut store, "bench_setup").and_then(|f| f.call(&mut store, ())).map_err(err)?;
+        let run = inst.get_typed_func::<(), i64>(&mut store, "bench_run").map_err(err)?;
+        Ok(Box::new(move || run.call(&mut store, ()).map(|d| d as u64).map_err(err)))
+    }};
+}
+
 /// One call of a program's `bench_run`, returning its digest.
 type Runner = Box<dyn FnMut() -> Result<u64, String>>;
 
@@ -203,14 +219,8 @@ fn kiln_runner(wasm: &[u8]) -> Result<Runner, String> {
         Ok(())
     })()
     .map_err(err)?;
-    let mut store = kiln::Store::new(());
-    let inst = linker.instantiate(&mut store, &module).map_err(err)?;
-    if let Ok(init) = inst.get_typed_func::<(), ()>(&mut store, "_initialize") {
-        init.call(&mut store, ()).map_err(err)?;
-    }
-    inst.get_typed_func::<(), ()>(&mut store, "bench_setup").and_then(|f| f.call(&mut store, ())).map_err(err)?;
-    let run = inst.get_typed_func::<(), i64>(&mut store, "bench_run").map_err(err)?;
-    Ok(Box::new(move || run.call(&mut store, ()).map(|d| d as u64).map_err(err)))
+    let store = kiln::Store::new(());
+    start_program!(linker, store, module, err)
 }
 
 /// Wasmtime with its default configuration (this CPU's features).
@@ -228,14 +238,8 @@ fn wasmtime_runner(engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Runner, Str
         Ok(())
     })()
     .map_err(err)?;
-    let mut store = wasmtime::Store::new(engine, ());
-    let inst = linker.instantiate(&mut store, &module).map_err(err)?;
-    if let Ok(init) = inst.get_typed_func::<(), ()>(&mut store, "_initialize") {
-        init.call(&mut store, ()).map_err(err)?;
-    }
-    inst.get_typed_func::<(), ()>(&mut store, "bench_setup").and_then(|f| f.call(&mut store, ())).map_err(err)?;
-    let run = inst.get_typed_func::<(), i64>(&mut store, "bench_run").map_err(err)?;
-    Ok(Box::new(move || run.call(&mut store, ()).map(|d| d as u64).map_err(err)))
+    let store = wasmtime::Store::new(engine, ());
+    start_program!(linker, store, module, err)
 }
 
 /// The program built natively, loaded as a shared library.

@@ -139,7 +139,7 @@ mod tests {
         let out = canonicalize_relaxed_nans(wasm.clone());
         assert_ne!(out, wasm);
         wasmparser::validate(&out).unwrap();
-        let text = wasmprinter_free_listing(&out);
+        let text = operators(&out);
         assert!(text.contains("LocalTee { local_index: 2 }"), "{text}");
         assert!(text.contains("F32x4Eq") && text.contains("V128Bitselect"), "{text}");
         // With a payload NaN in every lane the result is the canonical
@@ -163,7 +163,7 @@ mod tests {
         assert_eq!(canonicalize_relaxed_nans(b"not wasm".to_vec()), b"not wasm".to_vec());
     }
 
-    fn wasmprinter_free_listing(wasm: &[u8]) -> String {
+    fn operators(wasm: &[u8]) -> String {
         let mut s = String::new();
         for payload in Parser::new(0).parse_all(wasm) {
             if let Ok(Payload::CodeSectionEntry(body)) = payload {

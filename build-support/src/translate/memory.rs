@@ -198,8 +198,9 @@ pub(crate) fn copy(
     let src = index_to_i64(builder, src);
     let len = index_to_i64(builder, len);
     if dst_mem == src_mem && checks_inline(env, dst_mem)? {
-        let dst = checked_host_addr(builder, env, dst_mem, dst, len)?;
-        let src = checked_host_addr(builder, env, src_mem, src, len)?;
+        let bounds = InlineBounds::of(builder, env, dst_mem)?;
+        let dst = bounds.checked_host_addr(builder, dst, len);
+        let src = bounds.checked_host_addr(builder, src, len);
         env.call_builtin(builder, BuiltinIndex::memmove, &[dst, src, len])?;
         return Ok(());
     }
@@ -222,7 +223,7 @@ pub(crate) fn fill(
     let dst = index_to_i64(builder, dst);
     let len = index_to_i64(builder, len);
     if checks_inline(env, mem)? {
-        let dst = checked_host_addr(builder, env, mem, dst, len)?;
+        let dst = InlineBounds::of(builder, env, mem)?.checked_host_addr(builder, dst, len);
         env.call_builtin(builder, BuiltinIndex::memset, &[dst, value, len])?;
         return Ok(());
     }
@@ -238,24 +239,29 @@ fn checks_inline(env: &FuncEnv<'_>, mem: MemoryIndex) -> Result<bool> {
     Ok(!env.memory_type(mem)?.shared && env.ptr == types::I64)
 }
 
-/// The host address of `[at, at + len)` in `mem`, after trapping (before
-/// anything is written, as the spec requires) unless the whole range lies
-/// within the memory's current length. `at` and `len` are i64; a sum that
-/// overflows (memory64) traps too.
-fn checked_host_addr(
-    builder: &mut FunctionBuilder<'_>,
-    env: &mut FuncEnv<'_>,
-    mem: MemoryIndex,
-    at: Value,
-    len: Value,
-) -> Result<Value> {
-    let oob = traps::to_ir(TrapCode::MemoryOutOfBounds);
-    let end = builder.ins().uadd_overflow_trap(at, len, oob);
-    let length = env.memory_length(builder, mem)?;
-    let outside = builder.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
-    builder.ins().trapnz(outside, oob);
-    let base = env.memory_base(builder, mem)?;
-    Ok(builder.ins().iadd(base, at))
+/// A memory's current length and base, read once per bulk operation
+/// (`memory.copy` checks two ranges against them).
+struct InlineBounds {
+    length: Value,
+    base: Value,
+}
+
+impl InlineBounds {
+    fn of(builder: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>, mem: MemoryIndex) -> Result<InlineBounds> {
+        Ok(InlineBounds { length: env.memory_length(builder, mem)?, base: env.memory_base(builder, mem)? })
+    }
+
+    /// The host address of `[at, at + len)`, after trapping (before
+    /// anything is written, as the spec requires) unless the whole range
+    /// lies within the current length. `at` and `len` are i64; a sum that
+    /// overflows (memory64) traps too.
+    fn checked_host_addr(&self, builder: &mut FunctionBuilder<'_>, at: Value, len: Value) -> Value {
+        let oob = traps::to_ir(TrapCode::MemoryOutOfBounds);
+        let end = builder.ins().uadd_overflow_trap(at, len, oob);
+        let outside = builder.ins().icmp(IntCC::UnsignedGreaterThan, end, self.length);
+        builder.ins().trapnz(outside, oob);
+        builder.ins().iadd(self.base, at)
+    }
 }
 
 /// `memory.init`.
