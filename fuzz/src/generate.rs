@@ -5,6 +5,8 @@ use crate::rng::Rng;
 use arbitrary::Unstructured;
 use wasmparser::{ExternalKind, Parser, Payload, ValType};
 
+pub use kiln_fuzz_replay::plan::{Call, Plan};
+
 /// Loop and call iterations a generated module may run before it traps
 /// with `unreachable` (wasm-smith's termination instrumentation): every
 /// case ends, the same way in every engine.
@@ -70,31 +72,14 @@ pub fn anything_config() -> wasm_smith::Config {
 
 /// A module from `config`, or None when wasm-smith gives up on its input.
 pub fn smith(config: wasm_smith::Config, rng: &mut Rng, terminate: bool) -> Option<Vec<u8>> {
-    let canonicalize = config.canonicalize_nans && config.relaxed_simd_enabled;
+    let canonicalize = config.canonicalize_nans;
     let input = rng.bytes(INPUT_BYTES);
     let mut module = wasm_smith::Module::new(config, &mut Unstructured::new(&input)).ok()?;
     if terminate {
         module.ensure_termination(FUEL).ok()?;
     }
     let wasm = module.to_bytes();
-    Some(if canonicalize { crate::canon::canonicalize_relaxed_nans(wasm) } else { wasm })
-}
-
-/// What the differential target does with a module once it is instantiated:
-/// call each exported function once, in export order, then read every
-/// exported memory, global and table.
-#[derive(Debug, Clone, Default)]
-pub struct Plan {
-    pub calls: Vec<Call>,
-    pub memories: Vec<String>,
-    pub globals: Vec<String>,
-    pub tables: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Call {
-    pub export: String,
-    pub args: Vec<Value>,
+    Some(if canonicalize { crate::canon::canonicalize_nans(wasm) } else { wasm })
 }
 
 /// The plan for `wasm`, with arguments drawn from `rng`.

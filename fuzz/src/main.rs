@@ -4,7 +4,7 @@
 
 use clap::{Parser, ValueEnum};
 use kiln_fuzz::runner::{self, Budget, CaseReport};
-use kiln_fuzz::{artifacts, compile, differential, supervise};
+use kiln_fuzz::{artifacts, compile, cross, differential, supervise};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -37,6 +37,12 @@ struct Args {
     /// differential: write the module of --seed to this file and stop.
     #[arg(long)]
     save_wasm: Option<PathBuf>,
+    /// cross: the triple to record cases for.
+    #[arg(long, default_value = "aarch64-unknown-linux-gnu")]
+    triple: String,
+    /// cross: the directory the case files are written to.
+    #[arg(long, default_value = "fuzz-cross")]
+    out: PathBuf,
     #[arg(long, hide = true)]
     child: bool,
     #[arg(long, hide = true, default_value_t = 1)]
@@ -47,6 +53,8 @@ struct Args {
 enum Target {
     /// kiln against two interpreters (wasmi 2.x and 1.x) on wasm-smith modules.
     Differential,
+    /// Differential cases recorded for another architecture (--triple, --out), for kiln-fuzz-replay to run there.
+    Cross,
     /// Any input to the compiler, for every target triple: Ok or an error, never a panic or hang.
     Compile,
     /// Damaged artifacts given to the loader, in child processes.
@@ -70,6 +78,8 @@ fn main() -> ExitCode {
     };
     let (name, case): (&str, fn(u64) -> CaseReport) = match args.target {
         Target::Differential => ("differential", differential::case),
+        // Its cases also need --triple and --out: run below.
+        Target::Cross => ("cross", differential::case),
         Target::Compile => ("compile", compile::case),
         Target::Artifacts => ("artifacts", artifacts::case),
         Target::Wasi => ("wasi", kiln_fuzz::wasi::case),
@@ -105,6 +115,14 @@ fn main() -> ExitCode {
             differential::check(&wasm, &mut rng, seed % 2 == 1, &mut report);
             report
         })
+    } else if matches!(args.target, Target::Cross) {
+        if let Err(e) = cross::levels(&args.triple)
+            .and_then(|_| std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display())))
+        {
+            eprintln!("kiln-fuzz: {e}");
+            return ExitCode::FAILURE;
+        }
+        runner::run(name, &budget, |seed| cross::case(seed, &args.triple, &args.out))
     } else if matches!(args.target, Target::Artifacts | Target::Wasi | Target::HostApi) {
         // The targets where a crash is the bug to find run in child
         // processes.

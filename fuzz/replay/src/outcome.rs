@@ -2,11 +2,12 @@
 //! to, and how two such records are compared.
 
 use kiln_artifact::traps::TrapCode;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A WebAssembly value. References compare by null-ness only: their
 /// identities mean nothing across engines.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub enum Value {
     I32(i32),
     I64(i64),
@@ -38,7 +39,7 @@ impl PartialEq for Value {
 }
 
 /// Why a call (or the instantiation) did not return normally.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Failure {
     /// A trap, by kind (kiln's names; the oracles' codes are mapped).
     Trap(TrapCode),
@@ -54,12 +55,13 @@ impl Failure {
 }
 
 /// Everything one engine did with one module and plan.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Run {
     /// `None` if instantiation (with the start function) succeeded.
     pub instantiation: Option<Failure>,
     pub calls: Vec<Result<Vec<Value>, Failure>>,
     /// The final bytes of each exported memory, in plan order.
+    #[serde(with = "crate::case::sparse")]
     pub memories: Vec<Vec<u8>>,
     pub globals: Vec<Value>,
     /// Null-ness of every element of each exported table.
@@ -97,7 +99,7 @@ fn failure_eq(a: &Failure, b: &Failure) -> bool {
 
 /// Compare two runs. `None`: the same. Ignores everything after a stack
 /// exhaustion in either run.
-pub fn compare(plan_calls: &[crate::generate::Call], a: &Run, b: &Run) -> Option<Difference> {
+pub fn compare(plan_calls: &[crate::plan::Call], a: &Run, b: &Run) -> Option<Difference> {
     let diff = |s: String| Some(Difference(s));
     match (&a.instantiation, &b.instantiation) {
         (None, None) => {}

@@ -1,0 +1,90 @@
+//! kiln's side of a case: artifact bytes → `Module::from_bytes` →
+//! instantiate → call, exactly as an application loading an artifact at
+//! run time does, and everything observable read back.
+
+use crate::outcome::{Failure, Run, Value};
+use crate::plan::Plan;
+use kiln::{Instance, Module, Store, Val};
+
+/// Run the plan on artifact bytes.
+///
+/// # Safety
+///
+/// The bytes must be an artifact as `kiln_build::compile` wrote it (see
+/// `Module::from_bytes`): its checksum refuses damage, not a crafted file.
+pub unsafe fn run(artifact: &[u8], plan: &Plan) -> Result<Run, String> {
+    // SAFETY: the caller vouches for the bytes (this function's contract).
+    let module = unsafe { Module::from_bytes(artifact) }.map_err(|e| format!("load: {e}"))?;
+    let mut store = Store::new(());
+    let mut run = Run::default();
+    let instance = match Instance::new(&mut store, &module, &[]) {
+        Ok(i) => i,
+        Err(e) => {
+            run.instantiation = Some(failure(e));
+            return Ok(run);
+        }
+    };
+    for call in &plan.calls {
+        let func = instance.get_func(&mut store, &call.export).ok_or("exported function missing")?;
+        let ty = func.ty(&mut store);
+        let args: Vec<Val> = call.args.iter().map(|v| to_val(*v)).collect();
+        let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+        run.calls.push(match func.call(&mut store, &args, &mut results) {
+            Ok(()) => Ok(results.iter().map(from_val).collect()),
+            Err(e) => Err(failure(e)),
+        });
+    }
+    for name in &plan.memories {
+        let memory = instance.get_memory(&mut store, name).ok_or("exported memory missing")?;
+        run.memories.push(memory.data(&store).to_vec());
+    }
+    for name in &plan.globals {
+        let global = instance.get_global(&mut store, name).ok_or("exported global missing")?;
+        run.globals.push(from_val(&global.get(&mut store)));
+    }
+    for name in &plan.tables {
+        let table = instance.get_table(&mut store, name).ok_or("exported table missing")?;
+        let elements = (0..table.size(&mut store))
+            .map(|i| {
+                table
+                    .get(&mut store, i)
+                    .is_none_or(|v| matches!(v, Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None)))
+            })
+            .collect();
+        run.tables.push(elements);
+    }
+    Ok(run)
+}
+
+fn failure(e: kiln::Error) -> Failure {
+    match e.trap() {
+        Some(t) => Failure::trap(t.code()),
+        None => Failure::Error(e.to_string()),
+    }
+}
+
+fn to_val(v: Value) -> Val {
+    match v {
+        Value::I32(x) => Val::I32(x),
+        Value::I64(x) => Val::I64(x),
+        Value::F32(x) => Val::F32(x),
+        Value::F64(x) => Val::F64(x),
+        Value::V128(x) => Val::V128(x),
+        Value::FuncRef { .. } => Val::FuncRef(None),
+        Value::ExternRef { .. } => Val::ExternRef(None),
+        Value::ExnRef { .. } => Val::ExnRef(None),
+    }
+}
+
+fn from_val(v: &Val) -> Value {
+    match *v {
+        Val::I32(x) => Value::I32(x),
+        Val::I64(x) => Value::I64(x),
+        Val::F32(x) => Value::F32(x),
+        Val::F64(x) => Value::F64(x),
+        Val::V128(x) => Value::V128(x),
+        Val::FuncRef(f) => Value::FuncRef { null: f.is_none() },
+        Val::ExternRef(r) => Value::ExternRef { null: r.is_none() },
+        Val::ExnRef(r) => Value::ExnRef { null: r.is_none() },
+    }
+}
