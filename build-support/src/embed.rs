@@ -39,6 +39,11 @@
 //! | Mach-O | `__TEXT,__kiln_text,regular,pure_instructions` | the `__TEXT` segment is mapped r-x |
 //! | PE/COFF | `.text$kiln` | a grouped section: linkers merge `.text$*` into `.text`; written by `global_asm!` (`.incbin`) with code flags, as a static's section is data and lld would keep it out of the executable `.text` |
 //! | other | none: read-only data | the runtime copies the code into executable memory |
+//!
+//! Under Miri every target takes the last row: Miri interprets Rust, so it
+//! can neither read a symbol defined in assembly nor run machine code; the
+//! runtime loads the copy and refuses calls into it (see `kiln`'s
+//! `vm::sys::miri`).
 
 use crate::error::{Error, Result};
 use std::fmt::Write as _;
@@ -106,10 +111,11 @@ pub fn artifact_expr(embed: &Embed<'_>) -> Result<String> {
             // it); the allow lets `#![deny(unsafe_code)]` crates use it.
             let _ = writeln!(
                 out,
-                "    #[repr(C, align({align}))]\n    struct __KilnAligned([u8; {len}]);\n    \
-                 #[allow(unsafe_code)]\n    #[unsafe(link_section = {section:?})]\n    \
+                "    #[repr(C, align({align}))]\n    #[cfg(not(miri))]\n    struct __KilnAligned([u8; {len}]);\n    \
+                 #[allow(unsafe_code)]\n    #[unsafe(link_section = {section:?})]\n    #[cfg(not(miri))]\n    \
                  static __KILN_ARTIFACT: __KilnAligned = __KilnAligned(*::core::include_bytes!({artifact:?}));\n    \
-                 ::kiln::Artifact::__embedded_in_text(&__KILN_ARTIFACT.0)\n}}"
+                 #[cfg(not(miri))]\n    \
+                 let artifact = ::kiln::Artifact::__embedded_in_text(&__KILN_ARTIFACT.0);"
             );
         }
         Placement::Assembly(section) => {
@@ -142,25 +148,32 @@ pub fn artifact_expr(embed: &Embed<'_>) -> Result<String> {
             // its own holds it and the static.
             let _ = writeln!(
                 out,
-                "    mod __kiln_artifact {{\n        \
+                "    #[cfg(not(miri))]\n    mod __kiln_artifact {{\n        \
                  ::core::arch::global_asm!({});\n        \
                  #[allow(unsafe_code)]\n        \
                  unsafe extern \"C\" {{\n            pub static {symbol}: [u8; {len}];\n        }}\n    }}\n    \
                  // The bytes are immutable code, defined by the assembly above.\n    \
-                 #[allow(unsafe_code)]\n    \
-                 ::kiln::Artifact::__embedded_in_text(unsafe {{ &__kiln_artifact::{symbol} }})\n}}",
+                 #[allow(unsafe_code)]\n    #[cfg(not(miri))]\n    \
+                 let artifact = ::kiln::Artifact::__embedded_in_text(unsafe {{ &__kiln_artifact::{symbol} }});",
                 asm.join(", ")
             );
         }
-        Placement::Data => {
-            let _ = writeln!(
-                out,
-                "    #[repr(C, align({align}))]\n    struct __KilnAligned([u8; {len}]);\n    \
-                 static __KILN_ARTIFACT: __KilnAligned = __KilnAligned(*::core::include_bytes!({artifact:?}));\n    \
-                 ::kiln::Artifact::__embedded_in_data(&__KILN_ARTIFACT.0)\n}}"
-            );
-        }
+        Placement::Data => {}
     }
+    // Data: the target has no executable section for the bytes, or Miri
+    // runs the crate (it interprets Rust, so it can neither read a symbol
+    // defined in assembly nor run code in place). Loading copies.
+    let cfg = match placement(os) {
+        Placement::Data => "",
+        _ => "#[cfg(miri)]\n    ",
+    };
+    let _ = writeln!(
+        out,
+        "    #[repr(C, align({align}))]\n    {cfg}struct __KilnData([u8; {len}]);\n    \
+         {cfg}static __KILN_DATA: __KilnData = __KilnData(*::core::include_bytes!({artifact:?}));\n    \
+         {cfg}let artifact = ::kiln::Artifact::__embedded_in_data(&__KILN_DATA.0);\n    \
+         artifact\n}}"
+    );
     Ok(out)
 }
 

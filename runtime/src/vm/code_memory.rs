@@ -199,7 +199,8 @@ fn fresh_rw(len: usize) -> io::Result<(Mmap, usize)> {
     Ok((mmap, start))
 }
 
-#[cfg(all(test, any(target_os = "linux", target_os = "android", windows)))]
+// Not under Miri: these read the host's mappings and run machine code.
+#[cfg(all(test, not(miri), any(target_os = "linux", target_os = "android", windows)))]
 pub(crate) mod tests {
     use super::*;
     use crate::vm::testing::{perms_over, regions};

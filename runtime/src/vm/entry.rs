@@ -9,7 +9,6 @@ use crate::vm::instance::{Pending, StoreOpaque};
 use crate::vm::sys;
 use crate::vm::traphandlers::{enter_wasm, TrapInfo};
 use crate::vm::vmctx::{VMArrayCallFunction, VMFuncRef, ValRaw};
-use core::ffi::c_void;
 
 /// Call the function whose funcref is `raw` with `values` as argument and
 /// result slots (at least `max(params, results)` of them).
@@ -38,6 +37,12 @@ pub unsafe fn call_ref(store: &mut StoreOpaque, fr: *const VMFuncRef, values: &m
     let Some(array_call) = array_call else {
         return Err(no_entry_point());
     };
+    // Miri interprets Rust, not machine code: host functions run, compiled
+    // functions cannot (see `vm::sys::miri`).
+    #[cfg(miri)]
+    if crate::vm::code_registry::is_kiln_code(array_call as usize) {
+        return Err(Error::msg(COMPILED_CODE_UNDER_MIRI));
+    }
     // SAFETY: an array-call entry point is an `extern "C"` function of four
     // pointer-sized integer arguments returning a byte, which is the shape
     // of `sys::Callee`: the same ABI, only the pointee types differ.
@@ -47,12 +52,16 @@ pub unsafe fn call_ref(store: &mut StoreOpaque, fr: *const VMFuncRef, values: &m
     if !store.exns.is_empty() && !crate::vm::traphandlers::store_running(&store.limits) {
         sweep_exceptions(store);
     }
+    // Host functions and builtins reach the store through the pointer lent
+    // here, derived from this call's own `&mut`: any other would break its
+    // exclusivity. A nested call lends its own and puts this one back.
+    let this: *mut StoreOpaque = &raw mut *store;
+    let lent = store.lent.replace(this);
     // SAFETY: the entry point gets its own vmctx, no caller, and the value
     // slots the caller vouches for; it is compiled code (or a host-function
     // shim) that owns nothing with a destructor ("plain old frames"), so
     // leaving it from a trap skips no drop. The store is not touched by
-    // this frame while wasm runs: host functions and builtins reach it
-    // through the VMContext.
+    // this frame while wasm runs, only through the pointer lent above.
     let result = unsafe {
         enter_wasm(
             &store.limits,
@@ -61,9 +70,10 @@ pub unsafe fn call_ref(store: &mut StoreOpaque, fr: *const VMFuncRef, values: &m
             vmctx.cast(),
             std::ptr::null_mut(),
             values.as_mut_ptr().cast(),
-            values.len() as *mut c_void,
+            values.len(),
         )
     };
+    store.lent.set(lent);
     match result {
         Ok(0) => Err(take_pending(store, Vec::new())),
         Ok(_) => Ok(()),
@@ -90,6 +100,10 @@ fn sweep_exceptions(store: &mut StoreOpaque) {
     }
     store.exns.sweep(&roots);
 }
+
+/// The error of a call into compiled code under Miri.
+#[cfg(miri)]
+pub const COMPILED_CODE_UNDER_MIRI: &str = "compiled code cannot run under Miri";
 
 #[cold]
 fn no_entry_point() -> Error {

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::module::Module;
 use crate::trap::{Trap, TrapCode};
 use crate::vm::linear_memory::LinearMemory;
+use crate::vm::raw_box::RawBox;
 use crate::vm::shared_memory::SharedLinearMemory;
 use crate::vm::vmctx::*;
 use kiln_artifact::index::*;
@@ -23,6 +24,7 @@ use kiln_artifact::types::{FuncType, GlobalType, TableType, ValType};
 use kiln_artifact::vmctx::{HostPtr, VMCounts, VMOffsets, VMCTX_MAGIC};
 use std::alloc::Layout;
 use std::any::{Any, TypeId};
+use std::cell::Cell;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -86,7 +88,7 @@ pub struct StoredMemory {
     pub(crate) ty: kiln_artifact::types::MemoryType,
     /// The one definition compiled code reads (a shared memory's own).
     def: NonNull<VMMemoryDefinition>,
-    _owned: Option<Box<VMMemoryDefinition>>,
+    _owned: Option<RawBox<VMMemoryDefinition>>,
 }
 
 impl StoredMemory {
@@ -246,7 +248,7 @@ pub struct StoredTable {
     pub(crate) elements: Vec<usize>,
     pub(crate) ty: TableType,
     def: NonNull<VMTableDefinition>,
-    _owned: Option<Box<VMTableDefinition>>,
+    _owned: Option<RawBox<VMTableDefinition>>,
 }
 
 impl StoredTable {
@@ -283,7 +285,7 @@ impl StoredTable {
 pub struct StoredGlobal {
     pub(crate) ty: GlobalType,
     def: NonNull<VMGlobalDefinition>,
-    _owned: Option<Box<VMGlobalDefinition>>,
+    _owned: Option<RawBox<VMGlobalDefinition>>,
 }
 
 impl StoredGlobal {
@@ -343,7 +345,8 @@ pub struct VMHostFuncContext {
     array_call: VMArrayCallFunction,
     pub(crate) func_ref: VMFuncRef,
     pub(crate) ty: FuncType,
-    store: *mut StoreOpaque,
+    /// The owning store's [`StoreOpaque::lent`].
+    lent: *const Cell<*mut StoreOpaque>,
     /// The body; its concrete type is the one `array_call` was
     /// instantiated for (see [`HostFunc::new`]).
     func: Arc<HostFn>,
@@ -366,17 +369,21 @@ pub enum Pending {
 pub struct StoreOpaque {
     pub(crate) id: u64,
     pub(crate) data_type: TypeId,
-    pub(crate) limits: Box<VMRuntimeLimits>,
+    pub(crate) limits: RawBox<VMRuntimeLimits>,
+    /// The store as the innermost running host → wasm call of it lent it
+    /// (null while no wasm of the store runs). Host functions and builtins
+    /// reach the store only through this: a pointer kept from the store's
+    /// creation would not be derived from the `&mut` the call holds, and
+    /// using it would break that borrow's exclusivity (see `vm::entry`).
+    pub(crate) lent: RawBox<Cell<*mut StoreOpaque>>,
     // Boxed so VMContexts and compiled code can hold pointers to them
     // while the vector grows.
-    #[allow(clippy::vec_box)]
-    pub(crate) instances: Vec<Box<InstanceData>>,
+    pub(crate) instances: Vec<RawBox<InstanceData>>,
     pub(crate) memories: Vec<StoredMemory>,
     pub(crate) tables: Vec<StoredTable>,
     pub(crate) globals: Vec<StoredGlobal>,
     // Boxed: compiled code holds pointers to the contexts.
-    #[allow(clippy::vec_box)]
-    pub(crate) host_funcs: Vec<Box<VMHostFuncContext>>,
+    pub(crate) host_funcs: Vec<RawBox<VMHostFuncContext>>,
     pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
     pub(crate) pending: Option<Pending>,
     /// Tags, defined by instances or by the host.
@@ -466,11 +473,12 @@ impl StoreOpaque {
         let epoch = Arc::new(AtomicU64::new(0));
         // The counter is shared with the host through the Arc, so its
         // address is stable for the store's whole life.
-        let limits = Box::new(VMRuntimeLimits { epoch: Arc::as_ptr(&epoch), ..VMRuntimeLimits::default() });
+        let limits = RawBox::new(VMRuntimeLimits { epoch: Arc::as_ptr(&epoch), ..VMRuntimeLimits::default() });
         StoreOpaque {
             id,
             data_type,
             limits,
+            lent: RawBox::new(Cell::new(std::ptr::null_mut())),
             instances: Vec::new(),
             memories: Vec::new(),
             tables: Vec::new(),
@@ -582,8 +590,8 @@ impl StoreOpaque {
             self.limits_policy.memory_size,
         )?;
         let memory = LinearMemory::new(&ty, tunables).map_err(|e| Error::new(crate::ErrorKind::Instantiation, e))?;
-        let mut owned = Box::new(VMMemoryDefinition { base: std::ptr::null_mut(), current_length: 0 });
-        let def = NonNull::from(&mut *owned);
+        let owned = RawBox::new(VMMemoryDefinition { base: std::ptr::null_mut(), current_length: 0 });
+        let def = owned.as_non_null();
         let mut m = StoredMemory::owned(memory, ty, def);
         m._owned = Some(owned);
         self.memories.push(m);
@@ -607,8 +615,8 @@ impl StoreOpaque {
     pub(crate) fn new_table(&mut self, ty: TableType, init: usize) -> Result<usize> {
         self.check_count("tables", self.tables.len(), 1, self.limits_policy.tables)?;
         self.check_initial("table (elements)", ty.limits.min, self.limits_policy.table_elements)?;
-        let mut owned = Box::new(VMTableDefinition { base: std::ptr::null_mut(), current_elements: 0 });
-        let def = NonNull::from(&mut *owned);
+        let owned = RawBox::new(VMTableDefinition { base: std::ptr::null_mut(), current_elements: 0 });
+        let def = owned.as_non_null();
         let mut t = StoredTable { elements: Vec::new(), ty, def, _owned: Some(owned) };
         if t.grow(ty.limits.min, init).is_none() {
             return Err(Error::new(
@@ -623,8 +631,8 @@ impl StoreOpaque {
 
     /// Create a global outside any instance.
     pub(crate) fn new_global(&mut self, ty: GlobalType, value: ValRaw) -> usize {
-        let mut owned = Box::new(VMGlobalDefinition { bytes: value.bytes });
-        let def = NonNull::from(&mut *owned);
+        let owned = RawBox::new(VMGlobalDefinition { bytes: value.bytes });
+        let def = owned.as_non_null();
         self.globals.push(StoredGlobal { ty, def, _owned: Some(owned) });
         self.globals.len() - 1
     }
@@ -633,7 +641,7 @@ impl StoreOpaque {
     pub(crate) fn new_host_func(&mut self, host: HostFunc) -> usize {
         let HostFunc { ty, func, array_call } = host;
         let type_id = crate::type_registry::id_of(&ty);
-        let mut ctx = Box::new(VMHostFuncContext {
+        let ctx = RawBox::new(VMHostFuncContext {
             magic: HOST_MAGIC,
             array_call,
             func_ref: VMFuncRef {
@@ -643,12 +651,16 @@ impl StoreOpaque {
                 type_id,
             },
             ty,
-            store: self as *mut StoreOpaque,
+            lent: self.lent.as_ptr(),
             func,
         });
-        let vmctx: *mut VMContext = (&mut *ctx as *mut VMHostFuncContext).cast();
-        ctx.func_ref.vmctx = vmctx;
-        let raw = &ctx.func_ref as *const VMFuncRef as usize;
+        let p = ctx.as_ptr();
+        // SAFETY: `p` is the live, unshared context just allocated; the
+        // field pointers derive from it, so they stay valid as long as it.
+        let raw = unsafe {
+            (*p).func_ref.vmctx = p.cast::<VMContext>();
+            core::ptr::addr_of!((*p).func_ref) as usize
+        };
         self.host_funcs.push(ctx);
         raw
     }
@@ -721,9 +733,9 @@ where
     // caller's guarantee), so the data pointer of the erased Arc is one.
     let func: *const C = Arc::as_ptr(&ctx.func).cast::<C>();
     // SAFETY: the store outlives its host functions, and while wasm runs the
-    // host holds no other reference into it: the entry point handed its
-    // exclusive borrow down to this call.
-    let store = unsafe { &mut *ctx.store };
+    // host holds no other reference into it: the entry point lent its
+    // exclusive borrow down to this call, as the pointer it stored.
+    let store = unsafe { &mut *(*ctx.lent).get() };
     let caller = if caller_vmctx.is_null() {
         None
     } else {
@@ -770,7 +782,10 @@ pub struct InstanceData {
     pub(crate) module: Module,
     pub(crate) vmctx: VMContextBox,
     pub(crate) offsets: VMOffsets<HostPtr>,
-    pub(crate) store: *mut StoreOpaque,
+    /// The owning store: its identity only (see [`InstanceData::store`]).
+    pub(crate) store: *const StoreOpaque,
+    /// The owning store's [`StoreOpaque::lent`].
+    lent: *const Cell<*mut StoreOpaque>,
     /// Store index of each memory, table and global in the module's index spaces.
     pub(crate) memories: Vec<usize>,
     pub(crate) tables: Vec<usize>,
@@ -791,13 +806,15 @@ impl InstanceData {
         Some(self.vmctx.field::<VMFuncRef>(self.offsets.func_ref(slot.0)) as usize)
     }
 
-    /// The store this instance belongs to.
+    /// The store this instance belongs to, as the running call lent it.
     ///
     /// # Safety
-    /// No other reference to the store may be live.
+    /// Wasm of the store must be running (called from compiled code), and
+    /// no other reference to the store may be live.
     pub(crate) unsafe fn store<'a>(&self) -> &'a mut StoreOpaque {
-        // SAFETY: the store owns this instance and outlives it.
-        unsafe { &mut *self.store }
+        // SAFETY: the store owns this instance and outlives it; the
+        // caller's contract makes the lent pointer the live one.
+        unsafe { &mut *(*self.lent).get() }
     }
 }
 
@@ -940,12 +957,13 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
         v
     };
     let store_ptr: *mut StoreOpaque = store;
-    let mut inst = Box::new(InstanceData {
+    let mut owner = RawBox::new(InstanceData {
         index,
         module: module.clone(),
         vmctx,
         offsets,
         store: store_ptr,
+        lent: store.lent.as_ptr(),
         memories: index_space(&imports.memories, info.memories.len()),
         tables: index_space(&imports.tables, info.tables.len()),
         globals: index_space(&imports.globals, info.globals.len()),
@@ -953,7 +971,8 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
         elements: vec![None; info.elements.len()],
         dropped_data: vec![false; info.data.len()],
     });
-    let inst_ptr: *mut InstanceData = &mut *inst;
+    let inst_ptr: *mut InstanceData = owner.as_ptr();
+    let inst: &mut InstanceData = &mut owner;
     let v = &inst.vmctx;
 
     // Header.
@@ -1065,14 +1084,14 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
         let ty = GlobalType { content: crate::type_registry::canonical(ty.content, type_ids), ..*ty };
         store.globals.push(StoredGlobal { ty, def, _owned: None });
         inst.globals.push(store.globals.len() - 1);
-        let value = eval(store, &inst, &info.global_inits[i])?;
+        let value = eval(store, inst, &info.global_inits[i])?;
         let last = store.globals.len() - 1;
         store.globals[last].set(value);
     }
 
     // Defined tables.
     for (i, ty) in info.tables[info.num_imported_tables as usize..].iter().enumerate() {
-        let init = eval(store, &inst, &info.table_inits[i])?.get_ref();
+        let init = eval(store, inst, &info.table_inits[i])?.get_ref();
         let def =
             NonNull::new(v.field::<VMTableDefinition>(offsets.defined_table(i as u32))).unwrap_or(NonNull::dangling());
         let element = match crate::type_registry::canonical(ValType::Ref(ty.element), type_ids) {
@@ -1097,12 +1116,12 @@ pub fn instantiate(store: &mut StoreOpaque, module: &Module, imports: ResolvedIm
     for (i, seg) in info.elements.iter().enumerate() {
         if let ElementMode::Passive = seg.mode {
             let items =
-                (0..seg.items.len()).map(|k| element_item(store, &inst, &seg.items, k)).collect::<Result<_>>()?;
+                (0..seg.items.len()).map(|k| element_item(store, inst, &seg.items, k)).collect::<Result<_>>()?;
             inst.elements[i] = Some(items);
         }
     }
 
-    store.instances.push(inst);
+    store.instances.push(owner);
 
     // From here on, effects are observable even if a later step traps.
     for seg in &info.elements {

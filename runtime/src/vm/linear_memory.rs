@@ -176,7 +176,8 @@ impl LinearMemory {
             return Err(format!("memory minimum of {min} pages exceeds its maximum of {max}"));
         }
         let min_bytes = min << ty.page_size_log2; // min <= limit: cannot overflow
-        let reservation = if !ty.memory64 && tunables.bounds_checks == BoundsChecks::GuardPages {
+        let guard_pages = tunables.bounds_checks == BoundsChecks::GuardPages && sys::RESERVATION_LIMIT.is_none();
+        let reservation = if !ty.memory64 && guard_pages {
             // Compiled code relies on exactly this much address space.
             let r = tunables.memory_reservation;
             if !r.is_multiple_of(WASM_PAGE_SIZE) {
@@ -191,16 +192,17 @@ impl LinearMemory {
         } else {
             let max_bytes = max << ty.page_size_log2; // max <= limit: cannot overflow
             let cap = tunables.memory_reservation / WASM_PAGE_SIZE * WASM_PAGE_SIZE;
+            let cap = sys::RESERVATION_LIMIT.map_or(cap, |limit| cap.min(limit));
             // Whole host pages, for a memory of 1-byte pages.
             max_bytes.min(cap).max(min_bytes).next_multiple_of(sys::page_size() as u64)
         };
+        let guard = if sys::RESERVATION_LIMIT.is_some() { 0 } else { tunables.memory_guard_size };
         let too_big = || {
             format!(
-                "a memory reservation of {reservation} bytes plus a {} byte guard does not fit this host's address space",
-                tunables.memory_guard_size
+                "a memory reservation of {reservation} bytes plus a {guard} byte guard does not fit this host's address space"
             )
         };
-        let total = reservation.checked_add(tunables.memory_guard_size).ok_or_else(too_big)?;
+        let total = reservation.checked_add(guard).ok_or_else(too_big)?;
         let total = usize::try_from(total).map_err(|_| too_big())?;
         let reservation = reservation as usize; // <= total, which fits
         let min_bytes = min_bytes as usize; // <= reservation
@@ -415,6 +417,7 @@ mod tests {
 
     #[cfg(target_pointer_width = "64")]
     #[test]
+    #[cfg_attr(miri, ignore = "reservations are capped under Miri")]
     fn grows_by_protection_up_to_the_maximum() {
         let mut m = LinearMemory::new(&memory(1, Some(10)), &Tunables::default()).unwrap();
         let base = m.base();
@@ -451,6 +454,7 @@ mod tests {
 
     #[cfg(all(target_pointer_width = "64", any(target_os = "linux", windows)))]
     #[test]
+    #[cfg_attr(miri, ignore = "reads the host's mappings")]
     fn beyond_the_accessible_prefix_is_inaccessible() {
         let t = Tunables::default();
         let mut m = LinearMemory::new(&memory(2, None), &t).unwrap();
@@ -497,6 +501,7 @@ mod tests {
 
     #[cfg(all(target_pointer_width = "64", any(target_os = "linux", windows)))]
     #[test]
+    #[cfg_attr(miri, ignore = "reads the host's mappings")]
     fn a_pooled_reservation_keeps_only_what_the_next_memory_needs() {
         let t = unique_tunables(23);
         let mut m = LinearMemory::new(&memory(2, None), &t).unwrap();
@@ -523,6 +528,7 @@ mod tests {
 
     #[cfg(all(target_pointer_width = "64", target_os = "linux"))]
     #[test]
+    #[cfg_attr(miri, ignore = "memfd images and the host's mappings")]
     fn an_image_is_copy_on_write_and_comes_back_on_reuse() {
         use crate::vm::memory_image::MemoryImage;
         let t = unique_tunables(29);
@@ -570,6 +576,7 @@ mod tests {
 
     #[cfg(target_os = "linux")]
     #[test]
+    #[cfg_attr(miri, ignore = "memfd images")]
     fn an_image_must_fit_the_initial_size() {
         use crate::vm::memory_image::MemoryImage;
         let img = MemoryImage::new(&[(65536, b"x")]).unwrap().unwrap();

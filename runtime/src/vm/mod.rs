@@ -37,6 +37,7 @@ pub mod loaded_code;
 pub mod memory_image;
 pub mod mmap;
 pub mod parking;
+pub mod raw_box;
 pub mod shared_memory;
 pub mod sys;
 pub mod throw;

@@ -213,6 +213,7 @@ pub fn in_wasm_activation() -> bool {
 ///
 /// Everything else — a fault in the host, a fault in kiln code that is not
 /// a trap site — is not kiln's, and goes to whoever handled it before.
+#[cfg_attr(miri, allow(dead_code))] // no fault handler under Miri
 pub(crate) fn claim_fault(regs: sys::Registers, fault_addr: Option<usize>) -> Option<*const c_void> {
     let activation = current_activation();
     if activation.is_null() {
@@ -321,7 +322,7 @@ pub unsafe fn catch_traps<F: FnMut()>(
     let null = ptr::null_mut();
     // SAFETY: `call_closure::<F>` takes a live `F` first, which `payload`
     // is until this call returns; the rest is the caller's contract.
-    unsafe { enter_wasm(limits, max_wasm_stack, call_closure::<F>, payload, null, null, null) }.map(|_| ())
+    unsafe { enter_wasm(limits, max_wasm_stack, call_closure::<F>, payload, null, null, 0) }.map(|_| ())
 }
 
 /// Call `callee(a, b, c, d)` (compiled code's array-call entry point, or a
@@ -342,7 +343,7 @@ pub unsafe fn enter_wasm(
     a: *mut c_void,
     b: *mut c_void,
     c: *mut c_void,
-    d: *mut c_void,
+    d: usize,
 ) -> Result<u8, TrapInfo> {
     // Only the address leaves the closure: a small closure is inlined, so
     // the access compiles to a plain thread-pointer offset.
@@ -388,12 +389,7 @@ pub unsafe fn enter_wasm(
 /// # Safety
 ///
 /// `payload` must point to a live `F`, used by nothing else during the call.
-unsafe extern "C" fn call_closure<F: FnMut()>(
-    payload: *mut c_void,
-    _: *mut c_void,
-    _: *mut c_void,
-    _: *mut c_void,
-) -> u8 {
+unsafe extern "C" fn call_closure<F: FnMut()>(payload: *mut c_void, _: *mut c_void, _: *mut c_void, _: usize) -> u8 {
     // SAFETY: `catch_traps` passes its own `f`, exclusively borrowed for the
     // duration of the call.
     let f = unsafe { &mut *payload.cast::<F>() };
@@ -454,7 +450,8 @@ fn approximate_stack_pointer() -> usize {
     core::hint::black_box(&marker) as *const u8 as usize
 }
 
-#[cfg(test)]
+// Not under Miri: these run machine code and take faults.
+#[cfg(all(test, not(miri)))]
 pub(crate) mod tests {
     use super::*;
 

@@ -11,6 +11,7 @@
 //! | `windows/mod.rs` | Windows: VirtualAlloc reserve/commit/decommit, thread stack bounds, icache flush |
 //! | `windows/exceptions.rs` | the vectored exception handler: read and rewrite the `CONTEXT` |
 //! | `arch/x86_64.rs`, `arch/aarch64.rs`, `arch/riscv64.rs`, `arch/s390x.rs` | `enter`/`resume` (inline and naked assembly), the frame walk, cache maintenance instructions |
+//! | `miri.rs` | the stand-in under Miri: heap allocations for mappings, no compiled code (see there) |
 //! | this file | the shared [`Registers`] |
 //!
 //! What the rest of the runtime uses:
@@ -36,22 +37,55 @@
 //! point it was given, and returns.
 
 mod arch;
-pub use arch::{
-    enter, next_older_frame, resume, resume_entry, resume_to_handler, stack_pointer_at_call, Callee, RESUMED,
-};
+#[cfg(not(miri))]
+pub use arch::{enter, next_older_frame, resume, resume_entry, resume_to_handler};
+pub use arch::{stack_pointer_at_call, Callee, RESUMED};
 
-#[cfg(unix)]
+#[cfg(all(unix, not(miri)))]
 mod unix;
-#[cfg(unix)]
+#[cfg(all(unix, not(miri)))]
 pub use unix::*;
 
-#[cfg(windows)]
+#[cfg(all(windows, not(miri)))]
 mod windows;
-#[cfg(windows)]
+#[cfg(all(windows, not(miri)))]
 pub use windows::*;
+
+#[cfg(miri)]
+mod miri;
+#[cfg(miri)]
+pub use miri::*;
 
 #[cfg(not(any(unix, windows)))]
 compile_error!("kiln's runtime supports Unix and Windows hosts; porting starts in runtime/src/vm/sys/mod.rs");
+
+/// The protections kiln ever gives memory. There is deliberately no
+/// writable-and-executable variant: code is written while `ReadWrite` and
+/// only then switched to `ReadExecute` (W^X). Each OS family maps them to
+/// its own flags; under Miri they are recorded nowhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protection {
+    /// Inaccessible: reservations and guard regions.
+    None,
+    /// Read-only.
+    Read,
+    /// Readable and writable data.
+    ReadWrite,
+    /// Readable and executable code.
+    ReadExecute,
+    /// Readable and executable code whose indirect branch targets are all
+    /// landing pads: on aarch64 Linux, `PROT_BTI` makes the CPU fault on an
+    /// indirect branch anywhere else. Elsewhere the same as `ReadExecute`.
+    ReadExecuteBti,
+}
+
+/// The most address space one linear memory may reserve, where reserving
+/// costs memory: under Miri every reserved byte is backed, and since no
+/// compiled code runs there nothing needs guard regions or the
+/// reservation compiled code assumes, so a memory reserves only what it
+/// may grow to, up to this. `None` on real hosts, where a reservation is
+/// only address space.
+pub const RESERVATION_LIMIT: Option<u64> = if cfg!(miri) { Some(64 << 20) } else { None };
 
 /// Registers of the interrupted code that the trap handler needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,29 +33,29 @@ use core::ffi::c_void;
 
 /// A function [`enter`] calls: four pointer-sized arguments, a byte back
 /// (the shape of compiled code's array-call entry points).
-pub type Callee = unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_void, *mut c_void) -> u8;
+pub type Callee = unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_void, usize) -> u8;
 
 /// What [`enter`] returns when [`resume`] jumped back.
 pub const RESUMED: u32 = 0x100;
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(miri)))]
 mod x86_64;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(miri)))]
 pub use x86_64::*;
 
-#[cfg(target_arch = "aarch64")]
+#[cfg(all(target_arch = "aarch64", not(miri)))]
 mod aarch64;
-#[cfg(target_arch = "aarch64")]
+#[cfg(all(target_arch = "aarch64", not(miri)))]
 pub use aarch64::*;
 
-#[cfg(target_arch = "riscv64")]
+#[cfg(all(target_arch = "riscv64", not(miri)))]
 mod riscv64;
-#[cfg(target_arch = "riscv64")]
+#[cfg(all(target_arch = "riscv64", not(miri)))]
 pub use riscv64::*;
 
-#[cfg(target_arch = "s390x")]
+#[cfg(all(target_arch = "s390x", not(miri)))]
 mod s390x;
-#[cfg(target_arch = "s390x")]
+#[cfg(all(target_arch = "s390x", not(miri)))]
 pub use s390x::*;
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64", target_arch = "s390x")))]
@@ -74,7 +74,7 @@ compile_error!(
 /// # Safety
 ///
 /// `[low, high)` must be readable memory.
-#[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))]
+#[cfg(all(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"), not(miri)))]
 #[inline]
 unsafe fn frame_record_at(fp: usize, low: usize, high: usize) -> Option<(usize, usize)> {
     let word = core::mem::size_of::<usize>();
@@ -101,7 +101,7 @@ pub fn stack_pointer_at_call(fp: usize, frame_offset: u32) -> Option<usize> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(miri)))]
 mod tests {
     use super::*;
 
@@ -110,15 +110,15 @@ mod tests {
     /// compiler relies on them across the call).
     #[test]
     fn enter_calls_and_returns() {
-        unsafe extern "C" fn callee(a: *mut c_void, b: *mut c_void, c: *mut c_void, d: *mut c_void) -> u8 {
-            (a as usize + 2 * b as usize + 3 * c as usize + 4 * d as usize) as u8
+        unsafe extern "C" fn callee(a: *mut c_void, b: *mut c_void, c: *mut c_void, d: usize) -> u8 {
+            (a as usize + 2 * b as usize + 3 * c as usize + 4 * d) as u8
         }
         let mut point = core::ptr::null();
         for i in 0..100usize {
             let args = [i, i + 1, i + 2, i + 3].map(|v| v as *mut c_void);
             // SAFETY: `callee` is a plain function of four arguments; `point`
             // is writable.
-            let r = unsafe { enter(&mut point, callee, args[0], args[1], args[2], args[3]) };
+            let r = unsafe { enter(&mut point, callee, args[0], args[1], args[2], i + 3) };
             assert_eq!(r, ((i + 2 * (i + 1) + 3 * (i + 2) + 4 * (i + 3)) as u8) as u32);
             assert!(!point.is_null());
         }
@@ -130,7 +130,7 @@ mod tests {
     #[test]
     fn resume_returns_resumed() {
         struct Slot(core::cell::Cell<*const c_void>);
-        unsafe extern "C" fn jumper(slot: *mut c_void, _: *mut c_void, _: *mut c_void, _: *mut c_void) -> u8 {
+        unsafe extern "C" fn jumper(slot: *mut c_void, _: *mut c_void, _: *mut c_void, _: usize) -> u8 {
             // SAFETY: the test passes a live `Slot`, written by `enter`.
             let point = unsafe { (*slot.cast::<Slot>()).0.get() };
             // Clobber what the compiler may keep in callee-saved registers.
@@ -155,7 +155,7 @@ mod tests {
                     &slot as *const Slot as *mut c_void,
                     core::ptr::null_mut(),
                     core::ptr::null_mut(),
-                    core::ptr::null_mut(),
+                    0,
                 )
             };
             assert_eq!(r, RESUMED);

@@ -21,7 +21,7 @@ pub unsafe fn enter(
     a: *mut c_void,
     b: *mut c_void,
     c: *mut c_void,
-    d: *mut c_void,
+    d: usize,
 ) -> u32 {
     // SAFETY: `kiln_enter` is an LP64D function of these six arguments
     // that preserves every callee-saved register on both of its returns;
@@ -45,7 +45,7 @@ unsafe extern "C" fn kiln_enter(
     a: *mut c_void,
     b: *mut c_void,
     c: *mut c_void,
-    d: *mut c_void,
+    d: usize,
 ) -> u32 {
     core::arch::naked_asm!(
         // The assembler of a naked function does not see the target's

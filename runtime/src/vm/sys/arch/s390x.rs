@@ -24,7 +24,7 @@ pub unsafe fn enter(
     a: *mut c_void,
     b: *mut c_void,
     c: *mut c_void,
-    d: *mut c_void,
+    d: usize,
 ) -> u32 {
     // SAFETY: `kiln_enter` is an s390x ELF ABI function of these six
     // arguments that preserves every callee-saved register on both of its
@@ -52,7 +52,7 @@ unsafe extern "C" fn kiln_enter(
     a: *mut c_void,
     b: *mut c_void,
     c: *mut c_void,
-    d: *mut c_void,
+    d: usize,
 ) -> u32 {
     core::arch::naked_asm!(
         "stmg %r6, %r15, 48(%r15)",

@@ -32,7 +32,7 @@ pub unsafe fn enter(
     a: *mut c_void,
     b: *mut c_void,
     c: *mut c_void,
-    d: *mut c_void,
+    d: usize,
 ) -> u32 {
     let ret: u32;
     // SAFETY: the block leaves the stack pointer as it found it (four

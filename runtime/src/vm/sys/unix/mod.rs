@@ -11,6 +11,8 @@ use core::ffi::{c_int, c_void};
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::io;
+
+use super::Protection;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 use std::os::fd::FromRawFd;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -30,25 +32,6 @@ pub fn page_size() -> usize {
         }
         n => n,
     }
-}
-
-/// The protections kiln ever gives memory. There is deliberately no
-/// writable-and-executable variant: code is written while `ReadWrite` and
-/// only then switched to `ReadExecute` (W^X).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protection {
-    /// Inaccessible: reservations and guard regions.
-    None,
-    /// Read-only.
-    Read,
-    /// Readable and writable data.
-    ReadWrite,
-    /// Readable and executable code.
-    ReadExecute,
-    /// Readable and executable code whose indirect branch targets are all
-    /// landing pads: on aarch64 Linux, `PROT_BTI` makes the CPU fault on an
-    /// indirect branch anywhere else. Elsewhere the same as `ReadExecute`.
-    ReadExecuteBti,
 }
 
 impl Protection {

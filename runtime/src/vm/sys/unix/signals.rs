@@ -248,12 +248,12 @@ unsafe fn context_registers(signum: c_int, ctx: *const c_void) -> Registers {
         // The PSW address is the PC; r15 is the stack pointer, which holds
         // the backchain.
         #[cfg(target_arch = "s390x")]
-        {
+        return {
             let late = signum == libc::SIGILL || signum == libc::SIGFPE;
             let pc = (mc.psw.addr as usize).wrapping_sub(late as usize);
             let sp = mc.gregs[15] as usize;
-            return Registers { pc, fp: sp, sp };
-        }
+            Registers { pc, fp: sp, sp }
+        };
     }
     #[cfg(target_vendor = "apple")]
     {

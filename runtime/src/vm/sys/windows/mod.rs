@@ -12,6 +12,8 @@ use core::ffi::c_void;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::io;
+
+use super::Protection;
 use windows_sys::Win32::System::Memory::{
     VirtualAlloc, VirtualFree, VirtualProtect, MEM_COMMIT, MEM_DECOMMIT, MEM_RELEASE, MEM_RESERVE, PAGE_EXECUTE_READ,
     PAGE_NOACCESS, PAGE_PROTECTION_FLAGS, PAGE_READONLY, PAGE_READWRITE,
@@ -36,26 +38,9 @@ pub fn page_size() -> usize {
     }
 }
 
-/// The protections kiln ever gives memory. There is deliberately no
-/// writable-and-executable variant: code is written while `ReadWrite` and
-/// only then switched to `ReadExecute` (W^X).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protection {
-    /// Inaccessible: reservations and guard regions (decommitted).
-    None,
-    /// Read-only.
-    Read,
-    /// Readable and writable data.
-    ReadWrite,
-    /// Readable and executable code.
-    ReadExecute,
-    /// Code whose indirect branch targets are landing pads; Windows has no
-    /// page-level enforcement of them (CFG works differently), so the
-    /// same as `ReadExecute`.
-    ReadExecuteBti,
-}
-
 impl Protection {
+    /// `None` decommits. Windows has no page-level enforcement of landing
+    /// pads (CFG works differently): `ReadExecuteBti` is `ReadExecute`.
     fn flags(self) -> PAGE_PROTECTION_FLAGS {
         match self {
             Protection::None => PAGE_NOACCESS,
