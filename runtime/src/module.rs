@@ -353,6 +353,25 @@ fn validate(info: &ModuleInfo, s: &elf::Sections<'_>) -> Result<()> {
     if info.functions.iter().any(|t| t.index() >= n_types) {
         return bad("a function has an unknown type".into());
     }
+    // Each import's type is that of the index-space entry it fills: one
+    // source of truth for linking and for `Module::imports`.
+    let mut next = [0usize; 5];
+    for i in &info.imports {
+        let mut take = |k: usize| {
+            next[k] += 1;
+            next[k] - 1
+        };
+        let matches = match i.kind {
+            ImportKind::Func(t) => info.functions.get(take(0)) == Some(&t),
+            ImportKind::Table(t) => info.tables.get(take(1)) == Some(&t),
+            ImportKind::Memory(m) => info.memories.get(take(2)) == Some(&m),
+            ImportKind::Global(g) => info.globals.get(take(3)) == Some(&g),
+            ImportKind::Tag(t) => info.tags.get(take(4)) == Some(&t),
+        };
+        if !matches {
+            return bad(format!("import `{}`::`{}` has another type than the entry it fills", i.module, i.name));
+        }
+    }
     if info.tags.iter().any(|t| info.types.get(t.index()).is_none_or(|ty| !ty.results.is_empty())) {
         return bad("a tag has an unknown type or a type with results".into());
     }

@@ -132,6 +132,35 @@ fn corrupt_metadata_sections() {
     }
 }
 
+/// Every byte of the metadata of a module with imports flipped: refused,
+/// or loaded with imports and exports that can be listed. (A flipped
+/// import type index once made `Module::imports` index out of bounds.)
+#[test]
+fn damaged_import_metadata_is_refused_or_consistent() {
+    let good = artifact(
+        r#"(module
+          (import "env" "f" (func (param i32) (result i64)))
+          (import "env" "m" (memory 1))
+          (import "env" "g" (global (mut f32)))
+          (import "env" "t" (table 1 funcref))
+          (func (export "h") (param i32) (result i64) (call 0 (local.get 0))))"#,
+    );
+    let r = section_range(&good, ".kiln.info");
+    for i in r {
+        for flip in [0x01, 0x10, 0xff] {
+            let mut bytes = good.clone();
+            bytes[i] ^= flip;
+            match load_edited(&bytes) {
+                Ok(m) => {
+                    let listed = m.imports().map(|i| format!("{:?}", i.ty)).count() + m.exports().count();
+                    assert!(listed > 0);
+                }
+                Err(e) => assert_eq!(e.kind(), ErrorKind::Load, "{e}"),
+            }
+        }
+    }
+}
+
 #[test]
 fn readelf_sees_the_sections_and_symbols() {
     use object::{Object, ObjectSection, ObjectSymbol};
