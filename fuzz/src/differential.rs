@@ -106,6 +106,7 @@ pub fn check(wasm: &[u8], rng: &mut Rng, native_cpu: bool, report: &mut CaseRepo
         }
     };
     report.count("calls", k.calls.len() as u64);
+    report.count("host calls", k.host.calls);
     if k.instantiation.is_some() {
         report.count("instantiation failures", 1);
     }
@@ -148,5 +149,72 @@ pub fn check(wasm: &[u8], rng: &mut Rng, native_cpu: bool, report: &mut CaseRepo
         };
         let cpu = if native_cpu { "this CPU's features" } else { "the baseline CPU" };
         report.finding = Some(finding(format!("{what} (compiled for {cpu})")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{Failure, Value};
+    use kiln_fuzz_replay::plan::Call;
+
+    /// Host imports through the whole path: arguments in registers and on
+    /// the stack, several results, and a host function failing part way
+    /// through a loop, the same in kiln and both oracles.
+    #[test]
+    fn host_imports_agree_across_engines() {
+        let wasm = wat::parse_str(
+            r#"(module
+              (import "host" "pair" (func $pair (param i32 i32) (result i32 i32)))
+              (import "host" "wide" (func $wide (param i64 i64 i64 i64 i64 i64 i64 i64 i32 i32
+                                                 f64 f64 f64 f64 f64 f64 f64 f64 f32) (result i64)))
+              (import "host" "mixed" (func $mixed (param i32 i64 f32 f64) (result i32 f64 i64)))
+              (import "host" "i32" (func $i32 (param i32) (result i32)))
+              (memory (export "m") 1)
+              (func (export "pair") (param i32) (result i32)
+                (call $pair (local.get 0) (i32.add (local.get 0) (i32.const 1)))
+                i32.xor)
+              (func (export "wide") (result i64)
+                (call $wide (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4) (i64.const 5)
+                            (i64.const 6) (i64.const 7) (i64.const 8) (i32.const 9) (i32.const 10)
+                            (f64.const 1.5) (f64.const 2.5) (f64.const 3.5) (f64.const 4.5)
+                            (f64.const 5.5) (f64.const 6.5) (f64.const 7.5) (f64.const 8.5)
+                            (f32.const -0.0)))
+              (func (export "mixed") (param f64) (result i32 f64 i64)
+                (call $mixed (i32.const -1) (i64.const -2) (f32.const nan) (local.get 0)))
+              ;; Stores each host result until a host call fails.
+              (func (export "until_failure") (result i32)
+                (local $i i32)
+                (loop $l
+                  (i32.store (i32.shl (local.get $i) (i32.const 2)) (call $i32 (local.get $i)))
+                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                  (br_if $l (i32.lt_u (local.get $i) (i32.const 4096))))
+                (local.get $i)))"#,
+        )
+        .unwrap();
+        let call = |export: &str, args: Vec<Value>| Call { export: export.into(), args };
+        let plan = Plan {
+            calls: vec![
+                call("pair", vec![Value::I32(7)]),
+                call("wide", vec![]),
+                call("mixed", vec![Value::F64(0.25f64.to_bits())]),
+                call("until_failure", vec![]),
+                call("pair", vec![Value::I32(-3)]),
+            ],
+            memories: vec!["m".into()],
+            ..Plan::default()
+        };
+        let (a, b) = oracles(&wasm, &plan);
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let artifact = kiln::compile(&wasm, false).unwrap();
+        // SAFETY: the artifact was just compiled in this process.
+        let k = unsafe { kiln::run(&artifact, &plan) }.unwrap();
+        assert_eq!(compare(&plan.calls, &k, &a), None);
+        assert_eq!(compare(&plan.calls, &k, &b), None);
+        // The loop ran until a host call failed, which every engine reports
+        // as an error, and each engine's host saw the same calls.
+        assert!(matches!(k.calls[3], Err(Failure::Error(_))), "{:?}", k.calls[3]);
+        assert!(k.host.calls > 5, "{:?}", k.host);
+        assert!(k.memories[0].iter().any(|&b| b != 0));
     }
 }

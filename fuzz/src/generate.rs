@@ -16,12 +16,14 @@ pub const FUEL: u32 = 1_000;
 const INPUT_BYTES: usize = 8 * 1024;
 
 /// The wasm-smith configuration of the differential target: every feature
-/// kiln and both oracles implement. Left out: imports (the oracles would
-/// need the same host functions), threads, exceptions, typed function
-/// references and GC (the oracles lack them).
+/// kiln and both oracles implement, and imports of the host functions
+/// every engine defines alike (`kiln_fuzz_replay::host`). Left out:
+/// imported memories, tables and globals, threads, exceptions, typed
+/// function references and GC (the oracles lack them).
 pub fn differential_config(rng: &mut Rng) -> wasm_smith::Config {
     wasm_smith::Config {
-        max_imports: 0,
+        max_imports: if rng.chance(1, 2) { 1 + rng.below(6) as usize } else { 0 },
+        available_imports: Some(host_imports()),
         min_types: 1,
         min_funcs: 1 + rng.below(8) as usize,
         max_funcs: 24,
@@ -56,6 +58,26 @@ pub fn differential_config(rng: &mut Rng) -> wasm_smith::Config {
         allow_start_export: true,
         ..wasm_smith::Config::default()
     }
+}
+
+/// A module importing every host function, from which wasm-smith picks.
+fn host_imports() -> Vec<u8> {
+    use kiln_fuzz_replay::host::{Ty, FUNCTIONS, MODULE};
+    use wasm_encoder::{EntityType, ImportSection, TypeSection, ValType as V};
+    let val = |t: &Ty| match t {
+        Ty::I32 => V::I32,
+        Ty::I64 => V::I64,
+        Ty::F32 => V::F32,
+        Ty::F64 => V::F64,
+    };
+    let (mut types, mut imports) = (TypeSection::new(), ImportSection::new());
+    for (index, (name, params, results)) in FUNCTIONS.iter().enumerate() {
+        types.ty().function(params.iter().map(val), results.iter().map(val));
+        imports.import(MODULE, name, EntityType::Function(index as u32));
+    }
+    let mut module = wasm_encoder::Module::new();
+    module.section(&types).section(&imports);
+    module.finish()
 }
 
 /// The wasm-smith configuration of the compiler-robustness target: every

@@ -2,7 +2,9 @@
 //! Memory, Table, Global and Func operations, checked against a model of
 //! what each must do. Handles are used with the wrong store, memories and
 //! tables grown at their limits, host functions re-enter wasm, traps
-//! happen inside nested calls.
+//! happen inside nested calls, and a second module is linked to an
+//! instance's exports or to host-made objects (whose state it must then
+//! share), or to objects that do not match its imports.
 //!
 //! Every operation must give the model's answer, or the error the model
 //! expects. A handle used with another store must be refused: an `Err`,
@@ -11,7 +13,10 @@
 
 use crate::rng::Rng;
 use crate::runner::{CaseReport, Finding};
-use kiln::{Caller, Error, ExternRef, Func, FuncType, Instance, Linker, Module, Store, TrapCode, Val, ValType};
+use kiln::{
+    Caller, Error, ErrorKind, Extern, ExternRef, Func, FuncType, Global, GlobalType, Instance, Limits, Linker, Memory,
+    MemoryType, Module, RefType, Store, Table, TableType, TrapCode, Val, ValType,
+};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
@@ -19,37 +24,20 @@ const PAGE: usize = 65536;
 const MAX_PAGES: u64 = 4;
 const MAX_TABLE: u64 = 10;
 
-const GUEST: &str = r#"(module
-  (import "host" "cb" (func $cb (param i32) (result i32)))
-  (type $bin (func (param i32 i32) (result i32)))
-  (memory (export "memory") 1 4)
-  (table (export "table") 2 10 funcref)
-  (global (export "g_i32") (mut i32) (i32.const 0))
-  (global (export "g_f64") (mut f64) (f64.const 0))
-  (global (export "g_ext") (mut externref) (ref.null extern))
-  (global (export "c_i64") i64 (i64.const 42))
-  (func $add (export "add") (type $bin) (i32.add (local.get 0) (local.get 1)))
-  (func (export "trap") unreachable)
-  (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
-  (func (export "store") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
-  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
-  (func (export "call_host") (param i32) (result i32) (call $cb (local.get 0)))
-  (func (export "indirect") (param i32 i32 i32) (result i32)
-    (call_indirect (type $bin) (local.get 1) (local.get 2) (local.get 0)))
-  (func $deep (export "deep") (param i32) (result i32)
-    (if (result i32) (i32.eqz (local.get 0))
-      (then (i32.const 0))
-      (else (i32.add (i32.const 1) (call $deep (i32.sub (local.get 0) (i32.const 1)))))))
-  (elem (i32.const 0) $add))"#;
+/// The guest every store instantiates, compiled with the fuzzer.
+static GUEST: kiln::Artifact = kiln::include_wasm!("src/host_api_guest.wat");
+/// A guest importing a memory, a table, a global and a function, and
+/// exporting them again.
+static IMPORTER: kiln::Artifact = kiln::include_wasm!("src/host_api_importer.wat");
 
 fn module() -> &'static Module {
     static MODULE: OnceLock<Module> = OnceLock::new();
-    MODULE.get_or_init(|| {
-        let wasm = wat::parse_str(GUEST).expect("the guest is valid text");
-        let bytes = kiln_build::compile(&wasm, &kiln_build::Config::host()).expect("the guest compiles");
-        // SAFETY: the bytes come straight from kiln_build::compile.
-        unsafe { Module::from_bytes(&bytes) }.expect("the guest loads")
-    })
+    MODULE.get_or_init(|| Module::new(&GUEST).expect("the guest loads"))
+}
+
+fn importer() -> &'static Module {
+    static MODULE: OnceLock<Module> = OnceLock::new();
+    MODULE.get_or_init(|| Module::new(&IMPORTER).expect("the importer loads"))
 }
 
 /// What the host callback does for argument `n`, and so what `call_host(n)`
@@ -96,6 +84,9 @@ struct World {
     memory: Vec<u8>,
     table: Vec<Option<&'static str>>,
     g_i32: i32,
+    /// Importers linked to this instance's memory, table and global: each
+    /// must always show the model's state too.
+    importers: Vec<Instance>,
 }
 
 fn world() -> kiln::Result<World> {
@@ -103,7 +94,7 @@ fn world() -> kiln::Result<World> {
     let mut linker = Linker::new();
     linker.func_wrap("host", "cb", callback)?;
     let instance = linker.instantiate(&mut store, module())?;
-    Ok(World { store, instance, memory: vec![0; PAGE], table: vec![Some("add"), None], g_i32: 0 })
+    Ok(World { store, instance, memory: vec![0; PAGE], table: vec![Some("add"), None], g_i32: 0, importers: vec![] })
 }
 
 fn trap_code(e: &Error) -> Option<TrapCode> {
@@ -128,8 +119,11 @@ pub fn case(seed: u64) -> CaseReport {
     let steps = 20 + rng.below(60);
     for _ in 0..steps {
         let w = rng.below(worlds.len() as u64) as usize;
-        let op = rng.below(16);
-        let outcome = catch_unwind(AssertUnwindSafe(|| step(op, &mut worlds, w, &mut rng, &mut log)));
+        let op = rng.below(18);
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            step(op, &mut worlds, w, &mut rng, &mut log)?;
+            check_importers(&mut worlds[w])
+        }));
         let problem = match outcome {
             Ok(Ok(())) => None,
             Ok(Err(problem)) => Some(problem),
@@ -163,6 +157,131 @@ fn expect(cond: bool, what: impl FnOnce() -> String) -> Result<(), String> {
     }
 }
 
+/// Call export `name` of `instance`, which runs compiled code: under Miri
+/// the runtime must refuse that, and the answer is `None`.
+fn call_compiled(
+    store: &mut Store<()>,
+    instance: Instance,
+    name: &str,
+    args: &[Val],
+    results: usize,
+) -> Result<Option<Vec<Val>>, String> {
+    let f = instance.get_func(&mut *store, name).ok_or_else(|| format!("no export {name}"))?;
+    let mut r = vec![Val::I32(0); results];
+    match f.call(&mut *store, args, &mut r) {
+        Ok(()) if !cfg!(miri) => Ok(Some(r)),
+        Err(e) if cfg!(miri) && e.to_string().contains("under Miri") => Ok(None),
+        other => Err(format!("{name} gave {other:?}")),
+    }
+}
+
+/// Every importer of `w` sees the model's memory, global and table.
+fn check_importers(w: &mut World) -> Result<(), String> {
+    for &imp in &w.importers {
+        let memory = imp.get_memory(&mut w.store, "memory").ok_or("importer: no memory")?;
+        expect(memory.data(&w.store) == w.memory.as_slice(), || "an importer's memory differs from the model".into())?;
+        let g = imp.get_global(&mut w.store, "g").ok_or("importer: no g")?;
+        let v = g.get(&mut w.store);
+        expect(v == Val::I32(w.g_i32), || format!("an importer's global is {v:?}, the model {}", w.g_i32))?;
+        let table = imp.get_table(&mut w.store, "table").ok_or("importer: no table")?;
+        expect(table.size(&mut w.store) == w.table.len() as u64, || "an importer's table size differs".into())?;
+        for (i, entry) in w.table.iter().enumerate() {
+            let null = matches!(table.get(&mut w.store, i as u64), Some(Val::FuncRef(None)));
+            expect(null == entry.is_none(), || format!("an importer's table element {i} differs from the model"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Link an importer to host-made objects (`kind` 0), or to a set with one
+/// that does not match its imports (1–6), which must be refused.
+fn link_host_objects(w: &mut World, kind: u64, rng: &mut Rng, log: &mut Vec<String>) -> Result<(), String> {
+    let s = &mut w.store;
+    let err = |e: Error| e.to_string();
+    let min = 1 + rng.below(2);
+    let table_type =
+        |min| TableType { element: RefType::FUNCREF, limits: Limits { min, max: Some(10) }, table64: false };
+    let memory = Memory::new(&mut *s, MemoryType::new(min, Some(4))).map_err(err)?;
+    let table = Table::new(&mut *s, table_type(2), Val::FuncRef(None)).map_err(err)?;
+    let global = Global::new(&mut *s, GlobalType { content: ValType::I32, mutable: true }, Val::I32(7)).map_err(err)?;
+    let sub = Func::wrap(&mut *s, |a: i32, b: i32| a.wrapping_sub(b));
+    let mut items: [(&str, Extern); 4] =
+        [("memory", memory.into()), ("table", table.into()), ("g", global.into()), ("add", sub.into())];
+    let what = match kind {
+        0 => "host-made memory, table, global and function",
+        1 => {
+            items[0].1 = Memory::new(&mut *s, MemoryType::new(1, None)).map_err(err)?.into();
+            "a memory without a maximum"
+        }
+        2 => {
+            items[0].1 = Memory::new(&mut *s, MemoryType::new(1, Some(5))).map_err(err)?.into();
+            "a memory whose maximum is too large"
+        }
+        3 => {
+            items[1].1 = Table::new(&mut *s, table_type(1), Val::FuncRef(None)).map_err(err)?.into();
+            "a table too small"
+        }
+        4 => {
+            let ty = GlobalType { content: ValType::I64, mutable: true };
+            items[2].1 = Global::new(&mut *s, ty, Val::I64(1)).map_err(err)?.into();
+            "a global of another type"
+        }
+        5 => {
+            let ty = GlobalType { content: ValType::I32, mutable: false };
+            items[2].1 = Global::new(&mut *s, ty, Val::I32(1)).map_err(err)?.into();
+            "an immutable global"
+        }
+        _ => {
+            items[3].1 = Func::wrap(&mut *s, |a: i64| a).into();
+            "a function of another type"
+        }
+    };
+    log.push(format!("link an importer to {what}"));
+    let mut linker = Linker::new();
+    for (name, item) in items {
+        linker.define("env", name, item).map_err(err)?;
+    }
+    let r = linker.instantiate(&mut *s, importer());
+    if kind != 0 {
+        return expect(r.as_ref().is_err_and(|e| e.kind() == ErrorKind::Link), || {
+            format!("linking {what} gave {:?}", r.as_ref().map(|_| ()))
+        });
+    }
+    let imp = r.map_err(|e| format!("linking host-made objects: {e}"))?;
+    // The importer's exports are the host's objects.
+    let m = imp.get_memory(&mut *s, "memory").ok_or("importer: no memory")?;
+    expect(m.size(&mut *s) == min, || "the importer's memory has another size".into())?;
+    let offset = rng.below(min * PAGE as u64) as usize;
+    let byte = rng.next_u64() as u8;
+    memory.write(&mut *s, offset, &[byte]).map_err(err)?;
+    let mut back = [0u8];
+    m.read(&mut *s, offset, &mut back).map_err(err)?;
+    expect(back[0] == byte, || "a byte written to the host's memory reads otherwise through the importer".into())?;
+    if let Some(r) = call_compiled(s, imp, "load", &[Val::I32(offset as i32)], 1)? {
+        expect(r[0] == Val::I32(i32::from(byte)), || format!("the importer's load gave {:?}", r[0]))?;
+    }
+    let delta = rng.below(4);
+    let grown = memory.grow(&mut *s, delta);
+    expect(grown.is_ok() == (min + delta <= 4) && m.size(&mut *s) == memory.size(&mut *s), || {
+        format!("growing the host's memory by {delta}: {grown:?}, the importer sees {} pages", m.size(&mut *s))
+    })?;
+    let g = imp.get_global(&mut *s, "g").ok_or("importer: no g")?;
+    let v = rng.next_u64() as i32;
+    g.set(&mut *s, Val::I32(v)).map_err(err)?;
+    expect(global.get(&mut *s) == Val::I32(v), || "a global set through the importer reads otherwise".into())?;
+    let t = imp.get_table(&mut *s, "table").ok_or("importer: no table")?;
+    table.set(&mut *s, 1, Val::FuncRef(Some(sub))).map_err(err)?;
+    expect(matches!(t.get(&mut *s, 1), Some(Val::FuncRef(Some(_)))), || {
+        "the importer's table misses an element".into()
+    })?;
+    // The importer's `add` is the host function: it runs even under Miri.
+    let add = imp.get_func(&mut *s, "add").ok_or("importer: no add")?;
+    let (a, b) = (rng.next_u64() as i32, rng.next_u64() as i32);
+    let mut r = [Val::I32(0)];
+    add.call(&mut *s, &[Val::I32(a), Val::I32(b)], &mut r).map_err(err)?;
+    expect(r[0] == Val::I32(a.wrapping_sub(b)), || format!("the imported host function gave {:?}", r[0]))
+}
+
 fn call(w: &mut World, name: &str, args: &[Val], results: usize) -> kiln::Result<Vec<Val>> {
     let f = w.instance.get_func(&mut w.store, name).ok_or_else(|| Error::msg(format!("no export {name}")))?;
     let mut r = vec![Val::I32(0); results];
@@ -170,9 +289,22 @@ fn call(w: &mut World, name: &str, args: &[Val], results: usize) -> kiln::Result
     Ok(r)
 }
 
+/// The operations that call into compiled code.
+const CALLS_WASM: [u64; 8] = [0, 2, 3, 4, 5, 12, 13, 14];
+
 fn step(op: u64, worlds: &mut [World], wi: usize, rng: &mut Rng, log: &mut Vec<String>) -> Result<(), String> {
     let n_worlds = worlds.len();
     let w = &mut worlds[wi];
+    // Miri interprets Rust, not machine code: there the runtime refuses
+    // calls into compiled code, and every other operation runs as usual,
+    // so Miri checks the runtime's unsafe code under all of them.
+    if cfg!(miri) && CALLS_WASM.contains(&op) {
+        log.push(format!("operation {op} calls wasm: refused under Miri"));
+        let r = call(w, "add", &[Val::I32(1), Val::I32(2)], 1);
+        return expect(r.as_ref().is_err_and(|e| e.to_string().contains("under Miri")), || {
+            format!("a call into compiled code under Miri gave {r:?}")
+        });
+    }
     let pages = (w.memory.len() / PAGE) as u64;
     match op {
         0 => {
@@ -362,6 +494,41 @@ fn step(op: u64, worlds: &mut [World], wi: usize, rng: &mut Rng, log: &mut Vec<S
                 }
             }
         }
+        16 => {
+            log.push("link an importer to this instance's memory, table, global and add".into());
+            let memory = w.instance.get_memory(&mut w.store, "memory").ok_or("no memory")?;
+            let table = w.instance.get_table(&mut w.store, "table").ok_or("no table")?;
+            let global = w.instance.get_global(&mut w.store, "g_i32").ok_or("no g_i32")?;
+            let add = w.instance.get_func(&mut w.store, "add").ok_or("no add")?;
+            let mut linker = Linker::new();
+            let items: [(&str, Extern); 4] =
+                [("memory", memory.into()), ("table", table.into()), ("g", global.into()), ("add", add.into())];
+            for (name, item) in items {
+                linker.define("env", name, item).map_err(|e| e.to_string())?;
+            }
+            let imp = linker.instantiate(&mut w.store, importer()).map_err(|e| format!("linking the importer: {e}"))?;
+            w.importers.push(imp);
+            let addr = rng.below(w.memory.len() as u64) as usize;
+            if let Some(r) = call_compiled(&mut w.store, imp, "load", &[Val::I32(addr as i32)], 1)? {
+                expect(r[0] == Val::I32(i32::from(w.memory[addr])), || format!("the importer's load gave {:?}", r[0]))?;
+            }
+            let (a, b) = (rng.next_u64() as i32, rng.next_u64() as i32);
+            if let Some(r) = call_compiled(&mut w.store, imp, "add", &[Val::I32(a), Val::I32(b)], 1)? {
+                expect(r[0] == Val::I32(a.wrapping_add(b)), || format!("the importer's add gave {:?}", r[0]))?;
+            }
+            // Writes through the importer's handles are the instance's;
+            // the check after every step compares the rest.
+            let v = rng.next_u64() as i32;
+            let g = imp.get_global(&mut w.store, "g").ok_or("importer: no g")?;
+            g.set(&mut w.store, Val::I32(v)).map_err(|e| e.to_string())?;
+            w.g_i32 = v;
+            let m = imp.get_memory(&mut w.store, "memory").ok_or("importer: no memory")?;
+            let byte = rng.next_u64() as u8;
+            m.write(&mut w.store, addr, &[byte]).map_err(|e| e.to_string())?;
+            w.memory[addr] = byte;
+            Ok(())
+        }
+        17 => link_host_objects(w, rng.below(7), rng, log),
         _ if n_worlds > 1 => {
             // A handle of this store, used with another.
             let other = (wi + 1 + rng.below(n_worlds as u64 - 1) as usize) % n_worlds;
@@ -399,6 +566,26 @@ fn step(op: u64, worlds: &mut [World], wi: usize, rng: &mut Rng, log: &mut Vec<S
             let mut r = [Val::I32(0)];
             f.call(&mut w.store, &[Val::I32(5)], &mut r).map_err(|e| e.to_string())?;
             expect(r[0] == Val::I32(15), || format!("host function gave {:?}", r[0]))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Host-API cases through the library. Under Miri (see the README,
+    /// "Fuzzing") this checks the runtime's unsafe code for undefined
+    /// behaviour in every operation but calls into compiled code.
+    /// `KILN_HOST_API_SEEDS=FIRST..END` picks other seeds.
+    #[test]
+    fn host_api_cases_find_nothing() {
+        let seeds = std::env::var("KILN_HOST_API_SEEDS").ok().and_then(|v| {
+            let (a, b) = v.split_once("..")?;
+            Some(a.parse::<u64>().ok()?..b.parse::<u64>().ok()?)
+        });
+        let seeds = seeds.unwrap_or(if cfg!(miri) { 0..6 } else { 0..300 });
+        for seed in seeds {
+            let report = super::case(seed);
+            assert!(report.finding.is_none(), "seed {seed}: {}", report.finding.map(|f| f.what).unwrap_or_default());
         }
     }
 }

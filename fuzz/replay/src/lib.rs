@@ -1,6 +1,7 @@
 //! The runtime half of kiln's differential fuzzer, shared by `kiln-fuzz`
 //! and the replayer: what a case observes ([`outcome`]), what it calls
-//! ([`plan`]), how kiln runs it ([`run`]), and recorded cases ([`case`]).
+//! ([`plan`]), the host functions it may import ([`host`]), how kiln runs
+//! it ([`run`]), and recorded cases ([`case`]).
 //!
 //! It depends on the runtime only, so it builds quickly for every target
 //! and runs under emulation: `kiln-fuzz cross` records cases on the host
@@ -8,6 +9,7 @@
 //! the target), and `kiln-fuzz-replay DIR` runs them on the target.
 
 pub mod case;
+pub mod host;
 pub mod outcome;
 pub mod plan;
 pub mod run;

@@ -66,6 +66,8 @@ pub struct Run {
     pub globals: Vec<Value>,
     /// Null-ness of every element of each exported table.
     pub tables: Vec<Vec<bool>>,
+    /// Every call of an imported host function.
+    pub host: crate::host::HostLog,
 }
 
 impl Run {
@@ -127,6 +129,9 @@ pub fn compare(plan_calls: &[crate::plan::Call], a: &Run, b: &Run) -> Option<Dif
     }
     if a.calls.len() != b.calls.len() {
         return diff(format!("{} calls vs {}", a.calls.len(), b.calls.len()));
+    }
+    if a.host != b.host {
+        return diff(format!("host calls: {:?} vs {:?}", a.host, b.host));
     }
     for (i, (x, y)) in a.memories.iter().zip(&b.memories).enumerate() {
         if x != y {

@@ -2,9 +2,10 @@
 //! instantiate → call, exactly as an application loading an artifact at
 //! run time does, and everything observable read back.
 
+use crate::host::{HostLog, Ty, FUNCTIONS, MODULE};
 use crate::outcome::{Failure, Run, Value};
 use crate::plan::Plan;
-use kiln::{Instance, Module, Store, Val};
+use kiln::{FuncType, Linker, Module, Store, Val, ValType};
 
 /// Run the plan on artifact bytes.
 ///
@@ -15,12 +16,13 @@ use kiln::{Instance, Module, Store, Val};
 pub unsafe fn run(artifact: &[u8], plan: &Plan) -> Result<Run, String> {
     // SAFETY: the caller vouches for the bytes (this function's contract).
     let module = unsafe { Module::from_bytes(artifact) }.map_err(|e| format!("load: {e}"))?;
-    let mut store = Store::new(());
+    let mut store = Store::new(HostLog::default());
     let mut run = Run::default();
-    let instance = match Instance::new(&mut store, &module, &[]) {
+    let instance = match linker().and_then(|l| l.instantiate(&mut store, &module)) {
         Ok(i) => i,
         Err(e) => {
             run.instantiation = Some(failure(e));
+            run.host = *store.data();
             return Ok(run);
         }
     };
@@ -34,6 +36,7 @@ pub unsafe fn run(artifact: &[u8], plan: &Plan) -> Result<Run, String> {
             Err(e) => Err(failure(e)),
         });
     }
+    run.host = *store.data();
     for name in &plan.memories {
         let memory = instance.get_memory(&mut store, name).ok_or("exported memory missing")?;
         run.memories.push(memory.data(&store).to_vec());
@@ -56,8 +59,38 @@ pub unsafe fn run(artifact: &[u8], plan: &Plan) -> Result<Run, String> {
     Ok(run)
 }
 
+/// Every function of [`FUNCTIONS`], logging its calls in the store.
+fn linker() -> kiln::Result<Linker<HostLog>> {
+    let mut linker = Linker::<HostLog>::new();
+    for (index, (name, params, results)) in FUNCTIONS.iter().enumerate() {
+        let types = |tys: &[Ty]| tys.iter().map(|t| val_type(*t)).collect();
+        let ty = FuncType { params: types(params), results: types(results) };
+        linker.func_new(MODULE, name, ty, move |mut caller, args, results| {
+            let args: Vec<Value> = args.iter().map(from_val).collect();
+            let values = caller.data_mut().call(index, &args).map_err(kiln::Error::host)?;
+            for (slot, v) in results.iter_mut().zip(values) {
+                *slot = to_val(v);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(linker)
+}
+
+fn val_type(ty: Ty) -> ValType {
+    match ty {
+        Ty::I32 => ValType::I32,
+        Ty::I64 => ValType::I64,
+        Ty::F32 => ValType::F32,
+        Ty::F64 => ValType::F64,
+    }
+}
+
 fn failure(e: kiln::Error) -> Failure {
     match e.trap() {
+        // kiln reports a host function's error as a trap of its own kind;
+        // the interpreters, as an error: the same thing.
+        Some(t) if t.code() == kiln_artifact::traps::TrapCode::HostError => Failure::Error(e.to_string()),
         Some(t) => Failure::trap(t.code()),
         None => Failure::Error(e.to_string()),
     }

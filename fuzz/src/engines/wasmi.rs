@@ -6,6 +6,7 @@
 use crate::generate::Plan;
 use crate::outcome::{Failure, Run, Value};
 use kiln_artifact::traps::TrapCode;
+use kiln_fuzz_replay::host::{self, HostLog, Ty};
 
 macro_rules! wasmi_engine {
     ($name:ident, $crate_:ident, is_null_element = $is_null:expr) => {
@@ -29,33 +30,36 @@ macro_rules! wasmi_engine {
             let engine = Engine::new(&config);
             let module =
                 Module::new(&engine, wasm).map_err(|e| format!("{} refused the module: {e}", stringify!($name)))?;
-            let mut store = Store::new(&engine, ());
+            let mut store = Store::new(&engine, HostLog::default());
             let mut run = Run::default();
-            let instance: Instance = match Linker::<()>::new(&engine).instantiate_and_start(&mut store, &module) {
+            let mut linker = Linker::<HostLog>::new(&engine);
+            for (index, (name, params, results)) in host::FUNCTIONS.iter().enumerate() {
+                let ty =
+                    $crate_::FuncType::new(params.iter().map(|t| val_type(*t)), results.iter().map(|t| val_type(*t)));
+                linker
+                    .func_new(host::MODULE, name, ty, move |mut caller, args, results| {
+                        let args: Vec<Value> = args.iter().map(value).collect();
+                        let values =
+                            caller.data_mut().call(index, &args).map_err(|e| $crate_::Error::new(e.to_string()))?;
+                        for (slot, v) in results.iter_mut().zip(values) {
+                            *slot = val(v);
+                        }
+                        Ok(())
+                    })
+                    .map_err(|e| e.to_string())?;
+            }
+            let instance: Instance = match linker.instantiate_and_start(&mut store, &module) {
                 Ok(i) => i,
                 Err(e) => {
                     run.instantiation = Some(failure(e.as_trap_code(), e.to_string()));
+                    run.host = *store.data();
                     return Ok(run);
                 }
             };
             for call in &plan.calls {
                 let func = instance.get_func(&store, &call.export).ok_or("exported function missing")?;
                 let ty = func.ty(&store);
-                let args: Vec<Val> = call
-                    .args
-                    .iter()
-                    .map(|v| match *v {
-                        Value::I32(x) => Val::I32(x),
-                        Value::I64(x) => Val::I64(x),
-                        Value::F32(x) => Val::F32($crate_::F32::from_bits(x)),
-                        Value::F64(x) => Val::F64($crate_::F64::from_bits(x)),
-                        Value::V128(x) => Val::V128(x.into()),
-                        Value::FuncRef { .. } => Val::default($crate_::ValType::FuncRef),
-                        Value::ExternRef { .. } => Val::default($crate_::ValType::ExternRef),
-                        // Never drawn: differential modules have no exceptions.
-                        Value::ExnRef { .. } => Val::default($crate_::ValType::ExternRef),
-                    })
-                    .collect();
+                let args: Vec<Val> = call.args.iter().map(|v| val(*v)).collect();
                 let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default(*t)).collect();
                 run.calls.push(match func.call(&mut store, &args, &mut results) {
                     Ok(()) => Ok(results.iter().map(|v| value(v)).collect()),
@@ -75,7 +79,31 @@ macro_rules! wasmi_engine {
                 let is_null = $is_null;
                 run.tables.push((0..table.size(&store)).map(|i| table.get(&store, i).is_none_or(is_null)).collect());
             }
+            run.host = *store.data();
             return Ok(run);
+
+            fn val(v: Value) -> Val {
+                match v {
+                    Value::I32(x) => Val::I32(x),
+                    Value::I64(x) => Val::I64(x),
+                    Value::F32(x) => Val::F32($crate_::F32::from_bits(x)),
+                    Value::F64(x) => Val::F64($crate_::F64::from_bits(x)),
+                    Value::V128(x) => Val::V128(x.into()),
+                    Value::FuncRef { .. } => Val::default($crate_::ValType::FuncRef),
+                    Value::ExternRef { .. } => Val::default($crate_::ValType::ExternRef),
+                    // Never drawn: differential modules have no exceptions.
+                    Value::ExnRef { .. } => Val::default($crate_::ValType::ExternRef),
+                }
+            }
+
+            fn val_type(ty: Ty) -> $crate_::ValType {
+                match ty {
+                    Ty::I32 => $crate_::ValType::I32,
+                    Ty::I64 => $crate_::ValType::I64,
+                    Ty::F32 => $crate_::ValType::F32,
+                    Ty::F64 => $crate_::ValType::F64,
+                }
+            }
 
             /// The oracle's trap, by kiln's name for it.
             fn failure(code: Option<$crate_::TrapCode>, message: String) -> Failure {

@@ -1,0 +1,10 @@
+(module
+  (import "env" "memory" (memory 1 4))
+  (import "env" "table" (table 2 10 funcref))
+  (import "env" "g" (global (mut i32)))
+  (import "env" "add" (func $add (param i32 i32) (result i32)))
+  (export "memory" (memory 0))
+  (export "table" (table 0))
+  (export "g" (global 0))
+  (export "add" (func $add))
+  (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0))))
