@@ -10,6 +10,11 @@ pub struct Artifact {
     /// The bytes sit in the binary's own executable section (placed there by
     /// the macro), so the code can run where it lies.
     pub(crate) in_place: bool,
+    /// Set by the constructors for bytes from outside the executable: the
+    /// checksum test loading runs first. A function pointer rather than a
+    /// flag, so that a program embedding all its artifacts links no
+    /// checksum code or tables.
+    pub(crate) check: Option<crate::module::Check>,
 }
 
 impl Artifact {
@@ -19,15 +24,16 @@ impl Artifact {
     /// aligned to at least 16.
     #[doc(hidden)]
     pub const fn __embedded_in_text(bytes: &'static [u8]) -> Artifact {
-        Artifact { bytes, in_place: true }
+        Artifact { bytes, in_place: true, check: None }
     }
 
     /// Artifact bytes the macro embedded as data, where the target has no
     /// executable section for them. Not public API: only the macro calls
-    /// it, with bytes its own compiler wrote into the executable.
+    /// it, with bytes its own compiler wrote into the executable: as
+    /// trusted, and as intact, as the code around them.
     #[doc(hidden)]
     pub const fn __embedded_in_data(bytes: &'static [u8]) -> Artifact {
-        Artifact { bytes, in_place: false }
+        Artifact { bytes, in_place: false, check: None }
     }
 
     /// Artifact bytes in ordinary (non-executable) memory, e.g. read from
@@ -41,7 +47,7 @@ impl Artifact {
     /// crafting is not).
     #[allow(unsafe_code)] // the contract above; the body is safe code
     pub const unsafe fn from_static_bytes(bytes: &'static [u8]) -> Artifact {
-        Artifact { bytes, in_place: false }
+        Artifact { bytes, in_place: false, check: Some(crate::module::verified) }
     }
 
     /// The bytes of the ELF image.

@@ -57,7 +57,7 @@ impl Module {
     /// No compiler runs, nothing is copied: the code runs in place from the
     /// binary's executable section.
     pub fn new(artifact: &'static Artifact) -> Result<Module> {
-        Self::load(ArtifactBytes::Static { bytes: artifact.bytes, in_place: artifact.in_place })
+        Self::load(ArtifactBytes::Static { bytes: artifact.bytes, in_place: artifact.in_place }, artifact.check)
     }
 
     /// Load artifact bytes obtained at run time (e.g. written by
@@ -82,15 +82,16 @@ impl Module {
     /// are part of the executable and need none of this.
     #[allow(unsafe_code)] // the contract above; the body is safe code
     pub unsafe fn from_bytes(bytes: &[u8]) -> Result<Module> {
-        Self::load(ArtifactBytes::Transient(bytes))
+        Self::load(ArtifactBytes::Transient(bytes), Some(verified))
     }
 
-    fn load(bytes: ArtifactBytes<'_>) -> Result<Module> {
-        let b = match bytes {
-            // Part of the executable: as trusted, and as intact, as the
-            // code around it.
-            ArtifactBytes::Static { bytes, in_place: true } => bytes,
-            _ => kiln_artifact::integrity::verify(bytes.get()).map_err(|d| Error::load("artifact", d))?,
+    /// Artifacts embedded by `include_wasm!` are part of the executable, as
+    /// trusted and as intact as the code around them: only bytes from
+    /// elsewhere come with a `check`.
+    fn load(bytes: ArtifactBytes<'_>, check: Option<Check>) -> Result<Module> {
+        let b = match check {
+            Some(check) => check(bytes.get())?,
+            None => bytes.get(),
         };
         let s = elf::parse(b)?;
         let engine = crate::engine_check::check(s.engine)?;
@@ -324,6 +325,15 @@ fn validate_types(info: &ModuleInfo) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// The test bytes from outside the executable pass before anything else
+/// reads them (see [`Artifact`]'s `check`).
+pub(crate) type Check = fn(&[u8]) -> Result<&[u8]>;
+
+/// Every byte against the artifact's checksum.
+pub(crate) fn verified(bytes: &[u8]) -> Result<&[u8]> {
+    kiln_artifact::integrity::verify(bytes).map_err(|d| Error::load("artifact", d))
 }
 
 fn validate(info: &ModuleInfo, s: &elf::Sections<'_>) -> Result<()> {

@@ -63,6 +63,24 @@ fn any_damaged_byte_is_refused_as_damage() {
     }
 }
 
+/// Static bytes from outside the executable (`Artifact::from_static_bytes`)
+/// are checked as transient ones are; only the macro's artifacts are not.
+#[test]
+fn static_bytes_from_elsewhere_are_checked() {
+    let good = artifact(WAT);
+    for i in [0, good.len() / 2, good.len() - 20] {
+        let mut bytes = good.clone();
+        bytes[i] ^= 0x40;
+        let leaked: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+        // SAFETY: written by kiln_build::compile, then damaged (which the
+        // contract allows: damage is what the check detects).
+        #[allow(unsafe_code)]
+        let a: &'static kiln::Artifact = Box::leak(Box::new(unsafe { kiln::Artifact::from_static_bytes(leaked) }));
+        let e = refused(Module::new(a));
+        assert!(e.contains("damaged"), "byte {i}: {e}");
+    }
+}
+
 #[test]
 fn flipped_header_bytes() {
     let good = artifact(WAT);
