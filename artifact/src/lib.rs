@@ -50,7 +50,7 @@ pub mod vmctx;
 
 /// Version of the artifact format. Bump on any change to a type or layout of
 /// this crate; the loader refuses artifacts of another version.
-pub const FORMAT_VERSION: u8 = 13;
+pub const FORMAT_VERSION: u8 = 14;
 
 /// The version of kiln that wrote (or reads) an artifact. The macro and the
 /// runtime pin each other's exact version, and the loader checks this too.
